@@ -7,6 +7,7 @@ precedence, budgets) lives in `longhaul.verify`; a task holds only what is parti
 
 from __future__ import annotations
 
+import random
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +35,11 @@ class Prompt:
 
     system: str | None
     user: str
+
+    @property
+    def text(self) -> str:
+        """System prompt and user turn as one text, the way `Task.recognise` reads them."""
+        return f"{self.system}\n\n{self.user}" if self.system else self.user
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,17 @@ class Task(ABC, Generic[P]):
         body = "\n".join(self.show(v, p) for v in (self.reference(p) if values is None else values))
         return body + "\n"
 
+    def recognise(self, text: str) -> P | None:
+        """The parameters of this task's prompt if `text` (a system prompt and user turn, as a
+        model sees them) contains one, else None. The simulated model reads prompts with this;
+        a task without it is simply never recognised."""
+        return None
+
+    def wrong(self, value: Any, p: P, rng: random.Random) -> Any:
+        """A plausible wrong item in place of `value` (the simulated model's mistakes): it must
+        break the task's rules wherever it stands, so the checker rejects it."""
+        raise NotImplementedError(f"{self.name} has no simulated mistakes")
+
     def solvable(self, p: P) -> bool:
         """Whether the instance has a solution at all."""
         return True
@@ -142,6 +159,14 @@ class Task(ABC, Generic[P]):
     def size(self, p: P) -> int:
         """The instance size, for figures."""
         return int(getattr(p, self.size_param))
+
+
+def params_or_none(model: type[P], **values: Any) -> P | None:
+    """Parameters read off a prompt, or None when they are out of range (for `recognise`)."""
+    try:
+        return model(**values)
+    except ValidationError:
+        return None
 
 
 def describe_validation_error(exc: ValidationError, where: str) -> str:

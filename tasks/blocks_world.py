@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 import string
 from collections.abc import Iterator
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[str, int, int]
 """(block, from stack, to stack), stacks 0-2."""
@@ -96,6 +97,15 @@ class BlocksWorld(Task[Params]):
 
     def checker(self, p: Params) -> "BlocksChecker":
         return BlocksChecker(p, self.expected_count(p))
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"I have a puzzle with (\d+) blocks\.\nInitial state:", text)
+        return params_or_none(Params, blocks=int(m.group(1))) if m else None
+
+    def wrong(self, value: Move, p: Params, rng: random.Random) -> Move:
+        # Take the block from the stack it is going to: it is not there.
+        block, src, dst = value
+        return (block, dst, src)
 
     def show(self, value: Move, p: Params) -> str:
         return f'["{value[0]}", {value[1]}, {value[2]}]'

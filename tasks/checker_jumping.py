@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[str, int, int]
 """(colour 'R' or 'B', from position, to position), positions 0-based."""
@@ -96,6 +97,15 @@ class CheckerJumping(Task[Params]):
 
     def checker(self, p: Params) -> "JumpChecker":
         return JumpChecker(p.checkers)
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"I have a puzzle with \d+ positions, where (\d+) red checkers \('R'\) on left", text)
+        return params_or_none(Params, checkers=int(m.group(1))) if m else None
+
+    def wrong(self, value: Move, p: Params, rng: random.Random) -> Move:
+        # The other colour from the same square: that square holds this move's colour.
+        colour, src, dst = value
+        return ("B" if colour == "R" else "R", src, dst)
 
     def show(self, value: Move, p: Params) -> str:
         return f"['{value[0]}', {value[1]}, {value[2]}]"

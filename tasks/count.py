@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from pydantic import Field
 
 from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 
 class Params(TaskParams):
@@ -40,6 +41,13 @@ class Count(Task[Params]):
             return None if want == got else Mistake(str(want), f"expected {want}, got {got}")
 
         return SequenceChecker(self.reference(p), p.end, compare)
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"Print every integer from 1 to (\d+), one per line", text)
+        return params_or_none(Params, end=int(m.group(1))) if m else None
+
+    def wrong(self, value: int, p: Params, rng: random.Random) -> int:
+        return value + rng.choice((1, 2, 10))
 
     def show(self, value: int, p: Params) -> str:
         return str(value)

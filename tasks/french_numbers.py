@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from functools import lru_cache
 from pydantic import Field, model_validator
 
 from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Line = tuple[int, str, int]
 """(number, spelling as written, letter count as written)."""
@@ -223,6 +224,18 @@ class FrenchNumbers(Task[Params]):
 
         checker = SequenceChecker(self.reference(p), self.expected_count(p), compare)
         return checker
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"For every integer between (\d+) and (\d+), print the number of letters in the French", text)
+        return params_or_none(Params, start=int(m.group(1)), end=int(m.group(2))) if m else None
+
+    def wrong(self, value: Line, p: Params, rng: random.Random) -> Line:
+        # Either a letter count off by one or a word misspelt, the two slips the task is about.
+        n, word, count = value
+        if rng.random() < 0.5 or len(word) < 3:
+            return (n, word, count + rng.choice((-1, 1)))
+        i = rng.randrange(1, len(word) - 1)
+        return (n, word[:i] + word[i + 1 :], count)
 
     def show(self, value: Line, p: Params) -> str:
         return f"{value[0]} - {value[1]} - {value[2]}"

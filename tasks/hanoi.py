@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[int | None, int, int]
 """(disk or None where the format leaves it implied, from peg, to peg), pegs 0-2."""
@@ -176,6 +177,26 @@ class Hanoi(Task[Params]):
 
     def checker(self, p: Params) -> "HanoiChecker":
         return HanoiChecker(p)
+
+    def recognise(self, text: str) -> Params | None:
+        disks = re.search(r"I have a puzzle with (\d{1,2}) disks of different sizes", text)
+        peg = re.search(r"\*\*Initial configuration\*\*:\s*- Peg ([01A]):", text)
+        if not disks or not peg:
+            return None
+        if "disk_id,from_peg,to_peg\n<one move per line>" in text:
+            fmt = "csv"
+        elif "Move disk <disk id> from peg <from> to peg <to>" in text:
+            fmt = "lines"
+        else:
+            fmt = "list"
+        pegs = {"0": "0-2", "1": "1-3", "A": "A-C"}[peg.group(1)]
+        return params_or_none(Params, disks=int(disks.group(1)), format=fmt, pegs=pegs)
+
+    def wrong(self, value: Move, p: Params, rng: random.Random) -> Move:
+        # Another disk from the same peg: the moved disk was on top there, so this one is not.
+        disk, a, b = value
+        other = disk + 1 if disk < p.disks and (disk == 1 or rng.random() < 0.5) else disk - 1
+        return (other, a, b)
 
     def show(self, value: Move, p: Params) -> str:
         disk, a, b = value

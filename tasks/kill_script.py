@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from pydantic import Field, model_validator
 
 from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 
 class Params(TaskParams):
@@ -63,6 +64,15 @@ class KillScript(Task[Params]):
             return None
 
         return SequenceChecker(self.reference(p), self.expected_count(p), compare)
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"hung child processes with PIDs (\d+) to (\d+)\.", text)
+        return params_or_none(Params, start=int(m.group(1)), end=int(m.group(2))) if m else None
+
+    def wrong(self, value: int | tuple[int, bool], p: Params, rng: random.Random) -> int:
+        # A skipped PID, the slip such lists show.
+        pid = value[0] if isinstance(value, tuple) else value
+        return pid + 1
 
     def show(self, value: int | tuple[int, bool], p: Params) -> str:
         pid = value[0] if isinstance(value, tuple) else value

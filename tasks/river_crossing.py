@@ -6,6 +6,7 @@ a breadth-first search over the instance decides which, and there saying so is t
 
 from __future__ import annotations
 
+import random
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = frozenset[str]
 """The people in the boat for one crossing, as `a_3` (actor 3) and `A_3` (agent 3)."""
@@ -141,6 +142,19 @@ class RiverCrossing(Task[Params]):
 
     def checker(self, p: Params) -> "CrossingChecker":
         return CrossingChecker(p)
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"(\d+) actors and their \d+ agents want to cross a river in a boat that is capable of holding only (\d+) people", text)
+        return params_or_none(Params, pairs=int(m.group(1)), capacity=int(m.group(2))) if m else None
+
+    def wrong(self, value: Move, p: Params, rng: random.Random) -> Move:
+        # Leave an agent behind: an actor then crosses with no agent or with a rival's. When the
+        # boat carries agents only, add a person from the far bank instead.
+        agents = sorted(x for x in value if x.startswith("A_"))
+        actors = [x for x in value if x.startswith("a_")]
+        if actors and agents:
+            return frozenset(value - {agents[0]})
+        return frozenset(value | {f"a_{p.pairs + 1}"})
 
     def show(self, value: Move, p: Params) -> str:
         names = sorted(value, key=lambda s: (int(s[2:]), s[0].islower()))

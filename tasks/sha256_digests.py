@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Iterator
 
 from pydantic import Field
 
 from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams
+from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 
 class Params(TaskParams):
@@ -56,6 +57,15 @@ class Sha256Digests(Task[Params]):
             return None
 
         return SequenceChecker(self.reference(p), p.end, compare)
+
+    def recognise(self, text: str) -> Params | None:
+        m = re.search(r"For every integer n from 1 to (\d+), print the SHA-256 hex digest", text)
+        return params_or_none(Params, end=int(m.group(1))) if m else None
+
+    def wrong(self, value: tuple[int, str], p: Params, rng: random.Random) -> tuple[int, str]:
+        # A confident digest of the right shape: what a model that cannot compute it writes.
+        n, _ = value
+        return (n, "".join(rng.choice("0123456789abcdef") for _ in range(64)))
 
     def show(self, value: tuple[int, str], p: Params) -> str:
         return f"{value[0]}: {value[1]}"

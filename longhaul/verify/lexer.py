@@ -196,3 +196,11 @@ class Lexer:
             self._pos = pos - keep
             self._line_at = (at - keep, line)
         return events
+
+
+def count_items(task: Task[Any], params: TaskParams, text: str) -> int:
+    """How many items a text holds, right or wrong, wherever they stand: what a reader who
+    continues a list counts (the simulated model reads its own earlier turns with it)."""
+    lexer = Lexer(task, params)
+    events = lexer.feed(text) + lexer.finish()
+    return sum(len(e.values) if e.values is not None else len(e.items) for e in events if e.kind == "items")
