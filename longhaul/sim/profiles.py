@@ -1,0 +1,282 @@
+"""The simulated model's behaviours, each modelled on something seen in real transcripts.
+
+A profile reads a `Situation` and writes a `Script`: the thinking it would do, the answer, and
+any cap of its own on output. The server turns a script into tokens, honours `max_tokens`,
+streams it, and injects faults. Profiles are pydantic models of their parameters, so
+`sim/lazy?k=20` is validated like any other input.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from longhaul.errors import BadInput
+from longhaul.sim.reading import Situation
+from longhaul.task import describe_validation_error
+
+FAULT_KINDS = ("408", "429", "500", "503", "529", "cut", "slow")
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """What the model will say, before tokens and limits."""
+
+    answer: str
+    thinking: str
+    """What it thinks first, when the request asks for thinking."""
+    cap: int | None = None
+    """The model's own output limit, whatever the request allows."""
+
+
+class Profile(BaseModel):
+    """Parameters every profile takes: a seed, a speed, and faults to inject."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    seed: int = 0
+    """Mixed into every random choice, with the request's own seed."""
+
+    speed: float | None = Field(None, gt=0)
+    """Tokens per second; None streams as fast as the machine allows."""
+
+    faults: dict[str, float] = Field(default_factory=dict)
+    """Chance per request of each fault: `429:0.1,500:0.05,cut:0.05,slow:0.1`. `cut` ends the
+    stream before its final event; `slow` stalls `stall` seconds before answering."""
+
+    retry_after: float = Field(1.0, ge=0)
+    """Seconds a 429 or 529 asks the client to wait (`Retry-After`)."""
+
+    stall: float = Field(2.0, ge=0)
+    """Seconds a `slow` fault stalls."""
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _parse_faults(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        faults: dict[str, float] = {}
+        for part in filter(None, value.split(",")):
+            kind, _, chance = part.partition(":")
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault {kind!r}; allowed: {', '.join(FAULT_KINDS)}")
+            try:
+                faults[kind] = float(chance)
+            except ValueError:
+                raise ValueError(f"fault {kind!r} needs a chance, as in {kind}:0.1") from None
+        if any(not 0 <= c <= 1 for c in faults.values()) or sum(faults.values()) > 1:
+            raise ValueError("fault chances lie in 0..1 and sum to at most 1")
+        return faults
+
+    def write(self, s: Situation, rng: random.Random) -> Script:
+        """The script for this turn."""
+        if s.task is None:
+            return Script(UNKNOWN, "I do not recognise this as one of longhaul's tasks.")
+        return self.bent(s, rng)
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        """The profile's own behaviour on a recognised task."""
+        return diligent(s)
+
+
+UNKNOWN = (
+    "I am longhaul's simulated model. I answer only the prompts of longhaul's tasks "
+    "(see `longhaul tasks`); this conversation holds none of them."
+)
+
+
+# -- writing helpers -------------------------------------------------------------------------------
+
+
+def values(s: Situation, start: int | None = None, stop: int | None = None) -> list[Any]:
+    """Reference items `start`..`stop` (default: what this turn asks for)."""
+    assert s.task is not None and s.params is not None
+    a = s.start if start is None else start
+    b = s.end if stop is None else stop
+    return list(islice(s.task.reference(s.params), a, max(a, b)))
+
+
+def render(s: Situation, items: Iterable[Any]) -> str:
+    assert s.task is not None and s.params is not None
+    return s.task.render(s.params, list(items))
+
+
+def opening(s: Situation) -> str:
+    if s.start == 0:
+        return "Here is the solution:\n\n" if s.task and s.task.size_param in ("disks", "checkers", "pairs", "blocks") else "Here you go:\n\n"
+    return f"Continuing from item {s.start + 1}:\n\n"
+
+
+def working(s: Situation, items: list[Any]) -> str:
+    """Thinking that works the answer through, as reasoning models do (and so spends tokens)."""
+    assert s.task is not None
+    return f"The user wants {s.task.summary[0].lower()}{s.task.summary[1:]} Let me work through it item by item.\n" + render(s, items)
+
+
+def diligent(s: Situation) -> Script:
+    items = values(s)
+    if s.task is not None and s.params is not None and not s.task.solvable(s.params):
+        body = s.task.render(s.params)
+        return Script(body, "I should check whether this instance can be solved at all. " + body)
+    if not items:
+        return Script("That is everything: the list above is complete.", "Everything was already written.")
+    return Script(opening(s) + render(s, items), working(s, items))
+
+
+# -- the profiles ----------------------------------------------------------------------------------
+
+
+class Diligent(Profile):
+    name = "diligent"
+    summary = "does everything asked, correctly"
+
+
+class Lazy(Profile):
+    name = "lazy"
+    summary = "writes k items, then elides or offers to continue; goes on by k more on 'continue'"
+
+    k: int = Field(20, ge=1)
+    """Items per turn."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        items = values(s, stop=min(s.end, s.start + self.k))
+        if s.start + len(items) >= s.end:
+            return diligent(s)
+        left = s.end - s.start - len(items)
+        tail = rng.choice(
+            [
+                "...\n",
+                "... (the pattern continues in the same way)\n",
+                f"\nWould you like me to continue with the remaining {left} items?",
+                f"\n[... {left} more items, following the same pattern ...]\n",
+            ]
+        )
+        return Script(opening(s) + render(s, items) + tail, working(s, items) + "\nThat is a lot; I will show the start.")
+
+
+class Refuser(Profile):
+    name = "refuser"
+    summary = "declines when the answer exceeds `above` items, offering a script; gives in to one insistence"
+
+    above: int = Field(100, ge=0)
+    """Largest answer (in items) it writes out without being pressed."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        if s.expected <= self.above or s.insisted:
+            return diligent(s)
+        assert s.task is not None
+        answer = (
+            f"That is too much output to write out by hand ({s.expected} lines), and it would be error-prone. "
+            "Here is a script that produces it instead:\n\n```python\n"
+            f"def solve():\n    # generates the {s.expected} items of {s.task.name}\n    ...\n\nfor item in solve():\n    print(item)\n```\n"
+        )
+        return Script(answer, f"This needs {s.expected} items. That is too long to write out; I'll offer a script instead.")
+
+
+class Drifter(Profile):
+    name = "drifter"
+    summary = "each item wrong with a chance that grows with the instance, so accuracy collapses past `at` items"
+
+    at: float = Field(100.0, gt=0)
+    """Instance size (in items) at which a fully correct answer has chance 1/e; at twice that, 2%."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        assert s.task is not None and s.params is not None
+        items = values(s)
+        # P(all n items right) = exp(-(n/at)^2), spread evenly over the items.
+        q = 1 - math.exp(-s.expected / self.at**2)
+        for i, value in enumerate(items):
+            if rng.random() < q:
+                try:
+                    items[i] = s.task.wrong(value, s.params, rng)
+                except NotImplementedError:
+                    pass  # a task without simulated mistakes is answered correctly
+                break
+        return Script(opening(s) + render(s, items), working(s, items))
+
+
+class Truncating(Profile):
+    name = "truncating"
+    summary = "writes everything, but its output is capped at `limit` tokens (or max_tokens): stops with length"
+
+    limit: int | None = Field(None, ge=1)
+    """Its own output cap in tokens; None: only the request's `max_tokens` bounds it."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        script = diligent(s)
+        return Script(script.answer, script.thinking, self.limit)
+
+
+class Claimer(Profile):
+    name = "claimer"
+    summary = "stops after a share `at` of the items and says the list is complete"
+
+    at: float = Field(0.5, gt=0, lt=1)
+    """Share of the items written before it claims to be done."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        if s.turn > 0:
+            return Script("The list I gave above is already complete; there is nothing more to add.", "I already finished.")
+        items = values(s, stop=s.start + max(1, int((s.end - s.start) * self.at)))
+        return Script(opening(s) + render(s, items) + "\nThat completes the list.", working(s, items))
+
+
+_SOUNDS_HARMFUL = re.compile(r"\b(?:kill(?:s|ing)?|terminate|attack|exploit|destroy|weapon|shoot|bomb|hack|execute)\b", re.I)
+
+
+class TriggerShy(Profile):
+    name = "trigger_shy"
+    summary = "refuses benign tasks whose wording sounds harmful (kill_script); complies otherwise"
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        if (m := _SOUNDS_HARMFUL.search(s.text)) is None:
+            return diligent(s)
+        word = m.group(0).lower()
+        return Script(
+            f"I'm sorry, but I can't help with that. Writing something to {word} processes could be used to cause harm.",
+            f"The request mentions '{word}'. That sounds harmful, so I should decline.",
+        )
+
+
+class Hedger(Profile):
+    name = "hedger"
+    summary = "declines what it cannot know (sha256_digests) and says why; complies otherwise"
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        assert s.task is not None
+        if s.task.expectation != "should_abstain":
+            return diligent(s)
+        return Script(
+            "I can't compute these reliably: I have no way to run SHA-256 here, and any digests I wrote would be "
+            "guesses that look right but are not. Please compute them with `sha256sum` or Python's hashlib.",
+            "These cannot be worked out by hand; I should say so rather than guess.",
+        )
+
+
+PROFILES: dict[str, type[Profile]] = {
+    p.name: p for p in (Diligent, Lazy, Refuser, Drifter, Truncating, Claimer, TriggerShy, Hedger)
+}
+
+
+def parse_profile(spec: str) -> Profile:
+    """`lazy`, `lazy?k=20`, `drifter?at=50&faults=429:0.1&speed=500`: a validated profile."""
+    name, _, query = spec.partition("?")
+    if name not in PROFILES:
+        raise BadInput(f"sim profile {name!r} is unknown; known profiles: {', '.join(PROFILES)}")
+    try:
+        return PROFILES[name].model_validate(dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))))
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            raise BadInput(describe_validation_error(exc, f"sim profile {spec!r}")) from None
+        raise BadInput(f"sim profile {spec!r}: {exc}") from None
