@@ -179,6 +179,74 @@ def cmd_budget(args: argparse.Namespace) -> int:
     return 0 if fits else 1
 
 
+def cmd_sim_profiles(args: argparse.Namespace) -> int:
+    from longhaul.sim.profiles import PROFILES, Profile
+
+    for name, profile in PROFILES.items():
+        own = [f for f in profile.model_fields if f not in Profile.model_fields]
+        params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
+        print(f"{name:12} {profile.summary}{params}")
+    print("\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1,"
+          "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements.")
+    return 0
+
+
+def cmd_sim_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from longhaul.registry import load_tasks
+    from longhaul.sim.server import start
+
+    tasks = load_tasks(args.tasks_dir)
+
+    async def serve() -> None:
+        sim = await start(tasks, args.host, args.port)
+        print(f"longhaul sim: serving the simulated model at {sim.url} (OpenAI) and {sim.root} (Anthropic); "
+              "the model field names the profile (see `longhaul sim profiles`). Ctrl-C stops.", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.aclose()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        print("longhaul sim: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from longhaul.registry import get_task, load_tasks
+    from longhaul.ask import ask
+
+    task = get_task(args.task, args.tasks_dir)
+    p = task.params(_params(args.param))
+    stream = None if args.json else sys.stdout
+
+    async def go() -> Any:
+        from longhaul.providers import Providers
+
+        async with Providers(base_url=args.base_url, tasks=load_tasks(args.tasks_dir)) as providers:
+            providers.check(args.model)
+            return await ask(
+                await providers.get(args.model), task, p, max_tokens=args.max_tokens, temperature=args.temperature,
+                seed=args.seed, thinking_budget=args.thinking_budget, echo=stream,
+            )
+
+    result = asyncio.run(go())
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        if result.completion is not None:
+            c = result.completion
+            print(f"\n--- {c.model}{' (simulated)' if c.simulated else ''}: stop {c.stop_reason} ({c.raw_stop_reason}), "
+                  f"{c.usage.input_tokens} in / {c.usage.output_tokens} out, {c.attempts} attempt(s), {c.seconds:.2f} s")
+        _print_verdict(result.verdict, sys.stdout)
+    return 0 if result.verdict.outcome == "complete" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="longhaul", description="Will a model produce a long, checkable output, and is it right?")
     parser.add_argument("--version", action="version", version=f"longhaul {_version()}")
@@ -217,6 +285,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, required=True, help="the output-token budget")
     p.add_argument("--model", help="provider/model, to pick the tokenizer")
     p.set_defaults(func=cmd_budget)
+
+    p = sub.add_parser("ask", help="send one task prompt to a model, stream the answer, and verify it (exit 1 unless complete)")
+    p.add_argument("model", help="provider/model: openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/<service>/<model>, sim/<profile>")
+    task_args(p)
+    p.add_argument("--max-tokens", type=int, default=16_384, help="output-token budget, thinking included (default 16384)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default: the provider's)")
+    p.add_argument("--seed", type=int, help="sampling seed, where the provider takes one")
+    p.add_argument("--thinking-budget", type=int, help="extended-thinking budget in tokens, where the provider has one")
+    p.add_argument("--base-url", help="the server's base URL (overrides <SERVICE>_BASE_URL)")
+    p.add_argument("--json", action="store_true", help="print the completion and verdict as JSON, not the stream")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("sim", help="the simulated model: `sim serve`, `sim profiles`")
+    simsub = p.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)
+    q = simsub.add_parser("serve", help="serve the simulated model over HTTP (OpenAI and Anthropic wire formats)")
+    q.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
+    q.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    q.add_argument("--tasks-dir", help="a folder of your own task modules, for the sim to recognise")
+    q.set_defaults(func=cmd_sim_serve)
+    q = simsub.add_parser("profiles", help="list the sim's behaviour profiles, one line each")
+    q.set_defaults(func=cmd_sim_profiles)
     return parser
 
 

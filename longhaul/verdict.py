@@ -114,3 +114,15 @@ class Verdict(BaseModel):
 
     notes: list[str] = Field(default_factory=list)
     """What else the checker saw: spelling variants used, optimality of a puzzle solution, ..."""
+
+
+def error_verdict(task: str, message: str, *, items_expected: int | None, expectation: Expectation) -> Verdict:
+    """The `error` outcome: the provider failed (after retries, if they were worth it). It says
+    nothing about the model, so it carries no items and no evidence, only what went wrong."""
+    return Verdict(
+        task=task,
+        outcome="error",
+        explanation=f"The provider failed: {message}",
+        items_expected=items_expected,
+        expectation=expectation,
+    )

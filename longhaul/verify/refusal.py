@@ -17,7 +17,7 @@ _OPENING = 420
 _ENDING = 420
 
 _CANT = r"(?:can(?:no|')t|can\s+not|won't|will\s+not|am\s+(?:not\s+able|unable)|'m\s+(?:not\s+able|unable)|must\s+(?:decline|refuse)|have\s+to\s+decline|do\s+not|don't|would\s+not|wouldn't|am\s+not\s+going|'m\s+not\s+going|shouldn't|should\s+not|refuse)"
-_DO = r"(?:help|assist|provide|fulfil+|comply|create|generate|write|answer|give|support|engage|share|offer|recommend|endorse|promote|produce|do\s+(?:that|this)|discuss|participate|condone|encourage|facilitate|list|output|print|complete|continue|perform|explain|describe|tell|suggest|make|draft|compose|advise|guide|teach|show|contribute|respond|satisfy|accommodate|partake|be\s+of\s+help|be\s+able\s+to)"
+_DO = r"(?:help|assist|provide|fulfil+|comply|create|generate|write|answer|give|support|engage|share|offer|recommend|endorse|promote|produce|do\s+(?:that|this)|discuss|participate|condone|encourage|facilitate|list|output|print|complete|continue|perform|explain|describe|tell|suggest|make|draft|compose|advise|guide|teach|show|contribute|respond|satisfy|accommodate|partake|be\s+of\s+help|be\s+able\s+to|compute|calculate)"
 
 _REFUSAL = [
     # Direct declines: "I can't help with that", "I cannot fulfill your request".

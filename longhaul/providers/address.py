@@ -1,0 +1,94 @@
+"""Model addresses: `provider/model`, as users know them from other harnesses.
+
+    openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
+    anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
+    openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
+    sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from longhaul.errors import BadInput
+
+ProviderName = Literal["openai", "anthropic", "openai-api", "sim"]
+PROVIDERS: tuple[ProviderName, ...] = ("openai", "anthropic", "openai-api", "sim")
+
+
+class Address(BaseModel):
+    """A parsed `provider/model`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    """The address as written."""
+
+    provider: ProviderName
+    """Which API family serves it."""
+
+    model: str
+    """The model name sent to the provider (for `sim`, the profile with its parameters)."""
+
+    service: str | None = None
+    """For `openai-api`: the service name that prefixes its environment variables."""
+
+    @property
+    def simulated(self) -> bool:
+        return self.provider == "sim"
+
+    @property
+    def env_prefix(self) -> str:
+        """`OPENAI`, `ANTHROPIC`, or the service's name in upper case (`LM_STUDIO` for `lm-studio`)."""
+        if self.provider == "openai-api":
+            return re.sub(r"[^A-Za-z0-9]+", "_", self.service or "").strip("_").upper()
+        return self.provider.upper()
+
+
+def parse_address(text: str) -> Address:
+    """Parse `provider/model`; anything else is a `BadInput` saying what is allowed."""
+    provider, _, rest = text.partition("/")
+    if provider not in PROVIDERS or not rest:
+        raise BadInput(
+            f"model {text!r}: write provider/model, where provider is one of {', '.join(PROVIDERS)} "
+            "(e.g. openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/vllm/my-model, sim/lazy?k=20)"
+        )
+    if provider == "openai-api":
+        service, _, model = rest.partition("/")
+        if not service or not model:
+            raise BadInput(f"model {text!r}: write openai-api/<service>/<model>, e.g. openai-api/ollama/llama3.1")
+        return Address(text=text, provider="openai-api", service=service, model=model)
+    return Address(text=text, provider=provider, model=rest)  # type: ignore[arg-type]
+
+
+class Endpoint(BaseModel):
+    """Where an address is served, and with what key. Never stored, never logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str | None
+    """None: the SDK's default (the provider's public API)."""
+
+    api_key: SecretStr
+    """The key, from the environment; a `SecretStr`, so no repr, log or dump can show it."""
+
+
+def resolve_endpoint(address: Address, env: Mapping[str, str] | None = None, base_url: str | None = None) -> Endpoint:
+    """Find the base URL and key of a real provider, or fail in one line naming the variable."""
+    env = os.environ if env is None else env
+    prefix = address.env_prefix
+    url = base_url or env.get(f"{prefix}_BASE_URL") or None
+    if address.provider == "openai-api" and not url:
+        raise BadInput(
+            f"model {address.text!r}: no base URL; set {prefix}_BASE_URL (e.g. http://localhost:8000/v1) or pass --base-url"
+        )
+    key = env.get(f"{prefix}_API_KEY", "")
+    if not key:
+        hint = " (any value, if the server takes none)" if address.provider == "openai-api" else ""
+        raise BadInput(f"model {address.text!r}: no API key; set {prefix}_API_KEY{hint}")
+    return Endpoint(base_url=url, api_key=SecretStr(key))

@@ -1,0 +1,100 @@
+"""Anthropic Messages, streamed, with extended thinking kept apart from the answer.
+
+We read the raw event stream rather than the SDK's accumulating helper: it is the same events
+without rebuilding a snapshot of the whole message at every delta, which long answers cannot afford.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anthropic
+import httpx2
+
+from longhaul.providers.address import Address, Endpoint
+from longhaul.providers.base import End, Provider, status_error
+from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.retry import ProviderError, Transient, retry_after
+from longhaul.verdict import StopReason
+
+TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
+
+_STOP: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "stop_sequence": "end_turn",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",
+    "refusal": "content_filter",
+}
+
+# Error types Anthropic sends in a stream's `error` event (with HTTP 200) that are worth a retry.
+_TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+
+class AnthropicMessages(Provider):
+    def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
+        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), **kw)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
+        )
+
+    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        if request.system:
+            kwargs["system"] = request.system
+        if request.thinking_budget:
+            # budget_tokens counts against max_tokens; Anthropic wants it below max_tokens.
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
+        elif request.temperature is not None:
+            # Not a typed parameter of this SDK any more; the API takes it without thinking only.
+            extra["temperature"] = request.temperature
+        stream = await self._client.messages.create(
+            model=self.address.model,
+            max_tokens=request.max_tokens,
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            stream=True,
+            extra_body=extra or None,
+            **kwargs,
+        )
+        input_tokens = output_tokens = 0
+        raw_stop: str | None = None
+        served: str | None = None
+        finished = False
+        async with stream:
+            async for event in stream:
+                kind = event.type
+                if kind == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta":
+                        yield TextDelta(text=delta.text)
+                    elif delta.type == "thinking_delta":
+                        yield ThinkingDelta(text=delta.thinking)
+                elif kind == "message_start":
+                    input_tokens = event.message.usage.input_tokens or 0
+                    served = event.message.model
+                elif kind == "message_delta":
+                    raw_stop = event.delta.stop_reason
+                    output_tokens = event.usage.output_tokens or 0
+                elif kind == "message_stop":
+                    finished = True
+        if not finished:
+            raise Transient("the stream ended before its final event (no message_stop)")
+        stop = _STOP.get(raw_stop or "", "other")
+        yield End(raw_stop, stop, Usage(input_tokens=input_tokens, output_tokens=output_tokens), served)
+
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        if isinstance(exc, anthropic.APIStatusError):
+            body = exc.body if isinstance(exc.body, dict) else {}
+            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            message = error.get("message") or exc.message
+            if exc.status_code < 400 and error.get("type") in _TRANSIENT_TYPES:
+                return Transient(f"stream error {error['type']}: {message}")
+            return status_error(exc.status_code, message, retry_after(exc.response.headers))
+        if isinstance(exc, (anthropic.APIConnectionError, httpx2.TransportError)):
+            return Transient(f"connection: {exc}")
+        return ProviderError(f"{type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,174 @@
+"""The part of every provider that is the same: retries, the connection limit, timing, and the
+final record. A provider supplies only one attempt (its SDK call, as a stream of deltas ending in
+an `_End`) and the classification of its SDK's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from longhaul.providers.address import Address
+from longhaul.providers.request import (
+    Completion,
+    Request,
+    Restart,
+    RetryRecord,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    Usage,
+)
+from longhaul.providers.retry import ProviderError, Transient, retry_policy
+from longhaul.verdict import StopReason
+
+
+class RetrySettings(BaseModel):
+    """How hard to try before a request ends in the `error` outcome."""
+
+    attempts: int = Field(6, ge=1, le=100)
+    """Attempts in all, the first included."""
+
+    max_seconds: float = Field(600.0, gt=0)
+    """No attempt starts later than this after the first."""
+
+    initial_wait: float = Field(1.0, ge=0)
+    """First backoff, doubled each time (with as much jitter), when the server names no wait."""
+
+    max_wait: float = Field(60.0, ge=0)
+    """Longest backoff between two attempts."""
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """What an attempt knows once its stream has ended properly."""
+
+    raw_stop_reason: str | None
+    stop_reason: StopReason
+    usage: Usage
+    served_model: str | None
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Provider(ABC):
+    """A model, addressed and ready: `stream(request)` is the one way to call it."""
+
+    def __init__(
+        self,
+        address: Address,
+        *,
+        limit: asyncio.Semaphore,
+        retry: RetrySettings,
+        secrets: tuple[str, ...] = (),
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.address = address
+        self._limit = limit
+        self._retry = retry
+        self._secrets = tuple(s for s in secrets if s)
+        self._sleep = sleep
+
+    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        """Deltas as they arrive, a `Restart` before each retried attempt, and last a `Completion`.
+        Raises `ProviderError` when the request fails for good (after retries, if it was worth
+        retrying). Close the iterator (`aclosing`) to stop early: the connection is released."""
+        started = time.monotonic()
+        retries: list[RetryRecord] = []
+
+        def record(state) -> None:  # noqa: ANN001 - tenacity's RetryCallState
+            exc = state.outcome.exception()
+            retries.append(RetryRecord(attempt=state.attempt_number, error=self._redact(str(exc)), wait=state.upcoming_sleep))
+
+        policy = retry_policy(
+            attempts=self._retry.attempts,
+            max_seconds=self._retry.max_seconds,
+            initial_wait=self._retry.initial_wait,
+            max_wait=self._retry.max_wait,
+            sleep=self._sleep,
+        ).copy(before_sleep=record)
+        completion: Completion | None = None
+        try:
+            async for attempt in policy:
+                with attempt:
+                    if retries:
+                        yield Restart(retry=retries[-1])
+                    answer: list[str] = []
+                    thinking: list[str] = []
+                    first: float | None = None
+                    end: End | None = None
+                    async with self._limit:
+                        async for item in self._guarded(request):
+                            if isinstance(item, End):
+                                end = item
+                                continue
+                            if first is None:
+                                first = time.monotonic() - started
+                            (answer if item.kind == "text" else thinking).append(item.text)
+                            yield item
+                    assert end is not None
+                    completion = Completion(
+                        model=self.address.text,
+                        served_model=end.served_model,
+                        simulated=self.address.simulated,
+                        answer="".join(answer),
+                        thinking="".join(thinking),
+                        stop_reason=end.stop_reason,
+                        raw_stop_reason=end.raw_stop_reason,
+                        usage=end.usage,
+                        attempts=attempt.retry_state.attempt_number,
+                        retries=list(retries),
+                        seconds=time.monotonic() - started,
+                        first_token_seconds=first,
+                    )
+        except Transient as exc:
+            raise ProviderError(
+                f"{self.address.text}: gave up after {len(retries) + 1} attempts: {self._redact(str(exc))}",
+                attempts=len(retries) + 1,
+            ) from None
+        assert completion is not None
+        yield completion
+
+    async def _guarded(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+        """One attempt, with every SDK error turned into `Transient` or `ProviderError`."""
+        try:
+            async for item in self._attempt(request):
+                yield item
+        except (Transient, ProviderError):
+            raise
+        except Exception as exc:
+            classified = self._classify(exc)
+            if isinstance(classified, ProviderError):
+                classified = ProviderError(f"{self.address.text}: {self._redact(str(classified))}")
+            raise classified from None
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<api key>")
+        return text
+
+    @abstractmethod
+    def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+        """One call on the wire: the deltas, then an `End`. A stream that stops before its final
+        event must raise `Transient`."""
+
+    @abstractmethod
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        """Whether an SDK error is worth another attempt."""
+
+    async def aclose(self) -> None:
+        """Release the SDK client."""
+
+
+def status_error(status: int, message: str, retry_after: float | None) -> Transient | ProviderError:
+    """The one rule for HTTP statuses: timeouts, rate limits, overload and server errors are
+    transient; anything else (bad request, bad key, unknown model) will not get better."""
+    if status in (408, 429) or status >= 500:
+        return Transient(f"HTTP {status}: {message}", retry_after)
+    hint = " (check the API key)" if status in (401, 403) else ""
+    return ProviderError(f"HTTP {status}: {message}{hint}")

@@ -1,0 +1,125 @@
+"""OpenAI Chat Completions, streamed, for `openai/...`, `openai-api/<service>/...` and the sim.
+
+Usage comes in the final chunk (`stream_options.include_usage`); thinking, where a server streams
+it, comes as `reasoning_content` (vLLM, DeepSeek, the sim) or `reasoning` (Ollama, OpenRouter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import openai
+
+from longhaul.providers.address import Address, Endpoint
+from longhaul.providers.base import End, Provider, status_error
+from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.retry import ProviderError, Transient, retry_after
+from longhaul.tokens import count_tokens
+from longhaul.verdict import StopReason
+
+# Long answers stream for minutes, so only the gap between two chunks is bounded.
+TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
+
+_STOP: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens", "content_filter": "content_filter"}
+
+
+def _effort(budget: int) -> str:
+    """OpenAI takes an effort, not a budget: the nearest one."""
+    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
+
+
+class OpenAIChat(Provider):
+    def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
+        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), **kw)
+        # Retries are ours (one policy, each attempt counted): the SDK's are off.
+        self._client = openai.AsyncOpenAI(
+            api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
+        )
+
+    def _thinking(self, budget: int) -> dict[str, Any]:
+        return {"reasoning_effort": _effort(budget)}
+
+    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+        messages: list[dict[str, str]] = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        kwargs: dict[str, Any] = {}
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if request.thinking_budget:
+            kwargs.update(self._thinking(request.thinking_budget))
+        stream = await self._client.chat.completions.create(
+            model=self.address.model,
+            messages=messages,  # type: ignore[arg-type]
+            max_completion_tokens=request.max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+            **kwargs,
+        )
+        finish: str | None = None
+        usage: Any = None
+        served: str | None = None
+        answer_parts: list[str] = []
+        async with stream:
+            async for chunk in stream:
+                served = chunk.model or served
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    extra = delta.model_extra or {}
+                    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+                    if reasoning:
+                        yield ThinkingDelta(text=reasoning)
+                    if delta.content:
+                        answer_parts.append(delta.content)
+                        yield TextDelta(text=delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        if finish is None:
+            raise Transient("the stream ended before its final event (no finish_reason)")
+        yield End(finish, _STOP.get(finish, "other"), self._usage(usage, answer_parts), served)
+
+    def _usage(self, usage: Any, answer_parts: list[str]) -> Usage:
+        if usage is None:
+            # Some OpenAI-compatible servers ignore include_usage: count the answer ourselves.
+            return Usage(output_tokens=count_tokens("".join(answer_parts), self.address.model), estimated=True)
+        details = getattr(usage, "completion_tokens_details", None)
+        return Usage(
+            input_tokens=usage.prompt_tokens or 0,
+            output_tokens=usage.completion_tokens or 0,
+            reasoning_tokens=getattr(details, "reasoning_tokens", None),
+        )
+
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        if isinstance(exc, openai.APIStatusError):
+            return status_error(exc.status_code, _message(exc), retry_after(exc.response.headers))
+        if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
+            return Transient(f"connection: {exc}")
+        if isinstance(exc, openai.APIError):
+            # An error event inside the stream: servers send these for overload mid-answer.
+            return Transient(f"stream error: {exc}")
+        return ProviderError(f"{type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+    return exc.message
+
+
+class SimChat(OpenAIChat):
+    """The simulated model, reached over HTTP through the real openai SDK. Its thinking budget is
+    exact (sent as the Anthropic-style `thinking` field), not rounded to an effort."""
+
+    def _thinking(self, budget: int) -> dict[str, Any]:
+        return {"extra_body": {"thinking": {"type": "enabled", "budget_tokens": budget}}}

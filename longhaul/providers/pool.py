@@ -1,0 +1,115 @@
+"""`Providers`: turns model addresses into ready providers, and owns what they share.
+
+It holds the SDK clients, one connection limit per provider and base URL, and the in-process
+simulated model (started on a free loopback port the first time a `sim/...` address is used).
+Use it as an async context manager; everything it opened is closed on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from longhaul.errors import BadInput
+from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
+from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.task import Task
+
+
+class Providers:
+    """The models of one run, and their shared limits."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 8,
+        retry: RetrySettings | None = None,
+        base_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        tasks: Mapping[str, Task[Any]] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """`max_connections` bounds the requests in flight to any one provider and base URL.
+        `base_url` (the `--base-url` flag) overrides the environment for real providers.
+        `tasks` are those the simulated model knows (default: the built-ins)."""
+        if max_connections < 1:
+            raise BadInput(f"--max-connections: must be at least 1 (got {max_connections})")
+        self._max_connections = max_connections
+        self._retry = retry or RetrySettings()
+        self._base_url = base_url
+        self._env = env
+        self._tasks = tasks
+        self._sleep = sleep
+        self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._providers: dict[str, Provider] = {}
+        self._sim: Any = None
+
+    async def __aenter__(self) -> Providers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def check(self, model: str) -> Address:
+        """Validate an address and find its key, without connecting: a missing key is a
+        `BadInput` naming the variable, raised before any trial starts."""
+        address = parse_address(model)
+        if address.provider == "sim":
+            from longhaul.sim.profiles import parse_profile
+
+            parse_profile(address.model)
+        else:
+            resolve_endpoint(address, self._env, self._base_url)
+        return address
+
+    async def get(self, model: str) -> Provider:
+        """The provider for an address (made once, then shared)."""
+        if model in self._providers:
+            return self._providers[model]
+        address = self.check(model)
+        if address.provider == "sim":
+            endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr("sim"))
+        else:
+            endpoint = resolve_endpoint(address, self._env, self._base_url)
+        kw = {"limit": self._limit(address, endpoint), "retry": self._retry, "sleep": self._sleep}
+        # Imported here: a run against one provider never loads the other's SDK.
+        provider: Provider
+        if address.provider == "anthropic":
+            from longhaul.providers.anthropic_messages import AnthropicMessages
+
+            provider = AnthropicMessages(address, endpoint, **kw)
+        elif address.provider == "sim":
+            from longhaul.providers.openai_chat import SimChat
+
+            provider = SimChat(address, endpoint, **kw)
+        else:
+            from longhaul.providers.openai_chat import OpenAIChat
+
+            provider = OpenAIChat(address, endpoint, **kw)
+        self._providers[model] = provider
+        return provider
+
+    def _limit(self, address: Address, endpoint: Endpoint) -> asyncio.Semaphore:
+        key = (address.provider, endpoint.base_url or "")
+        if key not in self._limits:
+            self._limits[key] = asyncio.Semaphore(self._max_connections)
+        return self._limits[key]
+
+    async def _sim_url(self) -> str:
+        if self._sim is None:
+            from longhaul.registry import load_tasks
+            from longhaul.sim.server import start
+
+            self._sim = await start(self._tasks if self._tasks is not None else load_tasks())
+        return self._sim.url
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+        if self._sim is not None:
+            await self._sim.aclose()
+            self._sim = None
