@@ -61,6 +61,7 @@ class AnthropicMessages(Provider):
         input_tokens = output_tokens = 0
         raw_stop: str | None = None
         served: str | None = None
+        simulated = False
         finished = False
         async with stream:
             async for event in stream:
@@ -74,6 +75,7 @@ class AnthropicMessages(Provider):
                 elif kind == "message_start":
                     input_tokens = event.message.usage.input_tokens or 0
                     served = event.message.model
+                    simulated = event.message.id.startswith("msg_sim_")
                 elif kind == "message_delta":
                     raw_stop = event.delta.stop_reason
                     output_tokens = event.usage.output_tokens or 0
@@ -82,7 +84,7 @@ class AnthropicMessages(Provider):
         if not finished:
             raise Transient("the stream ended before its final event (no message_stop)")
         stop = _STOP.get(raw_stop or "", "other")
-        yield End(raw_stop, stop, Usage(input_tokens=input_tokens, output_tokens=output_tokens), served)
+        yield End(raw_stop, stop, Usage(input_tokens=input_tokens, output_tokens=output_tokens), served, simulated)
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         if isinstance(exc, anthropic.APIStatusError):

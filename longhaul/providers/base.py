@@ -51,6 +51,8 @@ class End:
     stop_reason: StopReason
     usage: Usage
     served_model: str | None
+    simulated: bool = False
+    """The server said it is longhaul's simulated model, whatever the address."""
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -115,7 +117,7 @@ class Provider(ABC):
                     completion = Completion(
                         model=self.address.text,
                         served_model=end.served_model,
-                        simulated=self.address.simulated,
+                        simulated=self.address.simulated or end.simulated,
                         answer="".join(answer),
                         thinking="".join(thinking),
                         stop_reason=end.stop_reason,

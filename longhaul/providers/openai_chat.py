@@ -16,6 +16,7 @@ from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
 from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
+from longhaul.sim import FINGERPRINT
 from longhaul.tokens import count_tokens
 from longhaul.verdict import StopReason
 
@@ -62,10 +63,12 @@ class OpenAIChat(Provider):
         finish: str | None = None
         usage: Any = None
         served: str | None = None
+        fingerprint: str | None = None
         answer_parts: list[str] = []
         async with stream:
             async for chunk in stream:
                 served = chunk.model or served
+                fingerprint = chunk.system_fingerprint or fingerprint
                 if chunk.usage is not None:
                     usage = chunk.usage
                 for choice in chunk.choices:
@@ -81,7 +84,8 @@ class OpenAIChat(Provider):
                         finish = choice.finish_reason
         if finish is None:
             raise Transient("the stream ended before its final event (no finish_reason)")
-        yield End(finish, _STOP.get(finish, "other"), self._usage(usage, answer_parts), served)
+        simulated = fingerprint == FINGERPRINT
+        yield End(finish, _STOP.get(finish, "other"), self._usage(usage, answer_parts), served, simulated)
 
     def _usage(self, usage: Any, answer_parts: list[str]) -> Usage:
         if usage is None:

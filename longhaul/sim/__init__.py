@@ -3,3 +3,8 @@ answers longhaul's task prompts from their reference solutions, bent by a behavi
 
 It is a simulation, named `sim/...` wherever it appears; nothing it says measures a real model.
 """
+
+FINGERPRINT = "longhaul-sim"
+"""Every OpenAI-format reply of the sim carries it as `system_fingerprint` (and every Anthropic
+message id starts `msg_sim_`), so a client that reaches the sim under another address still
+knows it is talking to a simulation."""

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from longhaul.errors import BadInput
+from longhaul.sim import FINGERPRINT
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
 from longhaul.sim.reading import read
 from longhaul.task import Task
@@ -261,6 +262,7 @@ def _openai_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]:
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": turn.model,
+                "system_fingerprint": FINGERPRINT,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             }
         )
@@ -342,6 +344,7 @@ def _whole(turn: _Turn, reply: _Reply, wire: Wire) -> dict[str, Any]:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": turn.model,
+            "system_fingerprint": FINGERPRINT,
             "choices": [{"index": 0, "message": message, "finish_reason": _openai_stop(reply)}],
             "usage": _openai_usage(reply),
         }
