@@ -440,3 +440,23 @@ def test_sdks_are_imported_only_when_used():
         "assert 'openai' in sys.modules and 'anthropic' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_server_that_is_not_there_is_retried_then_an_error_outcome(tasks):
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleep = FakeSleep()
+    t = tasks["count"]
+
+    async def scenario():
+        env = {"GONE_BASE_URL": f"http://127.0.0.1:{port}/v1", "GONE_API_KEY": "k"}
+        async with Providers(env=env, retry=RetrySettings(attempts=3), sleep=sleep) as providers:
+            return await ask(await providers.get("openai-api/gone/model"), t, t.params({"end": 5}))
+
+    asked = run(scenario())
+    assert asked.completion is None and asked.verdict.outcome == "error"
+    assert "gave up after 3 attempts" in asked.verdict.explanation and "connection" in asked.verdict.explanation
+    assert len(sleep.waits) == 2

@@ -41,7 +41,8 @@ class Request(BaseModel):
     reasoning models count them)."""
 
     temperature: float | None = Field(None, ge=0, le=2)
-    """Sampling temperature; None leaves the provider's default."""
+    """Sampling temperature; None leaves the provider's default. Anthropic takes none with
+    extended thinking, so there it is not sent when a thinking budget is."""
 
     seed: int | None = None
     """Sampling seed, where the provider takes one (OpenAI, OpenAI-compatible servers, the sim)."""

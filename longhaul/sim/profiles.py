@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, ClassVar
@@ -31,10 +31,14 @@ class Script:
     """What the model will say, before tokens and limits."""
 
     answer: str
-    thinking: str
-    """What it thinks first, when the request asks for thinking."""
+    thinking: str | Callable[[], str]
+    """What it thinks first, when the request asks for thinking (a function when it is long to
+    write: most requests ask for none)."""
     cap: int | None = None
     """The model's own output limit, whatever the request allows."""
+
+    def thought(self) -> str:
+        return self.thinking() if callable(self.thinking) else self.thinking
 
 
 class Profile(BaseModel):
@@ -114,14 +118,15 @@ def render(s: Situation, items: Iterable[Any]) -> str:
 
 def opening(s: Situation) -> str:
     if s.start == 0:
-        return "Here is the solution:\n\n" if s.task and s.task.size_param in ("disks", "checkers", "pairs", "blocks") else "Here you go:\n\n"
+        return "Here you go:\n\n"
     return f"Continuing from item {s.start + 1}:\n\n"
 
 
-def working(s: Situation, items: list[Any]) -> str:
+def working(s: Situation, items: list[Any]) -> Callable[[], str]:
     """Thinking that works the answer through, as reasoning models do (and so spends tokens)."""
     assert s.task is not None
-    return f"The user wants {s.task.summary[0].lower()}{s.task.summary[1:]} Let me work through it item by item.\n" + render(s, items)
+    summary = s.task.summary
+    return lambda: f"The user wants {summary[0].lower()}{summary[1:]} Let me work through it item by item.\n" + render(s, items)
 
 
 def diligent(s: Situation) -> Script:
@@ -162,7 +167,8 @@ class Lazy(Profile):
                 f"\n[... {left} more items, following the same pattern ...]\n",
             ]
         )
-        return Script(opening(s) + render(s, items) + tail, working(s, items) + "\nThat is a lot; I will show the start.")
+        thinking = working(s, items)
+        return Script(opening(s) + render(s, items) + tail, lambda: thinking() + "\nThat is a lot; I will show the start.")
 
 
 class Refuser(Profile):

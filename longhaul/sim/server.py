@@ -164,7 +164,7 @@ class SimServer:
         limit = min(x for x in (turn.max_tokens, script.cap, 1 << 40) if x is not None)
         thinking: list[int] = []
         if turn.thinking_budget:
-            thinking = enc.encode(script.thinking, disallowed_special=())[: min(turn.thinking_budget, limit)]
+            thinking = enc.encode(script.thought(), disallowed_special=())[: min(turn.thinking_budget, limit)]
         answer = enc.encode(script.answer, disallowed_special=())
         room = limit - len(thinking)
         truncated = len(answer) > room or (turn.thinking_budget is not None and len(thinking) == limit)
