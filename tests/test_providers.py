@@ -460,3 +460,16 @@ def test_a_server_that_is_not_there_is_retried_then_an_error_outcome(tasks):
     assert asked.completion is None and asked.verdict.outcome == "error"
     assert "gave up after 3 attempts" in asked.verdict.explanation and "connection" in asked.verdict.explanation
     assert len(sleep.waits) == 2
+
+
+def test_the_error_outcome_says_what_the_server_said(tasks):
+    sleep = FakeSleep()
+    t = tasks["count"]
+
+    async def scenario():
+        async with Providers(tasks=tasks, retry=RetrySettings(attempts=2), sleep=sleep) as providers:
+            return await ask(await providers.get("sim/diligent?faults=429:1"), t, t.params({"end": 5}))
+
+    asked = run(scenario())
+    assert asked.verdict.outcome == "error"
+    assert asked.verdict.explanation.endswith("gave up after 2 attempts: HTTP 429: Rate limit reached (simulated).")

@@ -73,7 +73,8 @@ class Provider(ABC):
         self.address = address
         self._limit = limit
         self._retry = retry
-        self._secrets = tuple(s for s in secrets if s)
+        # Short strings would mangle ordinary words; no real key is that short.
+        self._secrets = tuple(s for s in secrets if len(s) >= 8)
         self._sleep = sleep
 
     async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:

@@ -19,6 +19,10 @@ from longhaul.providers.base import Provider, RetrySettings, Sleep
 from longhaul.task import Task
 
 
+SIM_KEY = "sim"
+"""The simulated model takes no key; the SDK wants one. Too short to be redacted as a secret."""
+
+
 class Providers:
     """The models of one run, and their shared limits."""
 
@@ -71,7 +75,7 @@ class Providers:
             return self._providers[model]
         address = self.check(model)
         if address.provider == "sim":
-            endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr("sim"))
+            endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
         else:
             endpoint = resolve_endpoint(address, self._env, self._base_url)
         kw = {"limit": self._limit(address, endpoint), "retry": self._retry, "sleep": self._sleep}
