@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from longhaul.errors import BadInput
 from longhaul.task import Task
@@ -67,6 +68,25 @@ def load_tasks(tasks_dir: Path | str | None = None) -> dict[str, Task]:
             if isinstance(task, Task):
                 tasks[task.name] = task
     return tasks
+
+
+def load_strategies(agents_dir: Path | str | None = None) -> dict[str, Any]:
+    """All strategies by name: built-ins (`agents/`), then those of `agents_dir`."""
+    from longhaul.strategy import Strategy
+
+    folders = [builtin_dir("agents")]
+    if agents_dir is not None:
+        extra = Path(agents_dir)
+        if not extra.is_dir():
+            raise BadInput(f"--agents-dir: {extra} is not a folder")
+        folders.append(extra)
+    strategies: dict[str, Strategy] = {}
+    for folder in folders:
+        for path in _module_files(folder):
+            strategy = getattr(load_module(path), "STRATEGY", None)
+            if isinstance(strategy, Strategy):
+                strategies[strategy.name] = strategy
+    return strategies
 
 
 def get_task(name: str, tasks_dir: Path | str | None = None) -> Task:

@@ -198,9 +198,25 @@ class Lexer:
         return events
 
 
-def count_items(task: Task[Any], params: TaskParams, text: str) -> int:
-    """How many items a text holds, right or wrong, wherever they stand: what a reader who
-    continues a list counts (the simulated model reads its own earlier turns with it)."""
+def items_in(task: Task[Any], params: TaskParams, text: str) -> tuple[int | None, list[Any]]:
+    """Every item a text holds, in order, right or wrong, wherever it stands; and the position
+    the first one claims (its number), if it claims one. What a reader who continues a list, or
+    stitches turns together, needs."""
     lexer = Lexer(task, params)
-    events = lexer.feed(text) + lexer.finish()
-    return sum(len(e.values) if e.values is not None else len(e.items) for e in events if e.kind == "items")
+    first: int | None = None
+    values: list[Any] = []
+    for e in lexer.feed(text) + lexer.finish():
+        if e.kind != "items":
+            continue
+        if e.values is not None:
+            values.extend(e.values)
+        else:
+            if not values and e.items:
+                first = e.items[0][0]
+            values.extend(v for _, v in e.items)
+    return first, values
+
+
+def count_items(task: Task[Any], params: TaskParams, text: str) -> int:
+    """How many items a text holds (the simulated model reads its own earlier turns with it)."""
+    return len(items_in(task, params, text)[1])

@@ -18,6 +18,7 @@ items of that list.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class _Candidate:
     done: bool = False
     fragment: bool = False
     mistake_span: tuple[int, int] = (0, 0)
+    continued: bool = False
+    """Holds the prefix: items after it continue it; where they belong was decided by the caller."""
 
     @property
     def active(self) -> bool:
@@ -80,6 +83,10 @@ class StreamingVerifier:
 
     task: Task[Any]
     params: TaskParams
+    prefix: Sequence[Any] = ()
+    """Items already accepted (earlier turns of an agent loop): this text continues after them.
+    Its first list is checked from item `len(prefix)` on, with the checker's state as the prefix
+    left it; a list that starts again from the first item is checked on its own."""
     _lexer: Lexer = field(init=False)
     _candidates: list[_Candidate] = field(default_factory=list, init=False)
     _edges: _Edges = field(default_factory=_Edges, init=False)
@@ -93,6 +100,9 @@ class StreamingVerifier:
         self._lexer = Lexer(self.task, self.params)
         if self.task.solvable(self.params):
             self._first_value = next(iter(self.task.reference(self.params)), None)
+        if self.prefix:
+            # The answer so far stands even if this text adds nothing to it.
+            self._candidates.append(self._continued(0))
 
     # -- feeding --------------------------------------------------------------------------
 
@@ -138,7 +148,7 @@ class StreamingVerifier:
                 cand.closed = True
 
     def _is_restart(self, cand: _Candidate, index: int | None, value: Any) -> bool:
-        if cand.n_emitted == 0:
+        if cand.n_emitted == 0 or cand.continued:
             return False
         if index is not None:
             return index == 0
@@ -155,7 +165,7 @@ class StreamingVerifier:
             cand = _Candidate(self.task.checker(self.params), start=ev.start)
             # A list whose first item claims a later number: its first item is wrong (missing
             # items) unless it is a stray numbered line in prose, which `_answer_list` drops.
-            cand.fragment = index is not None and index > 0
+            cand.fragment = index is not None and index > cand.next_index
             self._candidates.append(cand)
         elif not cand.active:
             if cand.mistake is not None and cand.cut is None:
@@ -180,6 +190,19 @@ class StreamingVerifier:
                 self._fail(cand, ev, idx, val, self._order_mistake(cand.next_index, idx))
                 continue
             self._check_run(cand, [val], ev)
+
+    def _continued(self, start: int) -> _Candidate:
+        """A candidate whose checker has already taken the prefix (checked when it was accepted)."""
+        checker = self.task.checker(self.params)
+        values = list(self.prefix)
+        check_many = getattr(checker, "check_many", None)
+        if check_many is not None:
+            check_many(values)
+        else:
+            for v in values:
+                checker.check(v)
+        n = len(values)
+        return _Candidate(checker, start=start, n_ok=n, n_emitted=n, next_index=n, done=checker.done(), continued=True)
 
     def _order_mistake(self, expected: int, got: int) -> Mistake:
         if got > expected:

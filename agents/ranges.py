@@ -1,0 +1,25 @@
+"""ranges: ask for items 1..n, then n+1..2n, and so on until done, each a fresh request."""
+
+from langgraph.graph import END, START, StateGraph
+
+from longhaul.providers import Message
+from longhaul.strategy import Strategy, TrialContext, TrialState, Turn, again_or_end, turn_node
+
+
+def next_range(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
+    if ctx.expected is None:  # no solution: nothing to count, ask for the whole answer
+        return ctx.conversation([], ctx.prompt)
+    first = len(ctx.items) + 1
+    last = min(ctx.expected, first + ctx.settings.range_size - 1)
+    return [Message(role="user", content=ctx.range_prompt(first, last))]
+
+
+def build() -> StateGraph:
+    graph = StateGraph(TrialState, context_schema=TrialContext)
+    graph.add_node("range", turn_node("range", next_range))
+    graph.add_edge(START, "range")
+    graph.add_conditional_edges("range", again_or_end("range"), ["range", END])
+    return graph
+
+
+STRATEGY = Strategy("ranges", "ask for items a..b, then b+1..c, until done (range_size items a request)", build().compile())
