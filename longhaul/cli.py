@@ -247,6 +247,78 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0 if result.verdict.outcome == "complete" else 1
 
 
+def _display(plain: bool) -> Any:
+    if plain or not sys.stdout.isatty():
+        from longhaul.display.plain import PlainDisplay
+
+        return PlainDisplay(sys.stdout)
+    from longhaul.display.live import LiveDisplay
+
+    return LiveDisplay()
+
+
+def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> int:
+    import asyncio
+
+    from longhaul.runner import DEFAULT_REPORTS, arun, new_run_dir
+    from longhaul.summary import summary_table
+
+    out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
+    run_dir = resume or out
+    try:
+        result = asyncio.run(
+            arun(the_plan, out=out, resume=resume, display=_display(args.plain), tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+        )
+    except KeyboardInterrupt:
+        if (run_dir / "trials.sqlite").exists():
+            print(f"longhaul: interrupted; every finished trial is stored in {run_dir}. "
+                  f"Resume with: longhaul resume {run_dir}", file=sys.stderr)
+        else:
+            print("longhaul: interrupted before any trial was stored", file=sys.stderr)
+        return 130
+    print()
+    print(summary_table(result.trials))
+    print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")
+    if result.interrupted:
+        print(f"not finished: resume with `longhaul resume {result.run_dir}`")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from longhaul.runner import plan
+
+    the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
+                    max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+    if args.dry_run:
+        from longhaul.dryrun import dry_run
+
+        print(dry_run(the_plan, Path(args.prices) if args.prices else None, tasks_dir=args.tasks_dir))
+        return 0
+    return _execute(the_plan, args, Path(args.resume) if args.resume else None)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from longhaul.runner import resume_plan
+
+    run_dir = Path(args.run)
+    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir), args, run_dir)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from longhaul.export import export
+
+    export(Path(args.run), args.format, turns=args.turns, out=sys.stdout)
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from longhaul.registry import load_strategies
+
+    for name, strategy in sorted(load_strategies(args.agents_dir).items()):
+        print(f"{name:10} {strategy.summary}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="longhaul", description="Will a model produce a long, checkable output, and is it right?")
     parser.add_argument("--version", action="version", version=f"longhaul {_version()}")
@@ -296,6 +368,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="the server's base URL (overrides <SERVICE>_BASE_URL)")
     p.add_argument("--json", action="store_true", help="print the completion and verdict as JSON, not the stream")
     p.set_defaults(func=cmd_ask)
+
+    def run_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tasks-dir", help="a folder of your own task modules")
+        p.add_argument("--agents-dir", help="a folder of your own strategy modules")
+        p.add_argument("--plain", action="store_true", help="one line per finished trial, even on a terminal")
+
+    p = sub.add_parser("run", help="run a suite: a TOML file, or a built-in suite by name (demo, illusion-of-thinking, ...)")
+    p.add_argument("suite", help="suite file, or the name of a built-in suite")
+    p.add_argument("--model", action="append", default=[], metavar="M", help="run these models instead of the suite's (repeatable)")
+    p.add_argument("--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)")
+    p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
+    p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
+    p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
+    p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
+    p.add_argument("--prices", metavar="FILE", help="with --dry-run: a TOML price file, for the cost ceiling")
+    run_args(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="run the trials an interrupted run is missing")
+    p.add_argument("run", help="the run folder")
+    run_args(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")
+    p.add_argument("run", help="the run folder")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--turns", action="store_true", help="one row per turn instead of per trial")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("strategies", help="list the strategies")
+    p.add_argument("--agents-dir", help="a folder of your own strategy modules")
+    p.set_defaults(func=cmd_strategies)
 
     p = sub.add_parser("sim", help="the simulated model: `sim serve`, `sim profiles`")
     simsub = p.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)

@@ -96,6 +96,9 @@ class Turn(BaseModel):
     error: str | None = None
     """The provider's failure, when it failed for good."""
 
+    simulated: bool = False
+    """The answer came from longhaul's simulated model."""
+
     verdict: Verdict
     """The verdict on the stitched answer after this turn."""
 
@@ -210,7 +213,7 @@ class TrialContext:
                         progress = verifier.feed(event.text)
                         # A wrong item past the seam is wrong whatever the alignment; at the
                         # seam it may be a repeated item, which only the whole turn can tell.
-                        if self.settings.early_stop and progress.failed is not None and progress.failed.index > before:
+                        if self.settings.early_stop and progress.failed is not None and (before == 0 or progress.failed.index > before):
                             stopped_early = True
                             break
                     elif event.kind == "thinking":
@@ -234,13 +237,15 @@ class TrialContext:
         if completion is not None:
             stop, raw, usage = completion.stop_reason, completion.raw_stop_reason, completion.usage
             attempts, retries = completion.attempts, completion.retries
+            simulated = completion.simulated
         else:  # cut by us: the provider never said how many tokens it spent
             stop, raw, attempts = "other", "longhaul_early_stop", len(retries) + 1
+            simulated = self.provider.address.simulated
             usage = Usage(output_tokens=count_tokens(text + "".join(thinking), self.provider.address.model), estimated=True)
-        start, restarted = self._align(text)
-        if start == before:
-            verdict = verifier.finish(stop)
-        else:
+        verdict = verifier.finish(stop)
+        seam_ok = not (verdict.first_error is not None and verdict.first_error.index == before)
+        start, restarted = self._align(text, seam_ok)
+        if start != before:
             again = StreamingVerifier(self.task, self.params, prefix=self.items[:start])
             again.feed_thinking("".join(thinking))
             again.feed(text)
@@ -254,13 +259,14 @@ class TrialContext:
         turn = Turn(
             **base, answer=text, thinking="".join(thinking), stop_reason=stop, raw_stop_reason=raw, usage=usage,
             attempts=attempts, retries=retries, seconds=time.monotonic() - started, start_item=start, new_items=new,
-            restarted=restarted, stopped_early=stopped_early, tokens_saved=saved, verdict=verdict,
+            restarted=restarted, stopped_early=stopped_early, tokens_saved=saved, simulated=simulated, verdict=verdict,
         )
         self.listener.turn(turn)
         return turn
 
-    def _align(self, text: str) -> tuple[int, bool]:
-        """Where the turn's items go in the stitched answer, and whether it started over."""
+    def _align(self, text: str, seam_ok: bool) -> tuple[int, bool]:
+        """Where the turn's items go in the stitched answer, and whether it started over.
+        `seam_ok`: read as going straight on, the turn's first item is right."""
         so_far = self.items
         if not so_far:
             return 0, False
@@ -269,6 +275,8 @@ class TrialContext:
             return len(so_far), False
         if position is not None:  # numbered: the numbers say where
             return min(position, len(so_far)), position == 0
+        if seam_ok:  # unnumbered and it fits straight on: a continuation, whatever it resembles
+            return len(so_far), False
         for k in range(min(OVERLAP, len(so_far), len(values)), 0, -1):
             if so_far[-k:] == values[:k]:
                 return len(so_far) - k, False

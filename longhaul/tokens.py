@@ -67,6 +67,8 @@ def encoding(name: str = "o200k_base") -> tiktoken.Encoding:
 def encoding_name_for(model: str | None) -> tuple[str, bool]:
     """The encoding for a `provider/model` name, and whether it is exact (False: an estimate,
     for models whose tokenizer is not public)."""
+    if (model or "").startswith("sim/"):
+        return "o200k_base", True  # the simulated model counts with o200k
     name = (model or "").split("/")[-1].lower()
     if name.startswith(("gpt-4-", "gpt-4 ", "gpt-3.5")) or name == "gpt-4":
         return "cl100k_base", True

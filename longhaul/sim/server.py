@@ -184,6 +184,13 @@ class SimServer:
     async def _stream(self, request: web.Request, turn: _Turn, reply: _Reply, wire: Wire, cut: float | None) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
+        try:
+            await self._send(resp, turn, reply, wire, cut)
+        except ConnectionResetError:
+            pass  # the client went away (it stopped early, or was interrupted): nothing to answer
+        return resp
+
+    async def _send(self, resp: web.StreamResponse, turn: _Turn, reply: _Reply, wire: Wire, cut: float | None) -> None:
         events = _openai_events(turn, reply) if wire == "openai" else _anthropic_events(turn, reply)
         total = len(reply.thinking) + len(reply.answer) + 8
         stop_at = int(total * cut) if cut is not None else None
@@ -209,7 +216,6 @@ class SimServer:
         if batch:
             await resp.write(b"".join(batch))
         await resp.write_eof()
-        return resp
 
 
 def _pieces(enc: Any, tokens: list[int]) -> list[str]:

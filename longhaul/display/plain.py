@@ -1,0 +1,48 @@
+"""One line per finished trial, for CI logs and anything that is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TextIO
+
+from longhaul.display.protocol import RunInfo, RunSummary
+from longhaul.providers import RetryRecord
+from longhaul.strategy import Turn
+from longhaul.trial import TrialRecord, TrialSpec
+
+
+class PlainDisplay:
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out or sys.stdout
+        self._total = 0
+        self._done = 0
+
+    def _say(self, line: str) -> None:
+        self._out.write(line + "\n")
+        self._out.flush()
+
+    def run_started(self, info: RunInfo) -> None:
+        self._total, self._done = info.total, info.already_done
+        sim = " (simulated models: not measurements of real ones)" if info.simulated else ""
+        resumed = f", {info.already_done} already stored" if info.already_done else ""
+        self._say(f"run {info.run_dir}: suite {info.suite}, {info.total} trials{resumed}{sim}")
+
+    def trial_started(self, spec: TrialSpec) -> None: ...
+    def trial_delta(self, spec: TrialSpec, kind: Literal["text", "thinking"], text: str) -> None: ...
+    def trial_retry(self, spec: TrialSpec, retry: RetryRecord) -> None: ...
+    def trial_turn(self, spec: TrialSpec, turn: Turn) -> None: ...
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        self._done += 1
+        s, v = record.spec, record.verdict
+        expected = "?" if v.items_expected is None else v.items_expected
+        self._say(
+            f"[{self._done}/{self._total}] {s.model} {s.task} size={s.size} {s.strategy} #{s.sample}: {record.outcome}"
+            f" ({v.items_correct}/{expected} items, {len(record.turns)} turn{'s' if len(record.turns) != 1 else ''},"
+            f" {record.output_tokens} out, {record.retries} retries)"
+        )
+
+    def run_finished(self, summary: RunSummary) -> None:
+        mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
+        state = "interrupted" if summary.interrupted else "finished"
+        self._say(f"run {state}: {summary.done}/{summary.total} trials stored in {summary.run_dir} ({mix or 'none this time'})")

@@ -1,0 +1,109 @@
+"""The contract between the engine and whatever shows a run: plain lines, a rich progress view,
+or the Textual UI. The engine tells a display what happened; a display steers the engine only
+through the `RunControl` it is given (pause, resume, stop, cancel a trial), which the scheduler
+reads before it starts each trial."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from longhaul.providers import RetryRecord
+from longhaul.strategy import Turn
+from longhaul.trial import TrialRecord, TrialSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A run about to start."""
+
+    run_dir: Path
+    suite: str
+    total: int
+    """Trials in the suite."""
+    already_done: int
+    """Trials the store already holds (a resumed run)."""
+    simulated: bool
+    """Every model is longhaul's simulated model."""
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """A run that ended, finished or not."""
+
+    run_dir: Path
+    total: int
+    done: int
+    outcomes: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+
+
+class Display(Protocol):
+    def run_started(self, info: RunInfo) -> None: ...
+    def trial_started(self, spec: TrialSpec) -> None: ...
+    def trial_delta(self, spec: TrialSpec, kind: Literal["text", "thinking"], text: str) -> None: ...
+    def trial_retry(self, spec: TrialSpec, retry: RetryRecord) -> None: ...
+    def trial_turn(self, spec: TrialSpec, turn: Turn) -> None: ...
+    def trial_finished(self, record: TrialRecord) -> None:
+        """Called after the trial is stored."""
+
+    def run_finished(self, summary: RunSummary) -> None: ...
+
+
+class NullDisplay:
+    """Shows nothing (the Python API's default)."""
+
+    def run_started(self, info: RunInfo) -> None: ...
+    def trial_started(self, spec: TrialSpec) -> None: ...
+    def trial_delta(self, spec: TrialSpec, kind: Literal["text", "thinking"], text: str) -> None: ...
+    def trial_retry(self, spec: TrialSpec, retry: RetryRecord) -> None: ...
+    def trial_turn(self, spec: TrialSpec, turn: Turn) -> None: ...
+    def trial_finished(self, record: TrialRecord) -> None: ...
+    def run_finished(self, summary: RunSummary) -> None: ...
+
+
+class RunControl:
+    """Requests from a display to the scheduler: pause, resume, stop, cancel one trial."""
+
+    def __init__(self) -> None:
+        self._running = asyncio.Event()
+        self._running.set()
+        self.stopping = False
+        self.cancelled: set[str] = set()
+        self._tasks: dict[str, asyncio.Task[object]] = {}
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """No new trial starts until `resume`; trials in flight go on."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        """Start no new trial; the run ends when those in flight have finished."""
+        self.stopping = True
+        self._running.set()
+
+    def cancel(self, key: str) -> None:
+        """Drop one trial in flight; it is not stored, so a resume runs it again."""
+        self.cancelled.add(key)
+        if (task := self._tasks.get(key)) is not None:
+            task.cancel()
+
+    async def wait_to_start(self) -> bool:
+        """Wait while paused; False once the run is stopping."""
+        await self._running.wait()
+        return not self.stopping
+
+    def track(self, key: str, task: asyncio.Task[object]) -> None:
+        self._tasks[key] = task
+
+    def untrack(self, key: str) -> None:
+        self._tasks.pop(key, None)

@@ -1,0 +1,101 @@
+"""`longhaul run --dry-run`: what a run would ask for, before a token is paid for.
+
+Per cell: trials, the output tokens a complete answer needs (counted with the model's tokenizer,
+or o200k as an estimate where the tokenizer is not public) against the request budget, and with a
+price file, a cost ceiling. longhaul never guesses prices: a model without one says so.
+
+Price file (USD per million tokens):
+
+    ["openai/gpt-4.1"]
+    input = 2.00
+    output = 8.00
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from longhaul.errors import BadInput
+from longhaul.registry import load_tasks
+from longhaul.tokens import count_tokens, encoding_name_for
+
+
+class Price(BaseModel):
+    input: float = Field(ge=0)
+    """USD per million input tokens."""
+    output: float = Field(ge=0)
+    """USD per million output tokens (thinking included)."""
+
+
+def read_prices(path: Path) -> dict[str, Price]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"--prices {path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"--prices {path}: not valid TOML: {exc}") from None
+    prices = {}
+    for model, entry in raw.items():
+        try:
+            prices[model] = Price.model_validate(entry)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            raise BadInput(f"--prices {path}: [{model}] {'.'.join(map(str, e['loc']))}: {e['msg']} (input and output, USD per million tokens)") from None
+    return prices
+
+
+def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | str | None = None) -> str:
+    suite = the_plan.suite
+    tasks = load_tasks(tasks_dir)
+    prices = read_prices(prices_path) if prices_path else {}
+    budget = suite.max_tokens - (suite.thinking_budget or 0)
+    lines = [
+        f"suite {suite.name}: {len(the_plan.cells)} cells, {len(the_plan.trials)} trials; nothing is sent.",
+        f"per request: max_tokens {suite.max_tokens}" + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
+        + f"; agent strategies take at most {suite.max_turns} turns.",
+        "",
+        "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |",
+        "|---|---|---:|---|---:|---:|---|---:|",
+    ]
+    total_cost = 0.0
+    unpriced: set[str] = set()
+    cannot = 0
+    for cell in the_plan.cells:
+        task = tasks[cell.task]
+        params = task.params(cell.params)
+        needed = count_tokens(task.render(params), cell.model)
+        exact = encoding_name_for(cell.model)[1]
+        prompt = count_tokens(task.prompt(params).text, cell.model)
+        fits = needed <= budget
+        cannot += 0 if fits else 1
+        turns = 1 if cell.strategy == "direct" else suite.max_turns
+        if cell.strategy in ("continue", "nudge"):
+            # The conversation grows: turn t carries the prompt and every earlier answer.
+            input_tokens = sum(prompt + t * (suite.max_tokens + 16) for t in range(turns))
+        else:
+            input_tokens = turns * (prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64)
+        output_tokens = turns * suite.max_tokens
+        price = prices.get(cell.model)
+        if price is None:
+            cost = "no price" if not cell.model.startswith("sim/") else "0 (simulated)"
+            if not cell.model.startswith("sim/"):
+                unpriced.add(cell.model)
+        else:
+            value = cell.samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
+            total_cost += value
+            cost = f"{value:.4f}"
+        lines.append(
+            f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
+            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
+        )
+    lines.append("")
+    lines.append(f"{cannot} of {len(the_plan.cells)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+    if prices:
+        lines.append(f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget).")
+    if unpriced:
+        lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
+    return "\n".join(lines)

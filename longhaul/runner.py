@@ -1,0 +1,242 @@
+"""The run: a suite's trials, run concurrently, each stored the moment it ends.
+
+`arun` is the engine (async); `run` is the Python API for scripts, and the CLI is a thin layer
+over both. The engine talks to a display only through the `Display` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
+from longhaul.errors import BadInput
+from longhaul.providers import Providers, RetryRecord
+from longhaul.registry import load_strategies, load_tasks
+from longhaul.store import Manifest, RunStore, git_revision, read_manifest
+from longhaul.strategy import Listener, Settings, Turn
+from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
+from longhaul.trial import TrialRecord, TrialSpec, run_trial, trial_key
+
+DEFAULT_REPORTS = Path("reports")
+
+
+class RunResult(BaseModel):
+    """What a run left behind."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    run_dir: Path
+    manifest: Manifest
+    trials: list[TrialRecord]
+    """Every trial in the store, this run's and any earlier run's it resumed."""
+    total: int
+    interrupted: bool = False
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        return Counter(t.outcome for t in self.trials)
+
+
+class Plan(BaseModel):
+    """A suite resolved into cells and trials, before anything is sent."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    suite: Suite
+    suite_path: str | None
+    cells: list[Cell]
+    trials: list[TrialSpec]
+
+
+def plan(
+    suite: Suite | str | Path,
+    *,
+    models: Sequence[str] | None = None,
+    strategies: Sequence[str] | None = None,
+    max_connections: int | None = None,
+    tasks_dir: Path | str | None = None,
+    agents_dir: Path | str | None = None,
+) -> Plan:
+    """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials."""
+    overrides: dict[str, Any] = {"models": list(models) if models else None, "strategies": list(strategies) if strategies else None,
+                                 "max_connections": max_connections}
+    text, where = "", "<suite>"
+    if isinstance(suite, Suite):
+        resolved = Suite.model_validate(suite.model_dump() | {k: v for k, v in overrides.items() if v is not None})
+        path = None
+    else:
+        found = find_suite(suite)
+        text, where, path = found.read_text(encoding="utf-8"), str(found), str(found)
+        resolved = parse_suite(text, where, overrides)
+    task_map = load_tasks(tasks_dir)
+    strategy_map = load_strategies(agents_dir)
+    resolved_cells = cells(resolved, task_map, strategy_map, where, text)
+    specs = []
+    for cell, params in resolved_cells:
+        task = task_map[cell.task]
+        for sample in range(cell.samples):
+            specs.append(
+                TrialSpec(
+                    key=trial_key(task, params, cell.model, cell.strategy, sample), model=cell.model, task=cell.task,
+                    params=cell.params, size=cell.size, strategy=cell.strategy, sample=sample, seed=resolved.seed + sample,
+                )
+            )
+    return Plan(suite=resolved, suite_path=path, cells=[c for c, _ in resolved_cells], trials=specs)
+
+
+class _Relay(Listener):
+    """Passes one trial's events to the display."""
+
+    def __init__(self, display: Display, spec: TrialSpec) -> None:
+        self._display, self._spec = display, spec
+
+    def delta(self, kind: Literal["text", "thinking"], text: str) -> None:
+        self._display.trial_delta(self._spec, kind, text)
+
+    def restart(self, retry: RetryRecord) -> None:
+        self._display.trial_retry(self._spec, retry)
+
+    def turn(self, turn: Turn) -> None:
+        self._display.trial_turn(self._spec, turn)
+
+
+def new_run_dir(base: Path, suite: Suite) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"{stamp}-{suite.name}"
+    path, n = base / name, 1
+    while path.exists():
+        n += 1
+        path = base / f"{name}-{n}"
+    return path
+
+
+async def arun(
+    the_plan: Plan,
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+    display: Display | None = None,
+    control: RunControl | None = None,
+    env: Mapping[str, str] | None = None,
+    tasks_dir: Path | str | None = None,
+    agents_dir: Path | str | None = None,
+) -> RunResult:
+    """Run every trial of the plan not already in the store; store each as it ends."""
+    from longhaul import __version__
+
+    display = display or NullDisplay()
+    control = control or RunControl()
+    suite = the_plan.suite
+    task_map = load_tasks(tasks_dir)
+    strategy_map = load_strategies(agents_dir)
+    checker = Providers(env=env)
+    for model in suite.models:
+        checker.check(model)  # a missing key stops the run here: no folder, no request
+    if resume is not None:
+        store = RunStore.open(resume)
+        changed = differences(store.manifest.suite, suite)
+        if changed:
+            store.close()
+            raise BadInput(f"--resume {resume}: the suite changed since that run, so its trials would not match: " + "; ".join(changed))
+    else:
+        run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
+        manifest = Manifest(
+            run_id=run_dir.name, suite=suite, suite_path=the_plan.suite_path, longhaul_version=__version__,
+            git_revision=git_revision(Path(__file__).parent), trials_total=len(the_plan.trials),
+        )
+        store = RunStore.create(run_dir, manifest)
+    try:
+        async with Providers(max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map) as providers:
+            done = store.done_keys()
+            todo = [s for s in the_plan.trials if s.key not in done]
+            display.run_started(RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only()))
+            settings = Settings(
+                max_tokens=suite.max_tokens, temperature=suite.temperature, thinking_budget=suite.thinking_budget,
+                early_stop=suite.early_stop, max_turns=suite.max_turns, resume_tail=suite.resume_tail, range_size=suite.range_size,
+            )
+            gate = asyncio.Semaphore(suite.concurrency)
+            interrupted = False
+
+            async def one(spec: TrialSpec) -> None:
+                async with gate:
+                    if not await control.wait_to_start() or spec.key in control.cancelled:
+                        return
+                    task = task_map[spec.task]
+                    display.trial_started(spec)
+                    record = await run_trial(
+                        spec, await providers.get(spec.model), task, task.params(spec.params), strategy_map[spec.strategy],
+                        replace(settings, seed=spec.seed),
+                        _Relay(display, spec),
+                    )
+                    store.record(record)
+                    display.trial_finished(record)
+
+            async def guarded(spec: TrialSpec) -> None:
+                try:
+                    await one(spec)
+                except asyncio.CancelledError:
+                    if spec.key not in control.cancelled:
+                        raise  # the run is being cancelled, not this one trial
+                finally:
+                    control.untrack(spec.key)
+
+            jobs = []
+            for spec in todo:
+                job = asyncio.create_task(guarded(spec))
+                control.track(spec.key, job)
+                jobs.append(job)
+            try:
+                await asyncio.gather(*jobs)
+            except asyncio.CancelledError:
+                interrupted = True
+                for job in jobs:
+                    job.cancel()
+                await asyncio.gather(*jobs, return_exceptions=True)
+                raise
+            finally:
+                stored = store.count()
+                interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
+                outcomes = Counter(t.outcome for t in store.trials())
+                display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
+        trials = list(store.trials())
+        return RunResult(run_dir=store.folder, manifest=store.manifest, trials=trials, total=len(the_plan.trials), interrupted=interrupted)
+    finally:
+        store.close()
+
+
+def run(
+    suite: Suite | str | Path,
+    *,
+    models: Sequence[str] | None = None,
+    strategies: Sequence[str] | None = None,
+    out: Path | str | None = None,
+    resume: Path | str | None = None,
+    max_connections: int | None = None,
+    display: Display | None = None,
+    tasks_dir: Path | str | None = None,
+    agents_dir: Path | str | None = None,
+) -> RunResult:
+    """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
+
+    Command-line choices are the keyword arguments: they override the suite. With `resume`, only
+    trials missing from that run's store are run, and the suite must be the one it was run with.
+    """
+    the_plan = plan(suite, models=models, strategies=strategies, max_connections=max_connections, tasks_dir=tasks_dir, agents_dir=agents_dir)
+    return asyncio.run(
+        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display,
+             tasks_dir=tasks_dir, agents_dir=agents_dir)
+    )
+
+
+def resume_plan(run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> Plan:
+    """The plan of an earlier run, from its manifest (for `longhaul resume RUN`)."""
+    manifest = read_manifest(run_dir)
+    return plan(manifest.suite, tasks_dir=tasks_dir, agents_dir=agents_dir)

@@ -1,0 +1,133 @@
+"""The trial store: a run folder with `manifest.json` and `trials.sqlite` (WAL).
+
+A trial is written in one transaction when it ends, before anyone is told it is done, so a
+crash or `kill -9` loses at most the trials in flight. Keys are the primary key: a trial is
+stored exactly once, and a resumed run skips every key already there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from longhaul.errors import BadInput
+from longhaul.suite import Suite
+from longhaul.trial import TrialRecord
+
+MANIFEST = "manifest.json"
+DATABASE = "trials.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    task TEXT NOT NULL,
+    params TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    strategy TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    simulated INTEGER NOT NULL,
+    finished_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trials_cell ON trials (model, task, size, strategy);
+"""
+
+
+class Manifest(BaseModel):
+    """What a run was asked to do: enough to resume it, or to know what it measured."""
+
+    run_id: str
+    """The folder's name."""
+
+    suite: Suite
+    """The suite as resolved (command-line choices applied)."""
+
+    suite_path: str | None = None
+    """Where the suite was read from."""
+
+    longhaul_version: str
+    git_revision: str | None = None
+    """longhaul's checkout revision, when it runs from one."""
+
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    trials_total: int = 0
+    """How many trials the suite has."""
+
+
+class RunStore:
+    """One run folder, open for writing trials and reading them back."""
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._db = sqlite3.connect(folder / DATABASE, isolation_level=None)
+        # WAL: readers (report, TUI) never block the writer. NORMAL: a committed trial survives
+        # the process being killed (only a power cut could lose the last commits).
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def create(cls, folder: Path, manifest: Manifest) -> RunStore:
+        if (folder / DATABASE).exists():
+            raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return cls(folder, manifest)
+
+    @classmethod
+    def open(cls, folder: Path) -> RunStore:
+        return cls(folder, read_manifest(folder))
+
+    def done_keys(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT key FROM trials")}
+
+    def record(self, trial: TrialRecord) -> None:
+        """Store one finished trial, in one transaction."""
+        s = trial.spec
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO trials (key, model, task, params, size, strategy, sample, outcome, simulated, finished_at, record)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (s.key, s.model, s.task, json.dumps(s.params, sort_keys=True), s.size, s.strategy, s.sample, trial.outcome,
+                 int(trial.simulated), trial.finished_at.isoformat(), trial.model_dump_json()),
+            )
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM trials").fetchone()[0])
+
+    def trials(self) -> Iterator[TrialRecord]:
+        """Every stored trial, in the order they finished."""
+        for (record,) in self._db.execute("SELECT record FROM trials ORDER BY rowid"):
+            yield TrialRecord.model_validate_json(record)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not path.is_file() or not (folder / DATABASE).is_file():
+        raise BadInput(f"{folder}: not a longhaul run folder (no {MANIFEST} and {DATABASE})")
+    try:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise BadInput(f"{path}: not a manifest longhaul can read ({exc.errors()[0]['msg']})") from None
+
+
+def git_revision(folder: Path) -> str | None:
+    """The revision of the checkout `folder` is in, if it is one."""
+    try:
+        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

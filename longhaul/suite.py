@@ -1,0 +1,270 @@
+"""Suites: which models, strategies, tasks and sizes a run covers, read from TOML and validated.
+
+    name = "demo"
+    models = ["sim/diligent", "sim/lazy?k=20"]
+    strategies = ["direct", "continue"]
+    samples = 2
+    max_tokens = 4000
+
+    [[tasks]]
+    task = "hanoi"
+    disks = [3, 5, 7]        # a list is a sweep; several lists sweep their product
+
+A bad suite is a `BadInput` naming the file, the line where it can, the field and what is
+allowed, raised before any request is sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from longhaul.errors import BadInput
+from longhaul.providers.address import parse_address
+from longhaul.providers.base import RetrySettings
+from longhaul.task import Task, TaskParams
+
+
+class TaskEntry(BaseModel):
+    """One task of a suite, with its parameters; list-valued parameters are swept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    task: str
+    """The task's name (`longhaul tasks`)."""
+
+    samples: int | None = Field(None, ge=1, le=10_000)
+    """Samples per cell for this task (default: the suite's)."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters as written (lists are sweeps)."""
+        return dict(self.model_extra or {})
+
+    def combinations(self) -> list[dict[str, Any]]:
+        """Every parameter set the sweeps give, in the order written."""
+        fixed = {k: v for k, v in self.params.items() if not isinstance(v, list)}
+        swept = {k: v for k, v in self.params.items() if isinstance(v, list)}
+        return [fixed | dict(zip(swept, values)) for values in itertools.product(*swept.values())]
+
+
+class Suite(BaseModel):
+    """A suite as resolved: what a run covers, and how every request is made."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "suite"
+    """A short name, for reports."""
+
+    description: str = ""
+    """What the suite is for, in a sentence or two."""
+
+    models: list[str] = Field(min_length=1)
+    """Models as `provider/model` (`longhaul ask --help`)."""
+
+    strategies: list[str] = Field(default_factory=lambda: ["direct"], min_length=1)
+    """Strategies (`longhaul strategies`)."""
+
+    tasks: list[TaskEntry] = Field(min_length=1)
+    """Tasks with their parameter sweeps."""
+
+    samples: int = Field(1, ge=1, le=10_000)
+    """Trials per cell (model, task, parameters, strategy)."""
+
+    seed: int = 0
+    """Base seed; sample i of a cell asks with seed + i, where the provider takes a seed."""
+
+    temperature: float | None = Field(None, ge=0, le=2)
+    """Sampling temperature; unset leaves each provider's default."""
+
+    max_tokens: int = Field(16_384, ge=1, le=1_000_000)
+    """Output tokens a request may spend, thinking included."""
+
+    thinking_budget: int | None = Field(None, ge=1)
+    """Extended-thinking budget, where the provider has one; unset asks for none."""
+
+    concurrency: int = Field(8, ge=1, le=1024)
+    """Trials in flight at once."""
+
+    max_connections: int = Field(8, ge=1, le=1024)
+    """Requests in flight to any one provider and base URL."""
+
+    early_stop: bool = False
+    """Cut a stream at its first wrong item (saves tokens; the verdict is the same)."""
+
+    max_turns: int = Field(8, ge=1, le=1000)
+    """Turn budget of the agent strategies."""
+
+    range_size: int = Field(100, ge=1)
+    """Items per request of the `ranges` strategy."""
+
+    resume_tail: int = Field(20, ge=0)
+    """Items so far that the `resume` strategy shows the model."""
+
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    """How hard to retry a failing request before its trial gets the `error` outcome."""
+
+    @field_validator("models")
+    @classmethod
+    def _models_parse(cls, models: list[str]) -> list[str]:
+        for m in models:
+            try:
+                if parse_address(m).simulated:
+                    from longhaul.sim.profiles import parse_profile
+
+                    parse_profile(m.split("/", 1)[1])
+            except BadInput as exc:
+                raise ValueError(str(exc)) from None
+        if len(set(models)) != len(models):
+            raise ValueError("a model is listed twice")
+        return models
+
+    def simulated_only(self) -> bool:
+        return all(m.startswith("sim/") for m in self.models)
+
+
+class Cell(BaseModel):
+    """One model, task, parameter set and strategy: the unit of a report's tables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    task: str
+    params: dict[str, Any]
+    size: int
+    strategy: str
+    samples: int
+
+
+def load_suite(path: Path | str, *, builtin_dir: Path | None = None) -> tuple[Suite, Path]:
+    """Read a suite by path, or a built-in one by name (`demo`, `illusion-of-thinking`)."""
+    path = find_suite(path, builtin_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_suite(text, str(path)), path
+
+
+def find_suite(name: Path | str, builtin_dir: Path | None = None) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    if builtin_dir is None:
+        from longhaul.registry import builtin_dir as builtins
+
+        builtin_dir = builtins("tasks")
+    candidate = builtin_dir / f"{name}.toml"
+    if re.fullmatch(r"[\w.-]+", str(name)) and candidate.is_file():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in builtin_dir.glob("*.toml")))
+    raise BadInput(f"suite {str(name)!r}: no such file, and no built-in suite of that name (built-in: {known})")
+
+
+def parse_suite(text: str, where: str = "<suite>", overrides: dict[str, Any] | None = None) -> Suite:
+    """Parse and validate suite TOML; `overrides` (command-line choices) replace fields first."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{where}: not valid TOML: {exc}") from None
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Suite.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field = _dotted(loc)
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        line = _line_of(text, loc)
+        got = f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
+        raise BadInput(f"{where}{f':{line}' if line else ''}: {field}: {msg}{got}") from None
+    except BadInput as exc:
+        raise BadInput(f"{where}: {exc}") from None
+
+
+def cells(suite: Suite, tasks: dict[str, Task[Any]], strategies: dict[str, Any], where: str = "<suite>", text: str = "") -> list[tuple[Cell, TaskParams]]:
+    """Every cell of the suite, its parameters validated; unknown names are `BadInput`."""
+    for i, s in enumerate(suite.strategies):
+        if s not in strategies:
+            raise BadInput(f"{where}{_at(text, ('strategies',))}: strategies[{i}]: unknown strategy {s!r}; known: {', '.join(sorted(strategies))}")
+    out: list[tuple[Cell, TaskParams]] = []
+    for i, entry in enumerate(suite.tasks):
+        task = tasks.get(entry.task)
+        if task is None:
+            raise BadInput(f"{where}{_at(text, ('tasks', i, 'task'))}: tasks[{i}].task: unknown task {entry.task!r}; known: {', '.join(sorted(tasks))}")
+        for combo in entry.combinations():
+            try:
+                params = task.params(combo)
+            except BadInput as exc:
+                key = next((k for k in entry.params if f"{k}:" in str(exc)), "task")
+                detail = str(exc).split(": ", 1)[1]
+                raise BadInput(f"{where}{_at(text, ('tasks', i, key))}: tasks[{i}] ({entry.task}): {detail}") from None
+            for model in suite.models:
+                for strategy in suite.strategies:
+                    out.append(
+                        (
+                            Cell(model=model, task=task.name, params=params.model_dump(mode="json"), size=task.size(params),
+                                 strategy=strategy, samples=entry.samples or suite.samples),
+                            params,
+                        )
+                    )
+    return out
+
+
+def differences(old: Suite, new: Suite) -> list[str]:
+    """What changed between two resolved suites, one short line a field."""
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(suite)"
+
+
+def _at(text: str, loc: tuple[Any, ...]) -> str:
+    line = _line_of(text, loc)
+    return f":{line}" if line else ""
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([\w.-]+)\s*\]\]?")
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The line a field is written on, found by walking table headers and keys: TOML readers
+    keep no positions, and a user wants the line."""
+    if not text or not loc:
+        return None
+    lines = text.splitlines()
+    top, index, key = loc[0], None, None
+    rest = loc[1:]
+    if rest and isinstance(rest[0], int):
+        index, rest = rest[0], rest[1:]
+    if rest:
+        key = rest[0]
+    section: str | None = None
+    seen = -1
+    header_line = None
+    for n, line in enumerate(lines, 1):
+        if m := _HEADER.match(line):
+            section = m.group(1)
+            if section == top:
+                seen += 1
+                if index is None or seen == index:
+                    header_line = n
+            continue
+        name = line.split("=", 1)[0].strip() if "=" in line else None
+        if section is None and name == top:
+            return n
+        if section == top and (index is None or seen == index) and key is not None and name == key:
+            return n
+    return header_line

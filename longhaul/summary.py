@@ -1,0 +1,36 @@
+"""The run's summary table: trials by model, task, size and strategy, and their outcomes
+(the full report comes from `longhaul report`)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from longhaul.trial import TrialRecord
+from longhaul.verdict import OUTCOMES
+
+_SHORT = {"complete": "complete", "cant_do": "cant_do", "wont_do": "wont_do", "budget_exhausted": "budget",
+          "unparseable": "unparseable", "error": "error"}
+
+
+def summary_table(trials: Iterable[TrialRecord]) -> str:
+    """A Markdown table, one row per cell, outcome counts in columns; simulated models say so."""
+    cells: dict[tuple[str, str, int, str], Counter[str]] = defaultdict(Counter)
+    simulated: set[str] = set()
+    for t in trials:
+        s = t.spec
+        cells[(s.model, s.task, s.size, s.strategy)][t.outcome] += 1
+        if t.simulated:
+            simulated.add(s.model)
+    header = ["model", "task", "size", "strategy", "trials", *(_SHORT[o] for o in OUTCOMES)]
+    rows = []
+    for (model, task, size, strategy), counts in sorted(cells.items()):
+        name = f"{model} (simulated)" if model in simulated else model
+        rows.append([name, task, str(size), strategy, str(sum(counts.values())), *(str(counts.get(o, 0) or "") for o in OUTCOMES)])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cols: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])

@@ -1,0 +1,113 @@
+"""A trial: one sample of one cell, run by its strategy, recorded with every turn.
+
+Trial keys are stable (a hash of task, parameters, model, strategy, sample index and prompt), so
+a resumed run knows what it already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from longhaul.providers import Provider
+from longhaul.strategy import LoopStop, Listener, Settings, Strategy, TrialContext, Turn
+from longhaul.task import Task, TaskParams
+from longhaul.verdict import Outcome, Verdict
+
+
+class TrialSpec(BaseModel):
+    """What to run: a cell and a sample index, with its stable key."""
+
+    key: str
+    """Stable identity: hash of task, params, model, strategy, sample and prompt."""
+
+    model: str
+    task: str
+    params: dict[str, Any]
+    size: int
+    """The task's size parameter (disks, end, ...), for figures against size."""
+    strategy: str
+    sample: int
+    """0-based sample index within the cell."""
+    seed: int
+    """The seed its requests carry (the suite's seed plus the sample index)."""
+
+
+def trial_key(task: Task[Any], params: TaskParams, model: str, strategy: str, sample: int) -> str:
+    prompt = task.prompt(params)
+    blob = json.dumps(
+        {"task": task.name, "params": params.model_dump(mode="json"), "model": model, "strategy": strategy,
+         "sample": sample, "prompt": prompt.text},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class TrialRecord(BaseModel):
+    """A finished trial, as stored: the verdict on the stitched answer, and every turn."""
+
+    spec: TrialSpec
+    outcome: Outcome
+    """The trial's outcome (the verdict after its last turn)."""
+
+    verdict: Verdict
+    """The verdict on the stitched answer."""
+
+    turns: list[Turn]
+    """Every turn: request, answer, stop reason, usage, the verdict after it."""
+
+    stop: LoopStop | None
+    """Why the strategy's loop ended."""
+
+    simulated: bool
+    """The model was longhaul's simulated model: never a measurement of a real one."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    retries: int = 0
+    """Failed attempts, over all turns."""
+
+    tokens_saved: int = 0
+    """Output tokens early stop saved (estimate)."""
+
+    seconds: float = 0.0
+    started_at: datetime
+    finished_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+async def run_trial(
+    spec: TrialSpec,
+    provider: Provider,
+    task: Task[Any],
+    params: TaskParams,
+    strategy: Strategy,
+    settings: Settings,
+    listener: Listener | None = None,
+) -> TrialRecord:
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    ctx = TrialContext(provider, task, params, settings, listener or Listener())
+    state = await strategy.run(ctx)
+    turns = state["turns"]
+    verdict = turns[-1].verdict
+    return TrialRecord(
+        spec=spec,
+        outcome=verdict.outcome,
+        verdict=verdict,
+        turns=turns,
+        stop=state["stop"],
+        simulated=provider.address.simulated or any(t.simulated for t in turns),
+        input_tokens=sum(t.usage.input_tokens for t in turns),
+        output_tokens=sum(t.usage.output_tokens for t in turns),
+        reasoning_tokens=sum(t.usage.reasoning_tokens or 0 for t in turns),
+        retries=sum(len(t.retries) for t in turns),
+        tokens_saved=sum(t.tokens_saved for t in turns),
+        seconds=time.monotonic() - t0,
+        started_at=started_at,
+    )
