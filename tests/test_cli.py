@@ -103,3 +103,10 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     first, builtin, names = out.stdout.splitlines()
     assert first.startswith(str(target)) and builtin.startswith(str(target))
     assert "hanoi" in names and "french_numbers" in names
+    # Built-in suites by name and strategies work from the wheel alone, as from a checkout.
+    code = ("import longhaul; from longhaul.registry import load_strategies; p = longhaul.plan('demo');"
+            "print(len(p.trials), sorted(load_strategies()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == str(len(__import__("longhaul").plan("demo").trials))
+    assert "'continue'" in out.stdout and "'ranges'" in out.stdout
