@@ -276,9 +276,13 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         else:
             print("longhaul: interrupted before any trial was stored", file=sys.stderr)
         return 130
+    from longhaul.report import write_report
+
+    paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, tasks_dir=args.tasks_dir)
     print()
     print(summary_table(result.trials))
     print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")
+    print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
     return 0
@@ -309,6 +313,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     export(Path(args.run), args.format, turns=args.turns, out=sys.stdout)
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from longhaul.report import write_report
+
+    paths = write_report(Path(args.run), Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, args.tasks_dir)
+    for kind, path in paths.items():
+        print(f"{kind:4} {path}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from longhaul.report.results import Results
+
+    print(json.dumps(Results.model_json_schema(), indent=2))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from longhaul.report.compare import compare, render
+
+    comparison = compare([Path(r) for r in args.runs])
+    print(render(comparison, args.format))
+    return 1 if args.fail_on_regression and comparison.regressions else 0
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -382,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
     p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
-    p.add_argument("--prices", metavar="FILE", help="with --dry-run: a TOML price file, for the cost ceiling")
+    p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run")
     run_args(p)
     p.set_defaults(func=cmd_run)
 
@@ -396,6 +424,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--turns", action="store_true", help="one row per turn instead of per trial")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="write report.html, summary.md and results.json for a run")
+    p.add_argument("run", help="the run folder")
+    p.add_argument("--out", help="write them here instead of the run folder")
+    p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens), for costs")
+    p.add_argument("--tasks-dir", help="a folder of your own task modules")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="compare runs cell by cell: the first is the baseline")
+    p.add_argument("runs", nargs="+", help="run folders: baseline first")
+    p.add_argument("--format", choices=["md", "json", "html"], default="md")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a cell got worse beyond chance")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("schema", help="print the JSON schema of results.json")
+    p.add_argument("what", choices=["results"])
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("strategies", help="list the strategies")
     p.add_argument("--agents-dir", help="a folder of your own strategy modules")

@@ -1,0 +1,37 @@
+"""Reports of a run: `report.html`, `summary.md` and `results.json`, read only from its store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from longhaul.dryrun import read_prices
+from longhaul.registry import load_tasks
+from longhaul.report.results import Results, aggregate
+from longhaul.store import RunStore
+from longhaul.task import Task
+
+
+def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: Path | str | None = None) -> dict[str, Path]:
+    """Write the three files (into the run folder unless `out_dir`); returns their paths."""
+    from longhaul.report import html, markdown
+
+    store = RunStore.open(run_dir)
+    try:
+        trials = list(store.trials())
+        manifest = store.manifest
+    finally:
+        store.close()
+    results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, tasks_dir)
+    tasks = load_tasks(tasks_dir)
+    # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.
+    size_labels = {name: task.size_param if type(task).size is Task.size else "size" for name, task in tasks.items()}
+    out_dir = out_dir or run_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"html": out_dir / "report.html", "md": out_dir / "summary.md", "json": out_dir / "results.json"}
+    paths["json"].write_text(results.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    paths["md"].write_text(markdown.render(results), encoding="utf-8")
+    paths["html"].write_text(html.render(results, trials, size_labels), encoding="utf-8")
+    return paths
+
+
+__all__ = ["Results", "write_report"]

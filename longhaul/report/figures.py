@@ -1,0 +1,225 @@
+"""The report's figures, in the manner of *The Illusion of Thinking*, as inline SVG (matplotlib,
+text as text so the page stays small; no script, no web font).
+
+Per task: accuracy against size; the outcome mix against size as stacked bars, so a "collapse"
+shows whether it is can't-do, won't-do or the token limit; output and thinking tokens against
+size, with the request budget and the tokens a complete answer needs; the first-error index
+against size. Panels go by strategy (the mix: by model and strategy), lines by model.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, ever
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from longhaul.report.results import CellResult  # noqa: E402
+from longhaul.verdict import OUTCOMES  # noqa: E402
+
+COLOURS = {
+    "complete": "#2e7d32",
+    "cant_do": "#c62828",
+    "wont_do": "#f9a825",
+    "budget_exhausted": "#6a1b9a",
+    "unparseable": "#00838f",
+    "error": "#9e9e9e",
+}
+
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.25,
+        "legend.frameon": False,
+    }
+)
+
+
+def label(model: str, simulated: bool) -> str:
+    """A model's name for a legend: long sim parameter strings are shortened (the tables below
+    the figures give them whole)."""
+    name = model if len(model) <= 24 else model[:22] + "…"
+    return f"{name} (sim)" if simulated else name
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    # Fixed margins, not bbox_inches="tight": that draws every figure twice.
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _series(cells: list[CellResult]) -> tuple[list[str], list[str], dict[tuple[str, str], list[CellResult]]]:
+    strategies = sorted({c.strategy for c in cells}, key=lambda s: (s != "direct", s))
+    models = sorted({c.model for c in cells})
+    series: dict[tuple[str, str], list[CellResult]] = defaultdict(list)
+    for c in sorted(cells, key=lambda c: c.size):
+        series[(c.model, c.strategy)].append(c)
+    return strategies, models, series
+
+
+LEGEND_WIDTH = 2.6
+"""Inches on the right of a row of panels for the legend."""
+
+
+def _panels(n: int, height: float = 2.8) -> tuple[plt.Figure, list[plt.Axes]]:
+    width = 0.7 + 2.9 * n + LEGEND_WIDTH
+    fig, axes = plt.subplots(1, n, figsize=(width, height), sharey=True, squeeze=False)
+    fig.subplots_adjust(left=0.7 / width, right=1 - LEGEND_WIDTH / width, top=1 - 0.62 / height, bottom=0.5 / height, wspace=0.12)
+    return fig, list(axes[0])
+
+
+def _title(fig: plt.Figure, text: str) -> None:
+    fig.text(0.005, 0.995, text, ha="left", va="top", fontsize=10, fontweight="bold")
+
+
+def _model_colours(models: list[str]) -> dict[str, str]:
+    palette = plt.get_cmap("tab10").colors
+    return {m: palette[i % len(palette)] for i, m in enumerate(models)}
+
+
+def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
+    strategies, models, series = _series(cells)
+    colours = _model_colours(models)
+    fig, axes = _panels(len(strategies))
+    for ax, strategy in zip(axes, strategies):
+        for model in models:
+            pts = series.get((model, strategy))
+            if not pts:
+                continue
+            xs = [c.size for c in pts]
+            ys = [c.outcomes["complete"].share or 0 for c in pts]
+            lo = [c.outcomes["complete"].low or 0 for c in pts]
+            hi = [c.outcomes["complete"].high or 0 for c in pts]
+            ax.plot(xs, ys, marker="o", ms=3, color=colours[model], label=label(model, pts[0].simulated))
+            ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.07, linewidth=0)
+        ax.set_title(strategy)
+        ax.set_xlabel(size_label)
+        ax.set_ylim(-0.03, 1.03)
+    axes[0].set_ylabel("complete (95% CI)")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    _title(fig, f"{task}: accuracy against size (shaded: 95% Wilson interval)")
+    return _svg(fig)
+
+
+def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
+    """Small multiples (a row per model, a column per strategy) drawn on one axes: a grid of
+    real subplots costs seconds to render for a dozen models, and this reads the same."""
+    strategies, models, series = _series(cells)
+    sizes = sorted({c.size for c in cells})
+    slot = {size: i for i, size in enumerate(sizes)}
+    span = len(sizes) + 1  # bars of one panel, and a gap
+    row_height = 1.3
+    width, height = max(7.0, 2.2 + 0.42 * span * len(strategies)), row_height * 0.9 * len(models) + 1.5
+    fig, ax = plt.subplots(figsize=(width, height))
+    fig.subplots_adjust(left=2.0 / width, right=0.99, top=1 - 0.45 / height, bottom=0.95 / height)
+    xs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
+    hs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
+    bs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
+    for r, model in enumerate(models):
+        base = (len(models) - 1 - r) * row_height
+        for col, strategy in enumerate(strategies):
+            for c in series.get((model, strategy), []):
+                x = col * span + slot[c.size]
+                bottom = base
+                for o in OUTCOMES:
+                    share = c.outcomes[o].share or 0
+                    if share:
+                        xs[o].append(x)
+                        hs[o].append(share)
+                        bs[o].append(bottom)
+                        bottom += share
+        sim = any(c.simulated for c in cells if c.model == model)
+        ax.text(-1.0, base + 0.5, label(model, sim).replace(" (sim)", "\n(sim)"), ha="right", va="center", fontsize=7)
+        ax.plot([-0.6, len(strategies) * span - 1.4], [base - 0.08] * 2, color="#ccc", lw=0.6)
+    for o in OUTCOMES:
+        ax.bar(xs[o], hs[o], bottom=bs[o], color=COLOURS[o], width=0.85, label=o)
+    top = (len(models) - 1) * row_height + 1.05
+    for col, strategy in enumerate(strategies):
+        ax.text(col * span + (len(sizes) - 1) / 2, top, strategy, ha="center", va="bottom", fontsize=9)
+    ax.set_xticks([col * span + i for col in range(len(strategies)) for i in range(len(sizes))],
+                  [str(size) for _ in strategies for size in sizes], fontsize=7)
+    ax.set_xlabel(f"{size_label} (each panel: share of trials by outcome, 0 to 1)")
+    ax.set_yticks([])
+    ax.set_xlim(-0.7, len(strategies) * span - 1.3)
+    ax.set_ylim(-0.15, top + 0.35)
+    ax.grid(False)
+    for side in ("left", "top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.legend(loc="lower center", ncol=len(OUTCOMES), fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    _title(fig, f"{task}: outcome mix against size")
+    return _svg(fig)
+
+
+def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
+    strategies, models, series = _series(cells)
+    colours = _model_colours(models)
+    fig, axes = _panels(len(strategies))
+    for ax, strategy in zip(axes, strategies):
+        needed: dict[int, int] = {}
+        budget = None
+        for model in models:
+            pts = series.get((model, strategy))
+            if not pts:
+                continue
+            xs = [c.size for c in pts]
+            ax.plot(xs, [c.median_output_tokens or 0 for c in pts], marker="o", ms=3, color=colours[model],
+                    label=f"{label(model, pts[0].simulated)} output")
+            thinking = [c.median_thinking_tokens for c in pts]
+            if any(thinking):
+                ax.plot(xs, [t or 0 for t in thinking], ls="--", color=colours[model], label=f"{label(model, pts[0].simulated)} thinking")
+            for c in pts:
+                if c.needed_tokens:
+                    needed.setdefault(c.size, c.needed_tokens)
+            budget = pts[0].max_tokens
+        if needed:
+            xs = sorted(needed)
+            ax.plot(xs, [needed[x] for x in xs], color="black", ls=":", lw=1.2, label="a complete answer needs")
+        if budget:
+            ax.axhline(budget, color="#555", lw=1, ls="-.", label=f"max_tokens ({budget:,})")
+        ax.set_yscale("symlog", linthresh=100)
+        ax.set_title(strategy)
+        ax.set_xlabel(size_label)
+    axes[0].set_ylabel("tokens (median per trial)")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
+    _title(fig, f"{task}: output and thinking tokens against size")
+    return _svg(fig)
+
+
+def first_error(task: str, cells: list[CellResult], size_label: str) -> str | None:
+    strategies, models, series = _series(cells)
+    if not any(c.median_first_error is not None for c in cells):
+        return None
+    colours = _model_colours(models)
+    fig, axes = _panels(len(strategies))
+    for ax, strategy in zip(axes, strategies):
+        expected: dict[int, int] = {}
+        for model in models:
+            pts = [c for c in series.get((model, strategy), []) if c.median_first_error is not None]
+            for c in series.get((model, strategy), []):
+                if c.items_expected:
+                    expected.setdefault(c.size, c.items_expected)
+            if pts:
+                ax.plot([c.size for c in pts], [c.median_first_error for c in pts], marker="o", ms=3, color=colours[model],
+                        label=label(model, pts[0].simulated))
+        if expected:
+            xs = sorted(expected)
+            ax.plot(xs, [expected[x] for x in xs], color="black", ls=":", lw=1.2, label="items in a complete answer")
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_title(strategy)
+        ax.set_xlabel(size_label)
+    axes[0].set_ylabel("first wrong item (median)")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    _title(fig, f"{task}: where the first error falls")
+    return _svg(fig)

@@ -1,0 +1,240 @@
+"""`report.html`: one self-contained page (inline CSS and SVG; no script, no font, nothing fetched).
+
+Model output is untrusted: every string that reaches the page goes through `html.escape`, and
+the page carries a Content-Security-Policy that forbids scripts outright.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from html import escape
+
+from longhaul.report import figures
+from longhaul.report.results import CellResult, Results, Share
+from longhaul.strategy import Turn
+from longhaul.trial import TrialRecord
+from longhaul.verdict import OUTCOMES
+
+DRILL_PER_CELL = 2
+"""Trials shown in full per cell (those that are not complete first); `longhaul export --turns`
+has every one."""
+
+HEAD_CHARS = 1500
+WINDOW = 300
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 64px;color:#1d1d1f}
+h1{font-size:24px;margin:24px 0 4px}h2{font-size:19px;margin:36px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:16px;margin:24px 0 6px}.meta{color:#666;font-size:12px}
+.sim{background:#fff4e5;border:1px solid #f0b35a;padding:8px 12px;border-radius:6px;margin:12px 0}
+.lead{font-size:16px;background:#f3f7ff;border-left:4px solid #3b6fd8;padding:10px 14px;margin:10px 0}
+table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#fafafa;position:sticky;top:0}td.l,th.l{text-align:left}.ci{color:#888;font-size:11px}
+.o-complete{color:#2e7d32}.o-cant_do{color:#c62828}.o-wont_do{color:#b7791f}.o-budget_exhausted{color:#6a1b9a}.o-unparseable{color:#00838f}.o-error{color:#777}
+figure{margin:10px 0 18px}figure svg{max-width:100%;height:auto}
+details{margin:4px 0}summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfb;border:1px solid #eee;padding:8px;font-size:12px;max-height:480px;overflow:auto}
+mark{border-radius:3px;padding:0 1px}mark.first_error{background:#ffcdd2;outline:1px solid #c62828}mark.refusal,mark.elision,mark.subset,mark.code,mark.offer_to_continue{background:#ffe8a3}
+mark.claims_complete{background:#e1bee7}mark.impossible{background:#c8e6c9}.gap{color:#999;font-style:italic}
+.turn{border-left:3px solid #ccc;padding-left:10px;margin:10px 0}.turn h4{margin:4px 0;font-size:13px}
+nav a{margin-right:12px}.scroll{overflow-x:auto}
+"""
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def _share(s: Share | None, zero_blank: bool = False) -> str:
+    if s is None or s.share is None:
+        return "–"
+    if zero_blank and s.count == 0:
+        return ""
+    return f"{_pct(s.share)} <span class=ci>[{_pct(s.low)}–{_pct(s.high)}]</span>"
+
+
+def _num(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def _model(name: str, simulated: bool) -> str:
+    return escape(name) + (" <em>(simulated)</em>" if simulated else "")
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    th = "".join(f"<th class=l>{h}</th>" if i < left else f"<th>{h}</th>" for i, h in enumerate(header))
+    body = "".join(
+        "<tr>" + "".join(f"<td class=l>{c}</td>" if i < left else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows
+    )
+    return f"<div class=scroll><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """The text, escaped, with the evidence spans marked; long stretches without any are elided
+    (the first HEAD_CHARS characters and a window around each span are kept)."""
+    spans = sorted((max(0, s), min(len(text), e), k) for s, e, k in spans if e > s and s < len(text))
+    keep = [(0, min(len(text), HEAD_CHARS))] + [(max(0, s - WINDOW), min(len(text), e + WINDOW)) for s, e, _ in spans]
+    keep.sort()
+    merged: list[list[int]] = []
+    for a, b in keep:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out: list[str] = []
+    pos = 0
+    for a, b in merged:
+        if a > pos:
+            out.append(f"<span class=gap>… {a - pos:,} characters not shown …</span>")
+        cursor = a
+        for s, e, kind in spans:
+            if e <= cursor or s >= b:
+                continue
+            s, e = max(s, cursor), min(e, b)
+            out.append(escape(text[cursor:s]))
+            out.append(f'<mark class="{escape(kind)}" title="{escape(kind)}">{escape(text[s:e])}</mark>')
+            cursor = e
+        out.append(escape(text[cursor:b]))
+        pos = b
+    if pos < len(text):
+        out.append(f"<span class=gap>… {len(text) - pos:,} characters not shown …</span>")
+    return "".join(out)
+
+
+def _turn(turn: Turn) -> str:
+    v = turn.verdict
+    spans = [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"]
+    thinking_spans = [(e.start, e.end, e.kind) for e in v.evidence if e.source == "thinking"]
+    head = (
+        f"turn {turn.index + 1} · {escape(turn.kind)} · stop {escape(str(turn.stop_reason))} ({escape(str(turn.raw_stop_reason))})"
+        f" · {turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out · {turn.attempts} attempt(s)"
+        f" · items {turn.start_item + 1}.. (+{turn.new_items}){' · restarted' if turn.restarted else ''}"
+        f"{' · stopped early' if turn.stopped_early else ''}"
+    )
+    parts = [f"<div class=turn><h4>{head}</h4>",
+             f"<div>after this turn: <b class=o-{v.outcome}>{v.outcome}</b> — {escape(v.explanation)}</div>"]
+    if turn.error:
+        parts.append(f"<div class=o-error>provider error: {escape(turn.error)}</div>")
+    user = turn.user if len(turn.user) <= 600 else turn.user[:300] + f" … ({len(turn.user):,} characters) … " + turn.user[-200:]
+    parts.append(f"<details><summary>request</summary><pre>{escape(user)}</pre></details>")
+    if turn.thinking:
+        parts.append(f"<details><summary>thinking ({len(turn.thinking):,} characters)</summary><pre>{_marked(turn.thinking, thinking_spans)}</pre></details>")
+    parts.append(f"<pre>{_marked(turn.answer, spans)}</pre></div>")
+    return "".join(parts)
+
+
+def _trial(t: TrialRecord) -> str:
+    s, v = t.spec, t.verdict
+    first = ""
+    if v.first_error:
+        e = v.first_error
+        first = (f"<div>first error: item {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got)}</code>, "
+                 f"expected <code>{escape(e.expected)}</code> — {escape(e.rule)}</div>")
+    summary = (f"{_model(s.model, t.simulated)} · {escape(s.task)} size {s.size} · {escape(s.strategy)} · sample {s.sample} · "
+               f"<b class=o-{t.outcome}>{t.outcome}</b> · {len(t.turns)} turn(s) · {escape(v.explanation)}")
+    turns = "".join(_turn(turn) for turn in t.turns)
+    return f"<details><summary>{summary}</summary>{first}<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
+
+
+def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
+    rows = []
+    for c in cells:
+        rows.append(
+            [_model(c.model, c.simulated), str(c.size), escape(c.strategy), str(c.trials),
+             *(f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in OUTCOMES),
+             _num(c.median_items_correct), "–" if c.items_expected is None else f"{c.items_expected:,}", _num(c.median_first_error),
+             _num(c.median_input_tokens), _num(c.median_output_tokens), _num(c.median_thinking_tokens),
+             _num(c.needed_tokens), _num(c.median_turns, 1), str(c.retries), _num(c.median_seconds, 2),
+             "–" if c.cost_usd is None else f"${c.cost_usd:.4f}"]
+        )
+    return rows
+
+
+def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, str]) -> str:
+    r = results
+    out: list[str] = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>longhaul · {escape(r.suite)} · {escape(r.run_id)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>longhaul report: {escape(r.suite)}</h1>",
+        f"<div class=meta>run {escape(r.run_id)} · started {r.started_at:%Y-%m-%d %H:%M} UTC · {r.trials:,} of {r.trials_planned:,} trials"
+        f" · longhaul {escape(r.longhaul_version)}{' · ' + escape(r.git_revision[:10]) if r.git_revision else ''}"
+        f" · max_tokens {r.max_tokens:,}{f' (thinking {r.thinking_budget:,})' if r.thinking_budget else ''}</div>",
+    ]
+    if r.description:
+        out.append(f"<p>{escape(r.description)}</p>")
+    if r.simulated_models:
+        out.append(
+            "<div class=sim><b>Simulated models.</b> " + ", ".join(escape(m) for m in r.simulated_models)
+            + " are longhaul's simulated model: their behaviour is longhaul's simulation of behaviour seen in real "
+            "transcripts. Their numbers measure longhaul, never a real model.</div>"
+        )
+    tasks = sorted({c.task for c in r.cells})
+    out.append("<nav>" + "".join(f"<a href='#task-{escape(t)}'>{escape(t)}</a>" for t in tasks) + "<a href=#trials>trials</a></nav>")
+
+    # The lead: refusal elasticity.
+    out.append("<h2 id=elasticity>Refusal elasticity: won't-do that yields to a follow-up</h2>")
+    leads = []
+    for m in r.models:
+        e = m.elasticity
+        if e.of:
+            turns = f", after a median of {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
+            leads.append(f"<b>{_model(m.model, m.simulated)}</b>: {e.count} of {e.of} first answers that were a won't-do became "
+                         f"complete under continue, resume or nudge ({_share(e)}){turns}.")
+    if leads:
+        out.append("<div class=lead>" + "<br>".join(leads) + "</div>")
+        out.append("<p>A won't-do that yields to “continue” is a choice, not a limit. A won't-do that does not yield, and every can't-do, "
+                   "is what the model would not or could not do however it was asked.</p>")
+    else:
+        out.append("<p>No trial of a follow-up strategy (continue, resume, nudge) began with a won't-do.</p>")
+    rows = [
+        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy), _share(e.direct_wont_do),
+         str(e.first_turn_wont_do), _share(e.became_complete), _num(e.median_turns_to_complete, 1)]
+        for e in r.elasticity if e.first_turn_wont_do
+    ]
+    if rows:
+        out.append("<details><summary>by cell</summary>" + _table(
+            ["model", "task", "size", "strategy", "won't-do under direct", "first answer won't-do", "became complete", "median turns"], rows, 4) + "</details>")
+
+    # Joint rates.
+    out.append("<h2 id=joint>Per model: over-refusal, error, overconfidence</h2>")
+    out.append(_table(
+        ["model", "trials", "over-refusal (won't-do on should-answer)", "error (can't-do)",
+         "overconfidence (can't-do on should-abstain, or claims complete and is not)", "provider errors", "cost"],
+        [[_model(m.model, m.simulated), str(m.trials), _share(m.over_refusal), _share(m.error_rate), _share(m.overconfidence),
+          str(m.provider_errors), "–" if m.cost_usd is None else f"${m.cost_usd:.2f}"] for m in r.models],
+    ))
+    out.append("<p class=meta>Shares with 95% Wilson intervals. Provider errors (the provider failed after retries) are left out of every rate: they are not model behaviour.</p>")
+    out.append(_table(["outcome", *OUTCOMES], [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]]))
+
+    # Per task.
+    header = ["model", "size", "strategy", "trials", *OUTCOMES, "median correct", "expected", "median first error",
+              "median in", "median out", "median thinking", "needed", "median turns", "retries", "median s", "cost"]
+    by_task: dict[str, list[CellResult]] = defaultdict(list)
+    for c in r.cells:
+        by_task[c.task].append(c)
+    for task in tasks:
+        cells = by_task[task]
+        size_label = size_labels.get(task, "size")
+        out.append(f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>")
+        for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
+            svg = make(task, cells, size_label)
+            if svg:
+                out.append(f"<figure>{svg}</figure>")
+        out.append(_table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3))
+
+    # Drill-down.
+    out.append("<h2 id=trials>Trials, turn by turn</h2>")
+    out.append(f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first. The first error is marked in red, "
+               "refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and the "
+               "text around each mark; <code>longhaul export RUN --turns</code> has every turn in full.</p>")
+    chosen: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
+    for t in sorted(trials, key=lambda t: (t.outcome == "complete", t.spec.sample)):
+        key = (t.spec.task, t.spec.model, t.spec.size, t.spec.strategy)
+        if len(chosen[key]) < DRILL_PER_CELL:
+            chosen[key].append(t)
+    for task in tasks:
+        out.append(f"<h3>{escape(task)}</h3>")
+        for key in sorted(k for k in chosen if k[0] == task):
+            out.extend(_trial(t) for t in chosen[key])
+    out.append("</body></html>")
+    return "\n".join(out)

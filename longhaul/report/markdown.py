@@ -1,0 +1,52 @@
+"""`summary.md`: the run in a page of Markdown, for a CI job summary or a pull request."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from longhaul.report.results import Results, Share
+from longhaul.verdict import OUTCOMES
+
+
+def _pct(s: Share) -> str:
+    return "–" if s.share is None else f"{100 * s.share:.0f}% [{100 * (s.low or 0):.0f}–{100 * (s.high or 0):.0f}]"
+
+
+def _name(model: str, simulated: bool) -> str:
+    return f"`{model}` (simulated)" if simulated else f"`{model}`"
+
+
+def render(r: Results) -> str:
+    lines = [f"# longhaul: {r.suite}", "",
+             f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.", ""]
+    if r.simulated_models:
+        lines += ["> Simulated models (" + ", ".join(f"`{m}`" for m in r.simulated_models) + ") are longhaul's simulation: "
+                  "their numbers measure longhaul, never a real model.", ""]
+    lines += ["## Refusal elasticity", ""]
+    lead = [m for m in r.models if m.elasticity.of]
+    for m in lead:
+        turns = f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
+        lines.append(f"- {_name(m.model, m.simulated)}: {m.elasticity.count} of {m.elasticity.of} won't-do first answers became "
+                     f"complete under continue, resume or nudge ({_pct(m.elasticity)}{turns}).")
+    if not lead:
+        lines.append("- No follow-up trial began with a won't-do.")
+    lines += ["", "## Per model", "", "| model | trials | over-refusal | error (can't-do) | overconfidence | provider errors |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for m in r.models:
+        lines.append(f"| {_name(m.model, m.simulated)} | {m.trials} | {_pct(m.over_refusal)} | {_pct(m.error_rate)} | "
+                     f"{_pct(m.overconfidence)} | {m.provider_errors} |")
+    lines += ["", "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES), ""]
+    lines += ["## Complete rate by task and size", ""]
+    by_task: dict[str, dict[tuple[str, str], dict[int, Share]]] = defaultdict(lambda: defaultdict(dict))
+    sims = {c.model: c.simulated for c in r.cells}
+    for c in r.cells:
+        by_task[c.task][(c.model, c.strategy)][c.size] = c.outcomes["complete"]
+    for task, rows in sorted(by_task.items()):
+        sizes = sorted({size for row in rows.values() for size in row})
+        lines += [f"### {task}", "", "| model | strategy | " + " | ".join(str(s) for s in sizes) + " |",
+                  "|---|---|" + "---:|" * len(sizes)]
+        for (model, strategy), row in sorted(rows.items()):
+            cells = [("–" if row.get(s) is None or row[s].share is None else f"{100 * row[s].share:.0f}%") for s in sizes]
+            lines.append(f"| {_name(model, sims[model])} | {strategy} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

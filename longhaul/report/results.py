@@ -1,0 +1,257 @@
+"""What a run measured, aggregated from its store: the data of `results.json`, `summary.md` and
+`report.html` alike (`longhaul schema results` prints this model's JSON schema)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from longhaul.dryrun import Price
+from longhaul.registry import load_tasks
+from longhaul.report.stats import wilson
+from longhaul.store import Manifest, RunStore
+from longhaul.tokens import count_tokens
+from longhaul.trial import TrialRecord
+from longhaul.verdict import OUTCOMES, Outcome
+
+FOLLOW_UPS = ("continue", "resume", "nudge")
+"""The strategies whose follow-ups can turn a won't-do into a complete answer."""
+
+
+class Share(BaseModel):
+    """k of n, with its 95% Wilson interval."""
+
+    count: int
+    """Trials with the property."""
+    of: int
+    """Trials counted."""
+    share: float | None
+    """count / of (None when of is 0)."""
+    low: float | None
+    """Lower end of the 95% Wilson interval."""
+    high: float | None
+    """Upper end of the 95% Wilson interval."""
+
+    @classmethod
+    def of_counts(cls, k: int, n: int) -> Share:
+        ci = wilson(k, n)
+        return cls(count=k, of=n, share=k / n if n else None, low=ci[0] if ci else None, high=ci[1] if ci else None)
+
+
+class CellResult(BaseModel):
+    """One model, task, size and strategy."""
+
+    model: str
+    simulated: bool
+    """The model is longhaul's simulated model: not a measurement of a real one."""
+    task: str
+    size: int
+    params: dict[str, Any]
+    strategy: str
+    expectation: str
+    """`should_answer` or `should_abstain`."""
+    trials: int
+    outcomes: dict[Outcome, Share]
+    """Share of each outcome."""
+    items_expected: int | None
+    median_items_correct: float | None
+    """Median correct prefix."""
+    median_first_error: float | None
+    """Median 0-based index of the first wrong item, over `cant_do` trials."""
+    median_input_tokens: float | None
+    median_output_tokens: float | None
+    median_thinking_tokens: float | None
+    """Reasoning tokens where the provider reports them."""
+    median_turns: float | None
+    retries: int
+    """Failed attempts, over the cell's trials."""
+    median_seconds: float | None
+    cost_usd: float | None = None
+    """Total cost of the cell's trials, where a price was given (longhaul never guesses)."""
+    needed_tokens: int | None = None
+    """Output tokens a complete answer needs, by the model's tokenizer (o200k as an estimate)."""
+    max_tokens: int
+    """The request budget."""
+
+
+class Elasticity(BaseModel):
+    """How far a won't-do yields to a follow-up, for one cell of a follow-up strategy."""
+
+    model: str
+    simulated: bool
+    task: str
+    size: int
+    strategy: str
+    direct_wont_do: Share | None
+    """Share of `wont_do` under `direct` for the same model, task and size (if the run has it)."""
+    first_turn_wont_do: int
+    """Trials of this strategy whose first answer was a won't-do."""
+    became_complete: Share
+    """Of those, how many ended complete."""
+    median_turns_to_complete: float | None
+    """Turns the ones that became complete took."""
+
+
+class ModelSummary(BaseModel):
+    """Per model, over the run's tasks."""
+
+    model: str
+    simulated: bool
+    trials: int
+    elasticity: Share
+    """Of all trials under continue, resume or nudge whose first answer was a won't-do, how many
+    ended complete: the share of won't-do that was a choice, not a limit."""
+    median_turns_to_complete: float | None
+    over_refusal: Share
+    """`wont_do` on `should_answer` tasks, over those trials (errors excluded)."""
+    error_rate: Share
+    """`cant_do`, over all trials (errors excluded)."""
+    overconfidence: Share
+    """`cant_do` on `should_abstain` tasks, plus answers that claim to be complete and are not,
+    over all trials (errors excluded)."""
+    provider_errors: int
+    """Trials that ended in `error` (the provider failed): never counted as model behaviour."""
+    cost_usd: float | None = None
+
+
+class Results(BaseModel):
+    """Everything `longhaul report` says about one run."""
+
+    run_id: str
+    run_dir: str
+    suite: str
+    description: str
+    longhaul_version: str
+    git_revision: str | None
+    started_at: datetime
+    generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    trials: int
+    trials_planned: int
+    outcomes: dict[Outcome, int]
+    simulated_models: list[str]
+    """Models that are longhaul's simulation: their numbers measure longhaul, not a model."""
+    models: list[ModelSummary]
+    cells: list[CellResult]
+    elasticity: list[Elasticity]
+    max_tokens: int
+    thinking_budget: int | None
+
+
+def _median(values: Iterable[float | int | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(statistics.median(vals)) if vals else None
+
+
+def _cost(t: TrialRecord, price: Price | None) -> float | None:
+    if price is None:
+        return None
+    return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
+
+
+def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None) -> Results:
+    """Aggregate a run's store into `Results`."""
+    store = RunStore.open(run_dir)
+    try:
+        trials = list(store.trials())
+        manifest = store.manifest
+    finally:
+        store.close()
+    return aggregate(trials, manifest, run_dir, prices or {}, tasks_dir)
+
+
+def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
+              tasks_dir: Path | str | None = None) -> Results:
+    tasks = load_tasks(tasks_dir)
+    suite = manifest.suite
+    by_cell: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
+    for t in trials:
+        by_cell[(t.spec.model, t.spec.task, t.spec.size, t.spec.strategy)].append(t)
+    simulated = sorted({t.spec.model for t in trials if t.simulated})
+    needed: dict[tuple[str, str, str], int | None] = {}
+
+    def needed_tokens(model: str, task_name: str, params: dict[str, Any]) -> int | None:
+        key = (model, task_name, repr(sorted(params.items())))
+        if key not in needed:
+            task = tasks.get(task_name)
+            needed[key] = count_tokens(task.render(task.params(params)), model) if task else None
+        return needed[key]
+
+    cells = []
+    for (model, task_name, size, strategy), group in sorted(by_cell.items()):
+        n = len(group)
+        price = prices.get(model)
+        costs = [_cost(t, price) for t in group]
+        first = group[0]
+        cells.append(
+            CellResult(
+                model=model, simulated=model in simulated, task=task_name, size=size, params=first.spec.params,
+                strategy=strategy, expectation=first.verdict.expectation, trials=n,
+                outcomes={o: Share.of_counts(sum(t.outcome == o for t in group), n) for o in OUTCOMES},
+                items_expected=first.verdict.items_expected,
+                median_items_correct=_median(t.verdict.items_correct for t in group),
+                median_first_error=_median(t.verdict.first_error.index for t in group if t.verdict.first_error),
+                median_input_tokens=_median(t.input_tokens for t in group),
+                median_output_tokens=_median(t.output_tokens for t in group),
+                median_thinking_tokens=_median(t.reasoning_tokens or None for t in group),
+                median_turns=_median(len(t.turns) for t in group),
+                retries=sum(t.retries for t in group),
+                median_seconds=_median(t.seconds for t in group),
+                cost_usd=None if price is None else sum(c for c in costs if c is not None),
+                needed_tokens=needed_tokens(model, task_name, first.spec.params),
+                max_tokens=suite.max_tokens,
+            )
+        )
+
+    elasticity = []
+    for (model, task_name, size, strategy), group in sorted(by_cell.items()):
+        if strategy not in FOLLOW_UPS:
+            continue
+        balked = [t for t in group if t.turns and t.turns[0].verdict.outcome == "wont_do"]
+        yielded = [t for t in balked if t.outcome == "complete"]
+        direct = by_cell.get((model, task_name, size, "direct"))
+        elasticity.append(
+            Elasticity(
+                model=model, simulated=model in simulated, task=task_name, size=size, strategy=strategy,
+                direct_wont_do=Share.of_counts(sum(t.outcome == "wont_do" for t in direct), len(direct)) if direct else None,
+                first_turn_wont_do=len(balked), became_complete=Share.of_counts(len(yielded), len(balked)),
+                median_turns_to_complete=_median(len(t.turns) for t in yielded),
+            )
+        )
+
+    models = []
+    for model in sorted({t.spec.model for t in trials}):
+        mine = [t for t in trials if t.spec.model == model]
+        judged = [t for t in mine if t.outcome != "error"]
+        answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
+        balked = [t for t in mine if t.spec.strategy in FOLLOW_UPS and t.turns and t.turns[0].verdict.outcome == "wont_do"]
+        yielded = [t for t in balked if t.outcome == "complete"]
+        overconfident = [
+            t for t in judged
+            if (t.outcome == "cant_do" and t.verdict.expectation == "should_abstain") or (t.verdict.claims_complete and t.outcome != "complete")
+        ]
+        price = prices.get(model)
+        models.append(
+            ModelSummary(
+                model=model, simulated=model in simulated, trials=len(mine),
+                elasticity=Share.of_counts(len(yielded), len(balked)),
+                median_turns_to_complete=_median(len(t.turns) for t in yielded),
+                over_refusal=Share.of_counts(sum(t.outcome == "wont_do" for t in answerable), len(answerable)),
+                error_rate=Share.of_counts(sum(t.outcome == "cant_do" for t in judged), len(judged)),
+                overconfidence=Share.of_counts(len(overconfident), len(judged)),
+                provider_errors=len(mine) - len(judged),
+                cost_usd=None if price is None else sum(_cost(t, price) or 0 for t in mine),
+            )
+        )
+    return Results(
+        run_id=manifest.run_id, run_dir=str(run_dir), suite=suite.name, description=suite.description,
+        longhaul_version=manifest.longhaul_version, git_revision=manifest.git_revision, started_at=manifest.started_at,
+        trials=len(trials), trials_planned=manifest.trials_total,
+        outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES}, simulated_models=simulated,
+        models=models, cells=cells, elasticity=elasticity, max_tokens=suite.max_tokens, thinking_budget=suite.thinking_budget,
+    )

@@ -1,0 +1,207 @@
+"""Reports and comparisons of runs made against sim profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import longhaul
+from longhaul.report import write_report
+from longhaul.report.compare import compare, render
+from longhaul.report.stats import wilson
+from longhaul.suite import parse_suite
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], capture_output=True, text=True, env=env)
+
+
+def run(tmp_path: Path, name: str, body: str, **kw) -> Path:
+    out = tmp_path / name
+    longhaul.run(parse_suite(body), out=out, **kw)
+    return out
+
+
+MIXED = """
+name = "mixed"
+models = ["sim/diligent", "sim/lazy?k=8", "sim/drifter?at=12", "sim/hedger"]
+strategies = ["direct", "continue", "nudge"]
+samples = 3
+max_tokens = 3000
+
+[[tasks]]
+task = "count"
+end = [10, 40]
+
+[[tasks]]
+task = "sha256_digests"
+end = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mixed")
+    run_dir = run(tmp, "run", MIXED)
+    write_report(run_dir)
+    return run_dir
+
+
+def test_results_json_matches_counts_taken_from_the_store(mixed):
+    results = json.loads((mixed / "results.json").read_text())
+    db = sqlite3.connect(mixed / "trials.sqlite")
+    assert results["trials"] == db.execute("SELECT count(*) FROM trials").fetchone()[0] == 4 * 3 * 3 * 3
+    for cell in results["cells"]:
+        counts = dict(db.execute(
+            "SELECT outcome, count(*) FROM trials WHERE model=? AND task=? AND size=? AND strategy=? GROUP BY outcome",
+            (cell["model"], cell["task"], cell["size"], cell["strategy"])).fetchall())
+        assert cell["trials"] == sum(counts.values())
+        for outcome, share in cell["outcomes"].items():
+            assert share["count"] == counts.get(outcome, 0)
+            if share["of"]:
+                assert share["low"] <= share["share"] <= share["high"]
+    totals = dict(db.execute("SELECT outcome, count(*) FROM trials GROUP BY outcome").fetchall())
+    assert {k: v for k, v in results["outcomes"].items() if v} == totals
+
+
+def test_elasticity_and_joint_rates(mixed):
+    results = json.loads((mixed / "results.json").read_text())
+    models = {m["model"]: m for m in results["models"]}
+    lazy = models["sim/lazy?k=8"]
+    # count (end 10 and 40) balks at 8 items for every sample; continue and nudge both finish it.
+    assert lazy["elasticity"]["of"] == lazy["elasticity"]["count"] == 2 * 2 * 3 and lazy["median_turns_to_complete"] >= 2
+    assert models["sim/drifter?at=12"]["error_rate"]["count"] > 0
+    # the hedger declines the digests it should decline: no over-refusal counted for them
+    hedger = models["sim/hedger"]
+    assert hedger["over_refusal"]["count"] == 0 and hedger["overconfidence"]["count"] == 0
+    # diligent computes digests it should have declined: that is not overconfidence (they are right)
+    elastic = [e for e in results["elasticity"] if e["model"] == "sim/lazy?k=8" and e["size"] == 40]
+    assert {e["strategy"] for e in elastic} == {"continue", "nudge"}
+    assert all(e["direct_wont_do"]["share"] == 1.0 for e in elastic)
+
+
+def test_html_is_self_contained_and_labels_simulations(mixed):
+    html = (mixed / "report.html").read_text()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
+    assert "@import" not in html and not re.search(r"url\((?!#)", html)  # only references inside the page
+    assert html.count("<svg") >= 4 * 2  # four figures a task (the first-error one where there are errors)
+    assert "(simulated)" in html and "never a real model" in html
+    md = (mixed / "summary.md").read_text()
+    assert "(simulated)" in md and "Refusal elasticity" in md
+
+
+def test_model_output_is_escaped_in_the_html(tmp_path):
+    body = 'name = "x"\nmodels = ["sim/lazy?k=3"]\nstrategies = ["direct"]\n[[tasks]]\ntask = "shout"\nend = 9\n'
+    run_dir = run(tmp_path, "run", body, tasks_dir=FIXTURES / "shout")
+    write_report(run_dir, tasks_dir=FIXTURES / "shout")
+    html = (run_dir / "report.html").read_text()
+    assert "alert(1)" in html  # the answer is shown ...
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # ... as text
+
+
+def test_schema_prints_the_results_model():
+    r = cli("schema", "results")
+    schema = json.loads(r.stdout)
+    assert r.returncode == 0 and {"cells", "models", "elasticity", "outcomes"} <= set(schema["properties"])
+
+
+def test_every_run_writes_its_report(tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text('models = ["sim/diligent"]\n[[tasks]]\ntask = "count"\nend = 5\n')
+    r = cli("run", str(suite), "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    assert {"report.html", "summary.md", "results.json"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    assert "report.html" in r.stdout
+
+
+def test_wilson_intervals():
+    low, high = wilson(0, 10)
+    assert low == 0 and high == pytest.approx(0.2775, abs=1e-3)
+    low, high = wilson(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-3) and high == pytest.approx(0.7634, abs=1e-3)
+    assert wilson(0, 0) is None
+
+
+# -- compare ---------------------------------------------------------------------------------------
+
+CMP = """
+name = "cmp"
+models = ["{model}"]
+strategies = ["direct"]
+samples = {samples}
+seed = {seed}
+
+[[tasks]]
+task = "hanoi"
+disks = [3, 6]
+
+[[tasks]]
+task = "count"
+end = 60
+"""
+
+
+@pytest.fixture(scope="module")
+def cmp_runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cmp")
+    good = run(tmp, "good", CMP.format(model="sim/diligent", samples=15, seed=0))
+    bad = run(tmp, "bad", CMP.format(model="sim/drifter?at=40", samples=15, seed=0))
+    again = run(tmp, "again", CMP.format(model="sim/drifter?at=40", samples=15, seed=1000))
+    small = run(tmp, "small", CMP.format(model="sim/drifter?at=40", samples=3, seed=0))
+    return good, bad, again, small
+
+
+def test_drifter_against_diligent_is_flagged_and_fails_the_job(cmp_runs):
+    good, bad, _, _ = cmp_runs
+    c = compare([good, bad])
+    flagged = {(x.task, x.size) for x in c.regressions}
+    assert ("count", 60) in flagged and ("hanoi", 6) in flagged and ("hanoi", 3) not in flagged
+    r = cli("compare", str(good), str(bad), "--fail-on-regression")
+    assert r.returncode == 1 and "REGRESSION" in r.stdout
+    assert cli("compare", str(good), str(bad)).returncode == 0  # without the flag it only reports
+
+
+def test_two_seeds_of_one_profile_are_not_a_regression(cmp_runs):
+    _, bad, again, _ = cmp_runs
+    c = compare([bad, again])
+    assert c.pairs[0].cells and not c.regressions
+    assert cli("compare", str(bad), str(again), "--fail-on-regression").returncode == 0
+
+
+def test_small_cells_say_too_few_trials(cmp_runs):
+    good, _, _, small = cmp_runs
+    c = compare([good, small])
+    assert {x.flag for x in c.pairs[0].cells} == {"too_few_trials"} and not c.regressions
+
+
+def test_runs_of_different_suites_compare_on_shared_cells_and_say_which_not(cmp_runs, tmp_path):
+    good, _, _, _ = cmp_runs
+    other = run(tmp_path, "other", 'models = ["sim/diligent"]\nsamples = 5\n[[tasks]]\ntask = "count"\nend = [60, 70]\n')
+    c = compare([good, other])
+    p = c.pairs[0]
+    assert [(x.task, x.size) for x in p.cells] == [("count", 60)]
+    assert any("hanoi" in x for x in p.only_before) and any("size=70" in x for x in p.only_after)
+    md = render(c, "md")
+    assert "only in" in md and "side by side" in md
+    html = render(c, "html")
+    assert html.startswith("<!doctype html>") and "<script" not in html
+    assert json.loads(render(c, "json"))["pairs"][0]["only_after"]
+
+
+def test_one_run_with_several_models_is_one_table_with_models_as_columns(mixed):
+    c = compare([mixed])
+    md = render(c, "md")
+    header = next(line for line in md.splitlines() if line.startswith("| task size strategy"))
+    for model in ("sim/diligent", "sim/lazy?k=8", "sim/drifter?at=12", "sim/hedger"):
+        assert model in header
