@@ -205,3 +205,26 @@ def test_one_run_with_several_models_is_one_table_with_models_as_columns(mixed):
     header = next(line for line in md.splitlines() if line.startswith("| task size strategy"))
     for model in ("sim/diligent", "sim/lazy?k=8", "sim/drifter?at=12", "sim/hedger"):
         assert model in header
+
+
+def test_wilson_agrees_with_scipy():
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 1), (1, 1), (3, 7), (12, 40), (99, 100), (250, 1000)]:
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+def test_the_example_nightly_workflow_uses_commands_that_exist():
+    import shlex
+
+    from longhaul.cli import build_parser
+
+    workflow = (Path(__file__).parent.parent / "examples" / "nightly.yml").read_text()
+    commands = [line.strip().removeprefix("run:").strip() for line in workflow.splitlines() if "longhaul " in line and "run" in line]
+    commands = [c.split(">")[0] for c in commands if c.startswith("longhaul ")]
+    assert len(commands) >= 4
+    parser = build_parser()
+    for command in commands:
+        parser.parse_args(shlex.split(command)[1:])  # exits 2 on anything it does not know
+    assert "--fail-on-regression" in workflow and "secrets.OPENAI_API_KEY" in workflow

@@ -103,7 +103,7 @@ def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
             lo = [c.outcomes["complete"].low or 0 for c in pts]
             hi = [c.outcomes["complete"].high or 0 for c in pts]
             ax.plot(xs, ys, marker="o", ms=3, color=colours[model], label=label(model, pts[0].simulated))
-            ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.07, linewidth=0)
+            ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.05, linewidth=0)
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
         ax.set_ylim(-0.03, 1.03)
@@ -188,7 +188,7 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
             ax.plot(xs, [needed[x] for x in xs], color="black", ls=":", lw=1.2, label="a complete answer needs")
         if budget:
             ax.axhline(budget, color="#555", lw=1, ls="-.", label=f"max_tokens ({budget:,})")
-        ax.set_yscale("symlog", linthresh=100)
+        ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
     axes[0].set_ylabel("tokens (median per trial)")
@@ -211,15 +211,15 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
                 if c.items_expected:
                     expected.setdefault(c.size, c.items_expected)
             if pts:
-                ax.plot([c.size for c in pts], [c.median_first_error for c in pts], marker="o", ms=3, color=colours[model],
+                ax.plot([c.size for c in pts], [c.median_first_error + 1 for c in pts], marker="o", ms=3, color=colours[model],
                         label=label(model, pts[0].simulated))
         if expected:
             xs = sorted(expected)
             ax.plot(xs, [expected[x] for x in xs], color="black", ls=":", lw=1.2, label="items in a complete answer")
-        ax.set_yscale("symlog", linthresh=10)
+        ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
-    axes[0].set_ylabel("first wrong item (median)")
+    axes[0].set_ylabel("first wrong item, number (median)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     _title(fig, f"{task}: where the first error falls")
     return _svg(fig)
