@@ -288,9 +288,39 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     return 0
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
+    from longhaul.runner import DEFAULT_REPORTS, new_run_dir, plan, resume_plan
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
+    target = Path(args.suite)
+    if (target / "manifest.json").is_file():
+        the_plan, run_dir, browse, resume = resume_plan(target, args.tasks_dir, args.agents_dir), target, True, False
+    else:
+        the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
+                        max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+        browse, resume = False, bool(args.resume)
+        run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
+        if not resume:
+            from longhaul.providers import Providers
+
+            for model in the_plan.suite.models:
+                Providers().check(model)  # a missing key: one line here, not a broken screen
+    from longhaul.display.tui import LonghaulApp
+
+    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+    message = app.run()
+    if message:
+        print(message)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from longhaul.runner import plan
 
+    if args.tui:
+        return cmd_tui(args)
     the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
                     max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
     if args.dry_run:
@@ -402,15 +432,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--agents-dir", help="a folder of your own strategy modules")
         p.add_argument("--plain", action="store_true", help="one line per finished trial, even on a terminal")
 
+    def suite_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", action="append", default=[], metavar="M", help="run these models instead of the suite's (repeatable)")
+        p.add_argument("--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)")
+        p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
+        p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
+        p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
+        p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run")
+
+    p = sub.add_parser("tui", help="watch a suite run in the terminal UI (every option of run), or browse a run folder")
+    p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
+    suite_args(p)
+    run_args(p)
+    p.set_defaults(func=cmd_tui, tui=True, dry_run=False)
+
     p = sub.add_parser("run", help="run a suite: a TOML file, or a built-in suite by name (demo, illusion-of-thinking, ...)")
     p.add_argument("suite", help="suite file, or the name of a built-in suite")
-    p.add_argument("--model", action="append", default=[], metavar="M", help="run these models instead of the suite's (repeatable)")
-    p.add_argument("--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)")
-    p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
-    p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
-    p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
+    p.add_argument("--tui", action="store_true", help="watch it in the terminal UI (as `longhaul tui SUITE`)")
+    suite_args(p)
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
-    p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run")
     run_args(p)
     p.set_defaults(func=cmd_run)
 

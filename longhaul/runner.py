@@ -101,6 +101,9 @@ class _Relay(Listener):
     def delta(self, kind: Literal["text", "thinking"], text: str) -> None:
         self._display.trial_delta(self._spec, kind, text)
 
+    def progress(self, items_correct: int, failed: bool) -> None:
+        self._display.trial_progress(self._spec, items_correct, failed)
+
     def restart(self, retry: RetryRecord) -> None:
         self._display.trial_retry(self._spec, retry)
 

@@ -131,3 +131,34 @@ def git_revision(folder: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _reader(folder: Path) -> sqlite3.Connection:
+    """A read-only connection: browsing a run (even one being written) never writes to it."""
+    return sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
+
+
+def read_index(folder: Path) -> list[tuple[str, str, str, int, str, str]]:
+    """(key, model, task, size, strategy, outcome) of every stored trial, without their text."""
+    db = _reader(folder)
+    try:
+        return list(db.execute("SELECT key, model, task, size, strategy, outcome FROM trials ORDER BY rowid"))
+    finally:
+        db.close()
+
+
+def read_trial(folder: Path, key: str) -> TrialRecord | None:
+    db = _reader(folder)
+    try:
+        row = db.execute("SELECT record FROM trials WHERE key = ?", (key,)).fetchone()
+    finally:
+        db.close()
+    return TrialRecord.model_validate_json(row[0]) if row else None
+
+
+def read_trials(folder: Path) -> list[TrialRecord]:
+    db = _reader(folder)
+    try:
+        return [TrialRecord.model_validate_json(r) for (r,) in db.execute("SELECT record FROM trials ORDER BY rowid")]
+    finally:
+        db.close()

@@ -128,6 +128,9 @@ class Listener:
     """What a trial tells the outside as it goes (the run passes the display through this)."""
 
     def delta(self, kind: Literal["text", "thinking"], text: str) -> None: ...
+    def progress(self, items_correct: int, failed: bool) -> None:
+        """Items verified so far in the stitched answer, and whether one was wrong."""
+
     def restart(self, retry: RetryRecord) -> None: ...
     def turn(self, turn: Turn) -> None: ...
 
@@ -211,6 +214,7 @@ class TrialContext:
                         answer.append(event.text)
                         self.listener.delta("text", event.text)
                         progress = verifier.feed(event.text)
+                        self.listener.progress(progress.items_correct, progress.failed is not None)
                         # A wrong item past the seam is wrong whatever the alignment; at the
                         # seam it may be a repeated item, which only the whole turn can tell.
                         if self.settings.early_stop and progress.failed is not None and (before == 0 or progress.failed.index > before):

@@ -65,6 +65,7 @@ class LiveDisplay:
         self._refresh()
 
     def trial_delta(self, spec: TrialSpec, kind: Literal["text", "thinking"], text: str) -> None: ...
+    def trial_progress(self, spec: TrialSpec, items_correct: int, failed: bool) -> None: ...
 
     def trial_retry(self, spec: TrialSpec, retry: RetryRecord) -> None:
         self._retries += 1

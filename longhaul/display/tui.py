@@ -1,0 +1,526 @@
+"""The terminal UI (Textual): watch a suite run, or read a run afterwards.
+
+The engine feeds a `RunState` through the display protocol and knows nothing of Textual; the run
+is an async worker on the app's own loop. The app repaints from the state four times a second,
+however fast trials stream, and reads finished trials back from the store only when shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Collapsible, DataTable, Footer, Input, ProgressBar, Static
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from longhaul.display.protocol import RunControl
+from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
+from longhaul.store import read_index, read_trial, read_trials
+from longhaul.strategy import Turn
+from longhaul.trial import TrialRecord
+from longhaul.verdict import OUTCOMES
+
+STYLE = {
+    "complete": "green",
+    "cant_do": "red",
+    "wont_do": "yellow",
+    "budget_exhausted": "magenta",
+    "unparseable": "cyan",
+    "error": "bright_black",
+}
+MARK = {"first_error": "bold white on red", "claims_complete": "black on magenta", "impossible": "black on green"}
+MARK_DEFAULT = "black on yellow"  # refusal, elision, subset, code, offer to continue
+SHOWN = 6000
+"""Characters of one answer drawn at once: its opening, and the text around each mark."""
+SORTS = ("cell", "cant_do", "wont_do", "complete")
+
+
+def _key(cell: CellKey) -> str:
+    return "\x1f".join(map(str, cell))
+
+
+def short(model: str, width: int = 16) -> str:
+    """A model's name for the grid (the trial pane gives it whole)."""
+    return model if len(model) <= width else model[: width - 1] + "…"
+
+
+def mix(cell: CellState, width: int = 8) -> Text:
+    """The cell's outcomes as a bar of coloured blocks (the rest: not done yet)."""
+    text = Text()
+    if cell.total == 0:
+        return text
+    used = 0
+    for o in OUTCOMES:
+        n = round(width * cell.outcomes.get(o, 0) / cell.total)
+        if n:
+            text.append("█" * n, style=STYLE[o])
+            used += n
+    text.append("·" * max(0, width - used), style="dim")
+    return text
+
+
+def marked(text: str, spans: list[tuple[int, int, str]]) -> Text:
+    """An answer with its evidence marked; long stretches without marks are elided."""
+    spans = sorted((max(0, a), min(len(text), b), k) for a, b, k in spans if b > a and a < len(text))
+    keep = [(0, min(len(text), SHOWN // 2))] + [(max(0, a - 400), min(len(text), b + 400)) for a, b, _ in spans]
+    if not spans and len(text) > SHOWN // 2:
+        keep.append((len(text) - SHOWN // 2, len(text)))
+    keep.sort()
+    merged: list[list[int]] = []
+    for a, b in keep:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out = Text()
+    pos = 0
+    for a, b in merged:
+        if a > pos:
+            out.append(f"\n… {a - pos:,} characters not shown …\n", style="dim italic")
+        cursor = a
+        for s, e, kind in spans:
+            if e <= cursor or s >= b:
+                continue
+            s, e = max(s, cursor), min(e, b)
+            out.append(text[cursor:s])
+            out.append(text[s:e], style=MARK.get(kind, MARK_DEFAULT))
+            cursor = e
+        out.append(text[cursor:b])
+        pos = b
+    if pos < len(text):
+        out.append(f"\n… {len(text) - pos:,} characters not shown …", style="dim italic")
+    return out
+
+
+def render_turn(turn: Turn) -> Text:
+    v = turn.verdict
+    head = Text(f"── turn {turn.index + 1} · {turn.kind} · stop {turn.stop_reason} ({turn.raw_stop_reason}) · "
+                f"{turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out", style="bold")
+    if turn.retries:
+        head.append(f" · {len(turn.retries)} retries", style="bold")
+    body = marked(turn.answer, [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"])
+    after = Text("\nafter this turn: ")
+    after.append(v.outcome, style=f"bold {STYLE[v.outcome]}")
+    after.append(f" — {v.explanation}")
+    if v.first_error:
+        e = v.first_error
+        after.append(f"\nfirst error: item {e.index + 1}: got {e.got}, expected {e.expected} ({e.rule})", style="bold red")
+    if turn.error:
+        after.append(f"\nprovider error: {turn.error}", style="bright_black")
+    return Text("\n").join([head, body, after])
+
+
+def render_record(t: TrialRecord) -> tuple[Text, Text, str]:
+    s = t.spec
+    head = Text(f"{s.model}{' (simulated)' if t.simulated else ''} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
+    head.append(t.outcome, style=f"bold {STYLE[t.outcome]}")
+    head.append(f" · {len(t.turns)} turn(s) · loop ended: {t.stop}")
+    body = Text("\n\n").join([render_turn(turn) for turn in t.turns])
+    thinking = "\n\n".join(f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking)
+    return head, body, thinking
+
+
+def render_live(t: LiveTrial) -> tuple[Text, Text, str]:
+    s = t.spec
+    head = Text(f"{s.model} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
+    head.append("streaming", style="bold cyan")
+    head.append(f" · {t.items_correct} items verified")
+    if t.failed:
+        head.append(" · a wrong item has appeared", style="bold red")
+    parts = [render_turn(turn) for turn in t.turns]
+    now = Text(f"── turn {len(t.turns) + 1} · streaming", style="bold cyan")
+    if t.retries:
+        now.append(f" · retried after: {t.retries[-1].error}", style="yellow")
+    parts.append(Text("\n").join([now, Text(t.text)]))
+    thinking = "\n\n".join([f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking]
+                           + ([f"[turn {len(t.turns) + 1}, streaming]\n{t.thinking}"] if t.thinking else []))
+    return head, Text("\n\n").join(parts), thinking
+
+
+class SummaryScreen(Screen[None]):
+    """Accuracy against size per task, drawn in the terminal, and the refusal elasticity."""
+
+    BINDINGS = [Binding("escape,a,q", "app.pop_screen", "Back")]
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self._body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._body, id="summary")
+        yield Footer()
+
+
+def summary(run_dir: Path) -> Group:
+    from longhaul.report.results import aggregate
+    from longhaul.store import read_manifest
+
+    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {})
+    parts: list[Any] = [Text("Refusal elasticity: won't-do first answers that became complete under continue, resume or nudge", style="bold")]
+    for m in results.models:
+        e = m.elasticity
+        line = Text(f"  {m.model}{' (simulated)' if m.simulated else ''}: ")
+        line.append(f"{e.count} of {e.of}" + (f" ({100 * e.share:.0f}%)" if e.share is not None else "") +
+                    (f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""))
+        parts.append(line)
+    tasks = sorted({c.task for c in results.cells})
+    for task in tasks:
+        cells = [c for c in results.cells if c.task == task]
+        sizes = sorted({c.size for c in cells})
+        table = Table(title=f"{task}: complete, by size", title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("model · strategy", no_wrap=True, max_width=36)
+        for size in sizes:
+            table.add_column(str(size), justify="left", no_wrap=True)
+        rows: dict[tuple[str, str], dict[int, float | None]] = {}
+        for c in cells:
+            rows.setdefault((c.model, c.strategy), {})[c.size] = c.outcomes["complete"].share
+        for (model, strategy), by_size in sorted(rows.items()):
+            row: list[Any] = [f"{model} · {strategy}"]
+            for size in sizes:
+                share = by_size.get(size)
+                if share is None:
+                    row.append("")
+                    continue
+                blocks = "▁▂▃▄▅▆▇█"[min(7, int(share * 8))]
+                style = "green" if share >= 0.8 else "yellow" if share >= 0.3 else "red"
+                row.append(Text(f"{blocks} {100 * share:3.0f}%", style=style))
+            table.add_row(*row)
+        parts += [Text(""), table]
+    return Group(*parts)
+
+
+class LonghaulApp(App[str]):
+    """`longhaul tui`: a run live, or a stored run to browse."""
+
+    TITLE = "longhaul"
+    CSS = """
+    #top { height: 3; padding: 0 1; }
+    #stats, #outcomes { height: 1; }
+    #bar { width: 1fr; }
+    #body { height: 1fr; }
+    #left { width: 2fr; min-width: 40; }
+    #right { width: 1fr; border-left: solid $panel; padding: 0 1; }
+    #filter { display: none; }
+    #filter.shown { display: block; }
+    DataTable { height: 1fr; }
+    #trial-head { height: auto; }
+    """
+    BINDINGS = [
+        Binding("p", "pause", "Pause"),
+        Binding("x", "cancel", "Cancel trial"),
+        Binding("slash", "search", "Search"),
+        Binding("s", "sort", "Sort"),
+        Binding("a", "summary", "Summary"),
+        Binding("o", "report", "Report"),
+        Binding("R", "resume", "Resume"),
+        Binding("t", "theme", "Theme", show=False),
+        Binding("left_square_bracket", "trial(-1)", "Prev trial", show=False),
+        Binding("right_square_bracket", "trial(1)", "Next trial", show=False),
+        Binding("escape", "unsearch", "Close search", show=False),
+        Binding("q", "quit_run", "Quit"),
+    ]
+
+    def __init__(self, run_dir: Path, plan: Any = None, resume: bool = False, browse: bool = False,
+                 tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.plan = plan
+        self.resume_existing = resume
+        self.browse = browse
+        self.tasks_dir, self.agents_dir = tasks_dir, agents_dir
+        self.state = RunState()
+        self.control = RunControl()
+        self.sort = 0
+        self.filter = ""
+        self.selected: CellKey | None = None
+        self.trial_key: str | None = None
+        self.follow = True
+        self.worker: Any = None
+        self.message = ""
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            yield Static(id="stats")
+            with Horizontal():
+                yield ProgressBar(total=1, show_eta=False, id="bar")
+            yield Static(id="outcomes")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Input(placeholder="filter: model, task, strategy or outcome words", id="filter", disabled=True)
+                yield DataTable(cursor_type="row", zebra_stripes=True, id="grid")
+            with VerticalScroll(id="right"):
+                yield Static("Select a cell on the left.", id="trial-head")
+                with Collapsible(title="thinking", collapsed=True, id="thinking"):
+                    yield Static("", id="thinking-text")
+                yield Static("", id="trial-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        grid = self.query_one("#grid", DataTable)
+        for name in ("model", "task", "strategy", "mix", "done"):
+            grid.add_column(name, key=name)
+        if self.plan is not None:
+            self.state.plan(self.plan.trials)
+        if self.browse or self.resume_existing:
+            for key, model, task, size, strategy, outcome in read_index(self.run_dir):
+                self.state.stored(key, (model, task, size, strategy), outcome)
+            self.state.run_dir, self.state.suite = self.run_dir, self.plan.suite.name if self.plan else ""
+            self.state.simulated = bool(self.plan and self.plan.suite.simulated_only())
+        self._rebuild()
+        grid.focus()
+        self.set_interval(0.25, self._refresh)
+        if not self.browse:
+            self._start(resume=self.resume_existing)
+        self._refresh(force=True)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def _start(self, resume: bool) -> None:
+        from longhaul.runner import arun
+
+        async def go() -> None:
+            try:
+                await arun(self.plan, out=None if resume else self.run_dir, resume=self.run_dir if resume else None,
+                           display=self.state, control=self.control, tasks_dir=self.tasks_dir, agents_dir=self.agents_dir)
+            except asyncio.CancelledError:
+                self.state.interrupted = True
+                raise
+            except Exception as exc:  # a bad key, a changed suite: say it, do not crash the screen
+                self.state.interrupted = True
+                self.notify(str(exc), severity="error", timeout=30)
+                self.message = f"longhaul: error: {exc}"
+
+        self.worker = self.run_worker(go(), name="run", exclusive=True, exit_on_error=False)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.is_running
+
+    # -- repainting ------------------------------------------------------------------------------
+
+    def _refresh(self, force: bool = False) -> None:
+        cells, trials, header = self.state.take_changes()
+        if header or cells or force:
+            self._header()
+        grid = self.query_one("#grid", DataTable)
+        for cell in cells:
+            key = _key(cell)
+            if key in grid.rows:
+                c = self.state.cells[cell]
+                grid.update_cell(key, "done", self._done(c))
+                grid.update_cell(key, "mix", mix(c))
+        if self.selected is not None and (self.selected in cells and self.follow or (self.trial_key in trials) or force):
+            self._show()
+
+    def _done(self, c: CellState) -> Text:
+        text = Text(f"{c.done}/{c.total}")
+        if c.in_flight:
+            text.append(f" ▶{len(c.in_flight)}", style="cyan")
+        return text
+
+    def _header(self) -> None:
+        s = self.state
+        per_second, tokens = s.rate()
+        eta = s.eta()
+        status = "browsing" if self.browse and not self.running else "paused" if self.control.paused else \
+            "running" if self.running else ("interrupted" if s.interrupted or s.done < s.total else "finished")
+        line = Text(f"{self.run_dir.name} · {s.suite or '-'} · ", style="bold")
+        line.append(status, style="bold yellow" if status in ("paused", "interrupted") else "bold")
+        line.append(f" · {s.done}/{s.total} trials · in flight {s.in_flight}")
+        if self.running and tokens is not None:
+            line.append(f" · {tokens:,.0f} tok/s")
+        if eta is not None and self.running:
+            line.append(f" · ETA {int(eta // 60)}:{int(eta % 60):02d}")
+        line.append(f" · retries {s.retries} · errors {s.errors}")
+        if s.simulated:
+            line.append(" · simulated", style="dim")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        self.query_one("#stats", Static).update(line)
+        bar = self.query_one("#bar", ProgressBar)
+        bar.update(total=max(1, s.total), progress=s.done)
+        counts = Text()
+        for o in OUTCOMES:
+            counts.append(f"{o} {s.outcomes.get(o, 0)}  ", style=STYLE[o])
+        self.query_one("#outcomes", Static).update(counts)
+
+    def _rows(self) -> list[CellKey]:
+        words = self.filter.lower().split()
+
+        def visible(cell: CellKey) -> bool:
+            c = self.state.cells[cell]
+            hay = " ".join(map(str, cell)).lower() + " " + " ".join(o for o, n in c.outcomes.items() if n)
+            return all(w in hay for w in words)
+
+        cells = [c for c in self.state.cells if visible(c)]
+        how = SORTS[self.sort]
+        if how == "cell":
+            return sorted(cells)
+        return sorted(cells, key=lambda c: (-self.state.cells[c].outcomes.get(how, 0) if how != "complete"
+                                            else self.state.cells[c].outcomes.get(how, 0), c))
+
+    def _rebuild(self) -> None:
+        grid = self.query_one("#grid", DataTable)
+        grid.clear()
+        for cell in self._rows():
+            c = self.state.cells[cell]
+            model, task, size, strategy = cell
+            grid.add_row(short(model), f"{task} {size}", strategy, mix(c), self._done(c), key=_key(cell))
+
+    # -- the trial on the right ------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#grid")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is None or event.row_key.value is None:
+            return
+        model, task, size, strategy = event.row_key.value.split("\x1f")
+        self.selected = (model, task, int(size), strategy)
+        self.follow = True
+        self._show()
+
+    def _candidates(self) -> list[str]:
+        c = self.state.cells.get(self.selected) if self.selected else None
+        return [] if c is None else [*c.finished, *c.in_flight]
+
+    def _show(self) -> None:
+        keys = self._candidates()
+        if not keys:
+            self.query_one("#trial-head", Static).update("No trial of this cell has started yet.")
+            self.query_one("#trial-body", Static).update("")
+            return
+        if self.follow or self.trial_key not in keys:
+            self.trial_key = keys[-1]
+        key = self.trial_key
+        live = self.state.live.get(key)
+        if live is not None:
+            head, body, thinking = render_live(live)
+        else:
+            record = read_trial(self.run_dir, key)
+            if record is None:
+                return
+            head, body, thinking = render_record(record)
+        position = Text(f"  [{keys.index(key) + 1} of {len(keys)} in this cell; [ and ] to step]", style="dim")
+        self.query_one("#trial-head", Static).update(Text.assemble(head, position))
+        self.query_one("#trial-body", Static).update(body)
+        self.query_one("#thinking-text", Static).update(thinking or "(no visible thinking)")
+        self.query_one("#thinking", Collapsible).title = f"thinking ({len(thinking):,} characters)" if thinking else "thinking (none)"
+
+    def action_trial(self, step: int) -> None:
+        keys = self._candidates()
+        if not keys:
+            return
+        i = keys.index(self.trial_key) if self.trial_key in keys else len(keys) - 1
+        self.trial_key = keys[max(0, min(len(keys) - 1, i + step))]
+        self.follow = self.trial_key == keys[-1]
+        self._show()
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        if not self.running:
+            self.notify("nothing is running")
+        elif self.control.paused:
+            self.control.resume()
+            self.notify("sending new trials again")
+        else:
+            self.control.pause()
+            self.notify("paused: no new trial starts; those in flight finish")
+        self._header()
+
+    def action_cancel(self) -> None:
+        key = self.trial_key
+        if key is None or key not in self.state.live:
+            self.notify("select a trial in flight to cancel it")
+            return
+        self.control.cancel(key)
+        self.state.drop(key)
+        self.notify("trial cancelled: it is not stored, and a resume runs it again")
+
+    def action_search(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.disabled = False
+        box.add_class("shown")
+        box.focus()
+
+    def action_unsearch(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("shown")
+        box.disabled = True
+        self.query_one("#grid", DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filtered(self, event: Input.Changed) -> None:
+        self.filter = event.value
+        self._rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#grid", DataTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = (self.sort + 1) % len(SORTS)
+        self._rebuild()
+        self.notify(f"sorted by {SORTS[self.sort]}" if SORTS[self.sort] != "cell" else "sorted by model, task, size, strategy")
+
+    def action_summary(self) -> None:
+        if not read_index(self.run_dir):
+            self.notify("no trial is stored yet")
+            return
+        self.push_screen(SummaryScreen(summary(self.run_dir)))
+
+    def action_theme(self) -> None:
+        self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
+
+    async def action_report(self) -> None:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir),
+                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            self.notify(f"report failed: {err.decode()[-300:]}", severity="error")
+            return
+        path = self.run_dir / "report.html"
+        self.notify(f"report written: {path}", timeout=15)
+        if os.environ.get("DISPLAY") or sys.platform == "darwin":
+            webbrowser.open(path.resolve().as_uri())
+
+    def action_resume(self) -> None:
+        if self.running:
+            self.notify("the run is already running")
+        elif self.state.done >= self.state.total:
+            self.notify("every trial of this run is stored: nothing to resume")
+        else:
+            self.browse = False
+            self.state.interrupted = False
+            self.control = RunControl()
+            self._start(resume=True)
+            self.notify("resuming: only the missing trials run")
+
+    async def action_quit_run(self) -> None:
+        if self.running:
+            self.control.stop()
+            self.worker.cancel()  # trials in flight are dropped: they are not stored, a resume reruns them
+            try:
+                await self.worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass  # cancelled is what we asked for; the store is closed either way
+        s = self.state
+        if s.done < s.total:
+            self.message = self.message or (
+                f"longhaul: stopped with {s.done} of {s.total} trials stored in {self.run_dir}. Resume with: longhaul resume {self.run_dir}")
+        else:
+            self.message = self.message or f"longhaul: all {s.total} trials stored in {self.run_dir}"
+        self.exit(self.message)
