@@ -337,14 +337,18 @@ class LonghaulApp(App[str]):
         s = self.state
         per_second, tokens = s.rate()
         eta = s.eta()
-        status = "browsing" if self.browse and not self.running else "paused" if self.control.paused else \
-            "running" if self.running else ("interrupted" if s.interrupted or s.done < s.total else "finished")
+        if self.browse and not self.running:
+            status = "browsing"
+        elif s.finished or not self.running:
+            status = "interrupted" if s.interrupted or s.done < s.total else "finished"
+        else:
+            status = "paused" if self.control.paused else "running"
         line = Text(f"{self.run_dir.name} · {s.suite or '-'} · ", style="bold")
         line.append(status, style="bold yellow" if status in ("paused", "interrupted") else "bold")
         line.append(f" · {s.done}/{s.total} trials · in flight {s.in_flight}")
-        if self.running and tokens is not None:
+        if status in ("running", "paused") and tokens is not None:
             line.append(f" · {tokens:,.0f} tok/s")
-        if eta is not None and self.running:
+        if eta is not None and status == "running":
             line.append(f" · ETA {int(eta // 60)}:{int(eta % 60):02d}")
         line.append(f" · retries {s.retries} · errors {s.errors}")
         if s.simulated:
