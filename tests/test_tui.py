@@ -53,6 +53,7 @@ def test_a_run_fills_the_grid_and_a_wrong_item_is_marked(tmp_path):
             row = next(r for r in range(grid.row_count) if str(grid.get_cell_at((r, 0))).startswith("sim/drifter"))
             grid.move_cursor(row=row)
             await pilot.pause()
+            app._refresh()  # noqa: SLF001 - the repaint tick that draws the selection
             body = text_of(app, "#trial-body")
             head = str(text_of(app, "#trial-head"))
             return grid.row_count, done, body, head, app.state.outcomes

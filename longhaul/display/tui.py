@@ -248,6 +248,7 @@ class LonghaulApp(App[str]):
         self.selected: CellKey | None = None
         self.trial_key: str | None = None
         self.follow = True
+        self.pending = False
         self.worker: Any = None
         self.message = ""
 
@@ -314,6 +315,7 @@ class LonghaulApp(App[str]):
     # -- repainting ------------------------------------------------------------------------------
 
     def _refresh(self, force: bool = False) -> None:
+        """Repaint what changed since the last tick (called four times a second)."""
         cells, trials, header = self.state.take_changes()
         if header or cells or force:
             self._header()
@@ -324,7 +326,8 @@ class LonghaulApp(App[str]):
                 c = self.state.cells[cell]
                 grid.update_cell(key, "done", self._done(c))
                 grid.update_cell(key, "mix", mix(c))
-        if self.selected is not None and (self.selected in cells and self.follow or (self.trial_key in trials) or force):
+        if self.selected is not None and (self.pending or self.selected in cells and self.follow or self.trial_key in trials or force):
+            self.pending = False
             self._show()
 
     def _done(self, c: CellState) -> Text:
@@ -394,7 +397,9 @@ class LonghaulApp(App[str]):
         model, task, size, strategy = event.row_key.value.split("\x1f")
         self.selected = (model, task, int(size), strategy)
         self.follow = True
-        self._show()
+        # Drawn on the next repaint tick: holding a key down moves the cursor at once and reads
+        # only the trial it stops on.
+        self.pending = True
 
     def _candidates(self) -> list[str]:
         c = self.state.cells.get(self.selected) if self.selected else None
