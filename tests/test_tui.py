@@ -14,7 +14,7 @@ from rich.text import Text
 
 import longhaul
 from longhaul.display.tui import LonghaulApp, SummaryScreen
-from longhaul.runner import arun, plan
+from longhaul.runner import plan
 from longhaul.suite import parse_suite
 
 SUITE = """
@@ -96,8 +96,22 @@ def test_pause_stops_new_requests_and_quit_leaves_a_resumable_store(tmp_path):
 
     message, started = asyncio.run(scenario())
     assert f"longhaul resume {run_dir}" in message
-    result = asyncio.run(arun(the_plan, resume=run_dir))
-    assert len(result.trials) == len(the_plan.trials) == len({t.spec.key for t in result.trials})
+
+    async def browse_and_resume():
+        app = LonghaulApp(run_dir, the_plan, browse=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            before = app.state.done
+            await pilot.press("R")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            return before, app.state.done
+
+    before, after = asyncio.run(browse_and_resume())
+    assert before == started and after == len(the_plan.trials)
+    db = sqlite3.connect(run_dir / "trials.sqlite")
+    keys = [k for (k,) in db.execute("SELECT key FROM trials")]
+    assert len(keys) == len(set(keys)) == len(the_plan.trials)
 
 
 @pytest.fixture(scope="module")
