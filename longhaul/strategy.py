@@ -15,6 +15,7 @@ items so far as its prefix, so its verdict is the verdict on the stitched answer
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -292,14 +293,10 @@ class TrialContext:
         return len(so_far), False
 
 
-_NEEDED: dict[tuple[str, str, str], int] = {}
-
-
+@lru_cache(maxsize=256)
 def _needed_tokens(task: Task[Any], params: TaskParams, model: str) -> int:
-    key = (task.name, params.model_dump_json(), model)
-    if key not in _NEEDED:
-        _NEEDED[key] = count_tokens(task.render(params), model)
-    return _NEEDED[key]
+    """Output tokens a complete answer needs (each early-stopped trial of a cell asks the same)."""
+    return count_tokens(task.render(params), model)
 
 
 # -- the loop's rules ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from textual.widgets import Collapsible, DataTable, Footer, Input, ProgressBar, 
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from longhaul.display.protocol import RunControl
+from longhaul.excerpt import excerpt
 from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
 from longhaul.store import read_index, read_trial, read_trials
 from longhaul.strategy import Turn
@@ -73,34 +74,12 @@ def mix(cell: CellState, width: int = 8) -> Text:
 
 def marked(text: str, spans: list[tuple[int, int, str]]) -> Text:
     """An answer with its evidence marked; long stretches without marks are elided."""
-    spans = sorted((max(0, a), min(len(text), b), k) for a, b, k in spans if b > a and a < len(text))
-    keep = [(0, min(len(text), SHOWN // 2))] + [(max(0, a - 400), min(len(text), b + 400)) for a, b, _ in spans]
-    if not spans and len(text) > SHOWN // 2:
-        keep.append((len(text) - SHOWN // 2, len(text)))
-    keep.sort()
-    merged: list[list[int]] = []
-    for a, b in keep:
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
     out = Text()
-    pos = 0
-    for a, b in merged:
-        if a > pos:
-            out.append(f"\n… {a - pos:,} characters not shown …\n", style="dim italic")
-        cursor = a
-        for s, e, kind in spans:
-            if e <= cursor or s >= b:
-                continue
-            s, e = max(s, cursor), min(e, b)
-            out.append(text[cursor:s])
-            out.append(text[s:e], style=MARK.get(kind, MARK_DEFAULT))
-            cursor = e
-        out.append(text[cursor:b])
-        pos = b
-    if pos < len(text):
-        out.append(f"\n… {len(text) - pos:,} characters not shown …", style="dim italic")
+    for piece in excerpt(text, spans, SHOWN // 2, 400, tail=SHOWN // 2):
+        if piece.kind == "gap":
+            out.append(f"\n… {piece.skipped:,} characters not shown …\n", style="dim italic")
+        else:
+            out.append(piece.text, style=MARK.get(piece.mark, MARK_DEFAULT) if piece.kind == "mark" else "")
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from html import escape
 
+from longhaul.excerpt import excerpt
 from longhaul.report import figures
 from longhaul.report.results import CellResult, Results, Share
 from longhaul.strategy import Turn
@@ -69,34 +70,15 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
 
 
 def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """The text, escaped, with the evidence spans marked; long stretches without any are elided
-    (the first HEAD_CHARS characters and a window around each span are kept)."""
-    spans = sorted((max(0, s), min(len(text), e), k) for s, e, k in spans if e > s and s < len(text))
-    keep = [(0, min(len(text), HEAD_CHARS))] + [(max(0, s - WINDOW), min(len(text), e + WINDOW)) for s, e, _ in spans]
-    keep.sort()
-    merged: list[list[int]] = []
-    for a, b in keep:
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
+    """The text, escaped, with the evidence spans marked; long stretches without any are elided."""
+    out = []
+    for piece in excerpt(text, spans, HEAD_CHARS, WINDOW):
+        if piece.kind == "gap":
+            out.append(f"<span class=gap>… {piece.skipped:,} characters not shown …</span>")
+        elif piece.kind == "mark":
+            out.append(f'<mark class="{escape(piece.mark)}" title="{escape(piece.mark)}">{escape(piece.text)}</mark>')
         else:
-            merged.append([a, b])
-    out: list[str] = []
-    pos = 0
-    for a, b in merged:
-        if a > pos:
-            out.append(f"<span class=gap>… {a - pos:,} characters not shown …</span>")
-        cursor = a
-        for s, e, kind in spans:
-            if e <= cursor or s >= b:
-                continue
-            s, e = max(s, cursor), min(e, b)
-            out.append(escape(text[cursor:s]))
-            out.append(f'<mark class="{escape(kind)}" title="{escape(kind)}">{escape(text[s:e])}</mark>')
-            cursor = e
-        out.append(escape(text[cursor:b]))
-        pos = b
-    if pos < len(text):
-        out.append(f"<span class=gap>… {len(text) - pos:,} characters not shown …</span>")
+            out.append(escape(piece.text))
     return "".join(out)
 
 
