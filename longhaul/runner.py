@@ -207,7 +207,7 @@ async def arun(
             finally:
                 stored = store.count()
                 interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
-                outcomes = Counter(t.outcome for t in store.trials())
+                outcomes = store.outcome_counts()
                 display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
         trials = list(store.trials())
         return RunResult(run_dir=store.folder, manifest=store.manifest, trials=trials, total=len(the_plan.trials), interrupted=interrupted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +105,9 @@ class RunStore:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM trials").fetchone()[0])
+
+    def outcome_counts(self) -> Counter[str]:
+        return Counter(dict(self._db.execute("SELECT outcome, count(*) FROM trials GROUP BY outcome").fetchall()))
 
     def trials(self) -> Iterator[TrialRecord]:
         """Every stored trial, in the order they finished."""
