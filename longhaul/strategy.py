@@ -357,6 +357,20 @@ def again_or_end(next_node: str) -> Callable[[TrialState], str]:
     return edge
 
 
+def follow_up_graph(kind: TurnKind, follow_up: Messages) -> Any:
+    """The shape `continue` and `resume` share: the task, then the same follow-up for as long as
+    the answer is unfinished and the loop's rules allow."""
+    from langgraph.graph import END, START, StateGraph
+
+    graph = StateGraph(TrialState, context_schema=TrialContext)
+    graph.add_node("ask", turn_node("initial", ask_task))
+    graph.add_node(kind, turn_node(kind, follow_up))
+    graph.add_edge(START, "ask")
+    graph.add_conditional_edges("ask", again_or_end(kind), [kind, END])
+    graph.add_conditional_edges(kind, again_or_end(kind), [kind, END])
+    return graph
+
+
 def ask_task(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
     return ctx.conversation([], ctx.prompt)
 
