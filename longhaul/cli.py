@@ -278,7 +278,8 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         return 130
     from longhaul.report import write_report
 
-    paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, tasks_dir=args.tasks_dir)
+    paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None,
+                         tasks_dir=args.tasks_dir, trials=result.trials)
     print()
     print(summary_table(result.trials))
     print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")

@@ -141,16 +141,6 @@ class Cell(BaseModel):
     samples: int
 
 
-def load_suite(path: Path | str, *, builtin_dir: Path | None = None) -> tuple[Suite, Path]:
-    """Read a suite by path, or a built-in one by name (`demo`, `illusion-of-thinking`)."""
-    path = find_suite(path, builtin_dir)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_suite(text, str(path)), path
-
-
 def find_suite(name: Path | str, builtin_dir: Path | None = None) -> Path:
     path = Path(name)
     if path.is_file():

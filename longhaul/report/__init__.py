@@ -7,20 +7,20 @@ from pathlib import Path
 from longhaul.dryrun import read_prices
 from longhaul.registry import load_tasks
 from longhaul.report.results import Results, aggregate
-from longhaul.store import RunStore
+from longhaul.store import read_manifest, read_trials
 from longhaul.task import Task
+from longhaul.trial import TrialRecord
 
 
-def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: Path | str | None = None) -> dict[str, Path]:
-    """Write the three files (into the run folder unless `out_dir`); returns their paths."""
+def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: Path | str | None = None,
+                 trials: list[TrialRecord] | None = None) -> dict[str, Path]:
+    """Write the three files (into the run folder unless `out_dir`); returns their paths.
+    `trials`: the run's trials when the caller already holds them (a run that just ended)."""
     from longhaul.report import html, markdown
 
-    store = RunStore.open(run_dir)
-    try:
-        trials = list(store.trials())
-        manifest = store.manifest
-    finally:
-        store.close()
+    manifest = read_manifest(run_dir)
+    if trials is None:
+        trials = read_trials(run_dir)
     results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, tasks_dir)
     tasks = load_tasks(tasks_dir)
     # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.

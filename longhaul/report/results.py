@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from longhaul.dryrun import Price
 from longhaul.registry import load_tasks
 from longhaul.report.stats import wilson
-from longhaul.store import Manifest, RunStore
+from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import count_tokens
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, Outcome
@@ -156,13 +156,7 @@ def _cost(t: TrialRecord, price: Price | None) -> float | None:
 
 def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None) -> Results:
     """Aggregate a run's store into `Results`."""
-    store = RunStore.open(run_dir)
-    try:
-        trials = list(store.trials())
-        manifest = store.manifest
-    finally:
-        store.close()
-    return aggregate(trials, manifest, run_dir, prices or {}, tasks_dir)
+    return aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, tasks_dir)
 
 
 def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
