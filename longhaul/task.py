@@ -90,6 +90,12 @@ class Task(ABC, Generic[P]):
     """Regex (verbose, multiline) for one item written as a line; the verifier anchors it to the
     start of a line. Named groups are read back by `items`. Must end with `$` or a delimiter."""
 
+    keyed_item: ClassVar[str | None] = None
+    """Regex (verbose, multiline) for one item written as a row that carries its own id under the
+    format's rule "for each id, only its last instance counts" (Hanoi's state-tracking rows). A
+    repeated id replaces the earlier row wherever it stands; `items` reads the match back. Tried
+    before `line_item`."""
+
     list_item: ClassVar[str | None] = None
     """Regex (verbose) for one bracketed item inside a `[[...], ...]` list, or None."""
 
@@ -123,6 +129,11 @@ class Task(ABC, Generic[P]):
     @abstractmethod
     def items(self, match: re.Match[str], p: P) -> list[Item]:
         """The items in one match of `line_item` or of a block of `list_item`s."""
+
+    def item_notes(self, match: re.Match[str], p: P) -> list[str]:
+        """What is malformed in a matched row besides its item (wrong number of fields in a part
+        that is not graded): notes for the verdict, never mistakes."""
+        return []
 
     def list_values(self, text: str, p: P) -> list[Any]:
         """The values of a run of consecutive `list_item`s (one regex pass: lists can be long)."""

@@ -174,10 +174,15 @@ class FrenchNumbers(Task[Params]):
     summary = "`5 - cinq - 4` for every integer of a range: the number, its French spelling, its letter count."
     params_model = Params
     size_param = "end"
+    # `5 - cinq - 4` in the forms models write it: after a list number (`12. 5 - cinq - 4`), as a
+    # table row (`| 5 | cinq | 4 |`), in bold, with thousands spaced (`1 000`), as
+    # `5: cinq (4 lettres)`, and with a note after the count (`(soixante + et + onze)`).
     line_item = r"""
-        (?:\*\*)?(?P<t_n>\d{1,6})(?:\*\*)?[ \t]{0,4}(?:->|[-–—:|=,→])[ \t]{0,4}
-        (?P<t_w>[^\n\d|:=→]{1,120}?)[ \t]{0,4}(?:->|[-–—:|=,→(])[ \t]{0,4}
-        (?P<t_c>\d{1,3})\)?(?:[ \t]{0,4}(?:letters?|lettres?))?[ \t.]{0,4}$
+        (?:\|[ \t]{0,4})?(?:\d{1,7}[.)][ \t]{1,4})?
+        (?:\*\*)?(?P<t_n>\d{1,3}(?:[ \u00a0\u202f]\d{3}){1,2}|\d{1,6})(?:\*\*)?[ \t]{0,4}(?:->|[-–—:|=,→])[ \t]{0,4}
+        (?P<t_w>[^\n\d|:=→(]{1,120}?)[ \t]{0,4}(?:->|[-–—:|=,→(])[ \t]{0,4}
+        (?:\*\*)?(?P<t_c>\d{1,3})(?:\*\*)?\)?(?:[ \t]{0,4}(?:letters?|lettres?)\)?)?
+        (?:[ \t]{0,4}\([^\n()]{0,160}\))?[ \t.]{0,4}\|?[ \t]{0,4}$
     """
 
     def prompt(self, p: Params) -> Prompt:
@@ -199,7 +204,7 @@ class FrenchNumbers(Task[Params]):
         return p.end - p.start + 1
 
     def items(self, m: re.Match[str], p: Params) -> list[Item]:
-        n = int(m.group("t_n"))
+        n = int(re.sub(r"\D", "", m.group("t_n")))
         return [(n - p.start, (n, m.group("t_w"), int(m.group("t_c"))))]
 
     def checker(self, p: Params) -> SequenceChecker:

@@ -90,12 +90,17 @@ class Hanoi(Task[Params]):
     # One `[disk, from, to]` inside a `moves = [[...], ...]` list.
     list_item = r"\[[ \t]{0,4}\d{1,2}[ \t]{0,4},[ \t]{0,4}['\"]?[A-Ca-c0-3]['\"]?[ \t]{0,4},[ \t]{0,4}['\"]?[A-Ca-c0-3]['\"]?[ \t]{0,4}\]"
     list_opener = r"(?:move_id|disk(?:_id)?)\s{0,2},\s{0,2}from(?:_peg)?\s{0,2},\s{0,2}to(?:_peg)?[\w, ]{0,40}"
+    # 4,0,2,,2 1,3 : the state-tracking rows (move id, from, to, then the pegs after the move).
+    # The state is the model's bookkeeping, not graded: any number of fields is read, and a row
+    # whose state does not have three gets a note. One state field is only a state when it could
+    # not be a CSV row's last number (empty, or several disks).
+    keyed_item = r"""
+        (?P<k_id>\d{1,7})[ \t]{0,3},[ \t]{0,3}(?P<k_from>[0-3])[ \t]{0,3},[ \t]{0,3}(?P<k_to>[0-3])[ \t]{0,3}
+        (?P<k_state>(?:,[ \t\d]{0,80}){2,8}|,[ \t]{0,8}|,[ \t]{0,4}\d{1,2}(?:[ \t]{1,4}\d{1,2}){1,20}[ \t]{0,4})$
+    """
     line_item = r"""
         (?:
-            # 4,0,2,,2 1,3 : the state-tracking rows (move id, from, to, then the pegs after it)
-            (?P<t_tid>\d{1,7})[ \t]{0,3},[ \t]{0,3}(?P<t_tfrom>[0-3])[ \t]{0,3},[ \t]{0,3}(?P<t_tto>[0-3])
-                [ \t]{0,3},[ \t\d]{0,80},[ \t\d]{0,80},[ \t\d]{0,80}[ \t]{0,4}$
-          | # 12. Move disk 1 from peg A to peg C (prose lines, optionally numbered)
+            # 12. Move disk 1 from peg A to peg C (prose lines, optionally numbered)
             (?:\*\*)?(?:(?:move|step)[ \t]{0,3})?(?:(?P<t_lnum>\d{1,7})[ \t]{0,3}[.):][ \t]{0,4})?(?:\*\*)?[ \t]{0,4}
                 move\s{1,3}disk\s{0,3}(?P<t_ldisk>\d{1,2})\s{1,3}from\s{1,3}(?:peg\s{0,3})?(?P<t_lfrom>[A-Ca-c0-3])
                 \s{1,3}to\s{1,3}(?:peg\s{0,3})?(?P<t_lto>[A-Ca-c0-3])
@@ -155,8 +160,8 @@ class Hanoi(Task[Params]):
 
     def items(self, m: re.Match[str], p: Params) -> list[Item]:
         g = m.group
-        if g("t_tid") is not None:
-            return [(int(g("t_tid")) - 1, (None, int(g("t_tfrom")), int(g("t_tto"))))]
+        if g("k_id") is not None:
+            return [(int(g("k_id")) - 1, (None, int(g("k_from")), int(g("k_to"))))]
         if g("t_ldisk") is not None:
             num = g("t_lnum")
             move = (int(g("t_ldisk")), _peg(g("t_lfrom"), p), _peg(g("t_lto"), p))
@@ -166,6 +171,12 @@ class Hanoi(Task[Params]):
             move = (int(g("t_cdisk")), _peg(g("t_cfrom"), p), _peg(g("t_cto"), p))
             return [(int(num) - 1 if num else None, move)]
         return []
+
+    def item_notes(self, m: re.Match[str], p: Params) -> list[str]:
+        fields = m.group("k_state").count(",") if m.group("k_id") is not None else 3
+        if fields == 3:
+            return []
+        return [f"move {m.group('k_id')}: the peg state has {fields} fields, not 3 (not graded)"]
 
     def list_values(self, text: str, p: Params) -> list[Move]:
         tokens = _TOKENS.findall(text)

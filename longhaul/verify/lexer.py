@@ -22,7 +22,7 @@ BLOCK = 512
 _TRIM = 1 << 16
 _BATCH = 8192
 
-EventKind = Literal["items", "open", "close", "opener", "elision", "subset", "code", "fence", "prose"]
+EventKind = Literal["items", "keyed", "open", "close", "opener", "elision", "subset", "code", "fence", "prose"]
 
 
 @dataclass(slots=True)
@@ -37,6 +37,8 @@ class Event:
     items: list[Item] = field(default_factory=list)
     values: list[Any] | None = None
     """For a run of unnumbered list items: their values (no per-item tuples: runs can be long)."""
+    notes: list[str] = field(default_factory=list)
+    """For a keyed row: what is malformed about it besides the item (a note, never a mistake)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ def _patterns(task_type: type[Task]) -> _Patterns:
         )
     if task_type.list_opener:
         parts.append(rf"(?P<opener>^[ \t]{{0,12}}(?:{task_type.list_opener})[ \t]{{0,12}}$)")
+    if task_type.keyed_item:
+        parts.append(rf"(?P<keyed>^[ \t]{{0,12}}(?:{task_type.keyed_item}))")
     if task_type.line_item:
         parts.append(rf"(?P<line>^[ \t]{{0,12}}(?:[-*•+>][ \t]{{1,4}})?(?:{task_type.line_item}))")
     parts += [CODE, ELISION, SUBSET]
@@ -177,6 +181,13 @@ class Lexer:
                     events.append(self._event("items", m.start(), m.end(), items=items))
                 elif values:
                     events.append(self._event("items", m.start(), m.end(), values=values, text=m.group()))
+            elif kind == "keyed" or (kind is not None and kind.startswith("k_")):
+                found = self._task.items(m, self._params)
+                if found:
+                    notes = self._task.item_notes(m, self._params)
+                    events.append(self._event("keyed", m.start(), m.end(), items=found, notes=notes))
+                else:
+                    self._gap(events, m.start(), m.end())
             elif kind == "line" or (kind is not None and kind.startswith("t_")):
                 found = self._task.items(m, self._params)
                 if found:
@@ -206,7 +217,7 @@ def items_in(task: Task[Any], params: TaskParams, text: str) -> tuple[int | None
     first: int | None = None
     values: list[Any] = []
     for e in lexer.feed(text) + lexer.finish():
-        if e.kind != "items":
+        if e.kind not in ("items", "keyed"):
             continue
         if e.values is not None:
             values.extend(e.values)

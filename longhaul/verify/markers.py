@@ -50,7 +50,7 @@ ELISION_WORDS = re.compile(ELISION + "|" + SUBSET, re.IGNORECASE | re.VERBOSE)
 
 CLAIMS_COMPLETE = re.compile(
     r"""
-    \b(?:this|that|these|here)\s+(?:is|are|was|were|'s)\s+(?:the\s+)?(?:complete|full|entire|whole)\s+
+    \b(?:this|that|these|here)(?:\s+(?:is|are|was|were)|['’]s)\s+(?:the\s+)?(?:complete|full|entire|whole)\s+
         (?:list|sequence|solution|set|script|output|answer|table)
   | \b(?:here\s+(?:is|are)|below\s+is|i(?:'ve|\s+have)\s+(?:listed|provided|given|written))\s+(?:the\s+|all\s+(?:the\s+)?)?
         (?:complete|full|entire|whole)\b

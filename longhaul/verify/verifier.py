@@ -17,6 +17,7 @@ items of that list.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,25 @@ class _Candidate:
     mistake_span: tuple[int, int] = (0, 0)
     continued: bool = False
     """Holds the prefix: items after it continue it; where they belong was decided by the caller."""
+    attempt: bool = True
+    """Starts from the first item (numbered 1, or a legal first item): an attempt at the whole answer."""
+    tail: bool = False
+    """Introduced as the last or final items: the end of an elided list, never a new attempt."""
+    values: list[Any] | None = field(default_factory=list)
+    """The accepted items of a numbered list, kept so that a revision can replace the last one;
+    None once an unnumbered run was taken (those can be a million items long)."""
+    last_index: int | None = None
+    """The number (0-based) the last numbered item claimed."""
+    intro: Evidence | None = None
+    """The subset marker that introduced the list ("First 10 moves:")."""
+    pending_cut: Evidence | None = None
+    """A marker after a numbered item: a cut only if the next item skips numbers."""
+    keyed: dict[int, tuple[Any, int, int, int]] | None = None
+    """For rows that carry their own id: id -> (value, start, end, line), the last instance of each."""
+    keyed_marker: Evidence | None = None
+    """The first elision or subset marker among the keyed rows: a cut only where ids are missing."""
+    keyed_notes: list[str] = field(default_factory=list)
+    keyed_malformed: int = 0
 
     @property
     def active(self) -> bool:
@@ -68,12 +88,21 @@ class _Edges:
     head: str = ""
     tail: str = ""
     length: int = 0
+    closed_think: bool = False
 
     def add(self, text: str) -> None:
+        if not self.closed_think:
+            self.closed_think = "</think>" in self.tail[-16:] + text
         if len(self.head) < _EDGE:
             self.head += text[: _EDGE - len(self.head)]
         self.tail = (self.tail + text)[-_EDGE:]
         self.length += len(text)
+
+    @property
+    def unclosed_think(self) -> bool:
+        """The answer is one thinking block that never closed (a model that ran out of turn
+        inside its reasoning): no visible text."""
+        return self.head.lstrip().startswith("<think>") and not self.closed_think
 
 
 @dataclass
@@ -94,6 +123,9 @@ class StreamingVerifier:
     _markers: list[Evidence] = field(default_factory=list, init=False)
     _code: list[Evidence] = field(default_factory=list, init=False)
     _first_value: Any = field(default=None, init=False)
+    _since_items: Evidence | None = field(default=None, init=False)
+    """The last marker since the last items: what introduces the next list ("last few moves")."""
+    _prose_since_marker: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
@@ -128,11 +160,23 @@ class StreamingVerifier:
         kind = ev.kind
         if kind == "items":
             self._on_items(ev, cand)
+            self._since_items = None
+        elif kind == "keyed":
+            self._on_keyed(ev)
+            self._since_items = None
         elif kind in ("elision", "subset"):
             evidence = Evidence(source="answer", start=ev.start, end=ev.end, kind=kind, text=ev.text[:200])
-            if cand is not None and cand.active and cand.n_emitted > 0:
-                cand.cut = evidence
-            else:
+            self._since_items, self._prose_since_marker = evidence, False
+            if cand is not None and cand.keyed is not None:
+                cand.keyed_marker = cand.keyed_marker or evidence
+            elif cand is not None and cand.active and cand.n_emitted > 0 and cand.pending_cut is None:
+                # After a numbered item, wait: a heading "Now the 500s..." skips nothing when the
+                # next item carries straight on.
+                if cand.last_index is not None and kind == "elision":
+                    cand.pending_cut = evidence
+                else:
+                    cand.cut = evidence
+            elif cand is None or cand.n_emitted == 0:
                 self._markers.append(evidence)
         elif kind == "code":
             self._code.append(Evidence(source="answer", start=ev.start, end=ev.end, kind="code", text=ev.text[:200]))
@@ -143,53 +187,151 @@ class StreamingVerifier:
                 cand.closed = True
                 cand.broken = True
         elif cand is not None:  # prose, open, opener, fence: a boundary between runs
+            if kind == "prose" and self._since_items is not None:
+                self._prose_since_marker = True
             cand.broken = cand.broken or kind != "fence"
             if kind in ("open", "opener"):
                 cand.closed = True
 
+    def _legal_first(self, value: Any) -> bool:
+        return self.task.checker(self.params).check(value) is None
+
     def _is_restart(self, cand: _Candidate, index: int | None, value: Any) -> bool:
-        if cand.n_emitted == 0 or cand.continued:
+        """Whether items that arrive now start a new attempt rather than carry on `cand`."""
+        if cand.n_emitted == 0 or cand.continued or cand.keyed is not None:
             return False
         if index is not None:
-            return index == 0
+            # Item 1 again starts over, unless it revises an item 1 just given.
+            return index == 0 and cand.last_index != 0
         if not (cand.broken or cand.closed):
+            return False  # inside one list: a block boundary is no new list
+        if not self._legal_first(value):
             return False
-        if value != self._first_value:
-            return False
-        return self.task.checker(self.params).check(value) is None
+        if not cand.active:
+            return True
+        # A list that could still go on: a new list starts over only where its first item
+        # cannot follow the items before it (legal non-optimal solutions start differently).
+        fork = _fork(cand.checker)
+        if fork is None:
+            return bool(value == self._first_value)
+        return fork.check(value) is not None
+
+    def _start(self, ev: Event, index: int | None, value: Any) -> _Candidate:
+        cand = _Candidate(self.task.checker(self.params), start=ev.start)
+        # A list whose first item claims a later number: its first item is wrong (missing
+        # items) unless it is a stray numbered line in prose, which `_answer_list` drops.
+        cand.fragment = index is not None and index > 0
+        cand.attempt = index == 0 if index is not None else self._legal_first(value)
+        marker = self._since_items
+        before = self._last_plain()
+        if marker is not None and before is not None and before.cut is not None:
+            # Right after an elided list, a list introduced as its end ("Last few moves:"), or
+            # with nothing said between the marker and it, is that list's tail.
+            cand.tail = bool(_TAIL.search(marker.text)) or not self._prose_since_marker
+        elif marker is not None and marker.kind == "subset":
+            cand.intro = marker
+        self._candidates.append(cand)
+        return cand
 
     def _on_items(self, ev: Event, cand: _Candidate | None) -> None:
         items = ev.items
         index, value = (None, ev.values[0]) if ev.values is not None else items[0]
+        if cand is not None and cand.keyed is not None:
+            cand = self._last_plain()
         if cand is None or self._is_restart(cand, index, value):
-            cand = _Candidate(self.task.checker(self.params), start=ev.start)
-            # A list whose first item claims a later number: its first item is wrong (missing
-            # items) unless it is a stray numbered line in prose, which `_answer_list` drops.
-            cand.fragment = index is not None and index > cand.next_index
-            self._candidates.append(cand)
-        elif not cand.active:
-            if cand.mistake is not None and cand.cut is None:
-                cand.n_emitted += len(ev.values) if ev.values is not None else len(items)
-            return  # items after a cut, an error or the end of a closed, complete list
-        elif cand.closed and cand.done:
+            if cand is not None and cand.pending_cut is not None:
+                cand.cut, cand.pending_cut = cand.pending_cut, None
+            cand = self._start(ev, index, value)
+        elif cand.intro is not None and cand.active and (cand.broken or cand.closed) and not self._carries_on(cand, index, value):
+            # "First 10 moves: ..." then "The middle move: [12, 0, 2]": the model said it gives
+            # a part, and what follows is not the next item. The part ends here.
+            cand.cut = cand.intro
             return
+        elif cand.pending_cut is not None:
+            if index is not None and index == cand.next_index:
+                cand.pending_cut = None  # the marker skipped nothing
+            else:
+                cand.cut, cand.pending_cut = cand.pending_cut, None
+                return
+        # Items that carry on this list, taken or not, keep the next line of the run from
+        # looking like a fresh start.
         cand.broken = False
         cand.closed = False
+        if not cand.active:
+            if index is not None and cand.values is not None and index == cand.last_index and cand.cut is None:
+                pass  # a revision of the wrong item: taken below
+            elif cand.mistake is not None and cand.cut is None:
+                cand.n_emitted += len(ev.values) if ev.values is not None else len(items)
+                return
+            else:
+                return  # items after a cut, or after the end of a complete list
         if ev.values is not None:
+            cand.values = None
             self._check_run(cand, ev.values, ev)
             return
         if all(idx is None for idx, _ in items):
+            cand.values = None
             self._check_run(cand, [v for _, v in items], ev)
             return
         for k, (idx, val) in enumerate(items):
+            if idx is not None and idx == cand.last_index and cand.values is not None and k == 0:
+                self._revise(cand, idx)
             if not cand.active:
                 cand.n_emitted += len(items) - k
                 return
+            if idx is not None:
+                cand.last_index = idx
             if idx is not None and idx != cand.next_index:
                 cand.n_emitted += 1
                 self._fail(cand, ev, idx, val, self._order_mistake(cand.next_index, idx))
                 continue
+            ok_before = cand.n_ok
             self._check_run(cand, [val], ev)
+            if cand.values is not None and cand.n_ok > ok_before:
+                cand.values.append(val)
+
+    def _carries_on(self, cand: _Candidate, index: int | None, value: Any) -> bool:
+        if index is not None:
+            return index == cand.next_index
+        fork = _fork(cand.checker)
+        return fork is None or fork.check(value) is None
+
+    def _revise(self, cand: _Candidate, index: int) -> None:
+        """A numbered item given again right after itself ("Move 5: ... Wait, no. Move 5: ..."):
+        the revision replaces it, so check again from the items before it."""
+        assert cand.values is not None
+        kept = cand.values[:index]
+        checker = self.task.checker(self.params)
+        for v in kept:
+            checker.check(v)
+        cand.checker, cand.values = checker, kept
+        cand.n_ok = cand.n_emitted = cand.next_index = len(kept)
+        cand.mistake, cand.done = None, False
+
+    def _last_plain(self) -> _Candidate | None:
+        for c in reversed(self._candidates):
+            if c.keyed is None:
+                return c
+        return None
+
+    def _on_keyed(self, ev: Event) -> None:
+        cand = next((c for c in self._candidates if c.keyed is not None), None)
+        if cand is None:
+            cand = _Candidate(self.task.checker(self.params), start=ev.start, keyed={}, values=None)
+            self._candidates.append(cand)
+        elif cand is not self._candidates[-1]:
+            # The rows go on after other lists: they are the latest attempt again.
+            self._candidates.remove(cand)
+            self._candidates.append(cand)
+        assert cand.keyed is not None
+        for idx, val in ev.items:
+            if idx is not None and idx >= 0:
+                cand.keyed[idx] = (val, ev.start, ev.end, ev.line)
+        if ev.notes:
+            cand.keyed_notes = cand.keyed_notes or ev.notes
+            cand.keyed_malformed += 1
+        cand.n_emitted = len(cand.keyed)
+        cand.n_ok = cand.n_emitted
 
     def _continued(self, start: int) -> _Candidate:
         """A candidate whose checker has already taken the prefix (checked when it was accepted)."""
@@ -226,7 +368,7 @@ class StreamingVerifier:
         cand.next_index += ok
         cand.n_emitted += ok
         if mistake is not None:
-            cand.n_emitted += 1
+            cand.n_emitted += len(values) - ok  # the list holds them all, right or wrong
             self._fail(cand, ev, None, values[ok], mistake, offset_in_run=ok)
         elif checker.done():
             cand.done = True
@@ -253,24 +395,56 @@ class StreamingVerifier:
     def finish(self, stop_reason: StopReason | None = "end_turn") -> Verdict:
         for event in self._lexer.finish():
             self._on(event)
+        for cand in self._candidates:
+            if cand.keyed is not None:
+                self._settle_keyed(cand)
+            elif cand.pending_cut is not None and not cand.done:
+                cand.cut, cand.pending_cut = cand.pending_cut, None
         return self._verdict(stop_reason)
 
+    def _settle_keyed(self, cand: _Candidate) -> None:
+        """Rows with ids, the last instance of each, checked in id order."""
+        assert cand.keyed is not None
+        rows = cand.keyed
+        checker = cand.checker
+        i = 0
+        while i in rows:
+            value, start, end, line = rows[i]
+            mistake = checker.check(value)
+            if mistake is not None:
+                cand.mistake_span = (start, end)
+                cand.mistake = FirstError(index=i, expected=mistake.expected, got=self.task.show(value, self.params),
+                                          rule=mistake.rule, line=line)
+                break
+            i += 1
+        cand.n_ok = i
+        cand.next_index = i
+        cand.done = cand.mistake is None and checker.done()
+        later = [k for k in rows if k > i]
+        if cand.mistake is None and not cand.done:
+            if cand.keyed_marker is not None:
+                cand.cut = cand.keyed_marker  # ids are missing where the model wrote "..."
+            elif later:
+                value, start, end, line = rows[min(later)]
+                m = self._order_mistake(i, min(later))
+                cand.mistake_span = (start, end)
+                cand.mistake = FirstError(index=i, expected=m.expected, got=self.task.show(value, self.params),
+                                          rule=m.rule, line=line)
+        if cand.keyed_malformed:
+            more = f" (and {cand.keyed_malformed - 1} more rows like it)" if cand.keyed_malformed > 1 else ""
+            cand.keyed_notes = [cand.keyed_notes[0] + more]
+
     def _answer_list(self) -> _Candidate | None:
-        candidates = [c for c in self._candidates if not (c.fragment and c.n_emitted < 3)]
-        if not candidates:
-            return None
-        final = candidates[-1]
-        # A short list after a complete one is an explanation ("the first move, [1, 0, 2], ..."),
-        # not a new answer.
-        for cand in reversed(candidates[:-1]):
-            if cand.done and cand.mistake is None and final.n_emitted < cand.n_emitted and not final.done:
-                return cand
-        # "first 20 ... last 10": after an elided list, only a complete list counts as a new
-        # answer. Anything else may be the elided list's tail, and a tail can look like a fresh
-        # start by content alone (Hanoi's last moves repeat its first ones).
-        if len(candidates) > 1 and candidates[-2].cut is not None and not final.done:
-            return candidates[-2]
-        return final
+        """The last attempt (docs/verdicts.md, "Which list is the answer")."""
+        answer: _Candidate | None = None
+        for cand in self._candidates:
+            if cand.fragment and cand.n_emitted < 3:
+                continue  # a stray numbered line in prose
+            if answer is None:
+                answer = cand
+            elif cand.attempt and not cand.tail and _replaces(answer, cand):
+                answer = cand
+        return answer
 
     def _verdict(self, stop: StopReason | None) -> Verdict:
         task, p = self.task, self.params
@@ -304,6 +478,8 @@ class StreamingVerifier:
 
         if cand is not None:
             notes.extend(cand.checker.notes())
+            notes.extend(cand.keyed_notes)
+        visible = length > 0 and not self._edges.unclosed_think
 
         # An instance with no solution: saying so is the complete answer; any list is wrong.
         if not task.solvable(p):
@@ -340,16 +516,23 @@ class StreamingVerifier:
             return verdict("wont_do", f"The list is cut short by {cand.cut.text.strip()!r} after {of} correct items.", wont_do_kind=kind)
 
         if stop == "max_tokens":
-            where = "in thinking, before any answer" if length == 0 and thinking else f"after {of} correct items"
+            where = "in thinking, before any answer" if not visible else f"after {of} correct items"
             return verdict("budget_exhausted", f"The output hit the token limit {where}.")
+
+        if not visible:
+            # Nothing to judge: not a model's choice to stop at item 0.
+            what = "only an unclosed thinking block" if length else "no text"
+            return verdict("unparseable", f"The answer holds {what}, and the model stopped by itself.")
 
         kind_found = finding.kind
         if kind_found is None and self._code and n_ok == 0:
             kind_found = "code_instead"
             evidence.extend(self._code[:3])
-        if kind_found is None and self._markers and cand is None:
-            kind_found = "subset" if self._markers[0].kind == "subset" else "elision"
-            evidence.extend(self._markers[:3])
+        # With no list at all, "etc" or "..." skipped nothing; only saying that a part is given does.
+        subsets = [m for m in self._markers if m.kind == "subset"]
+        if kind_found is None and subsets and cand is None:
+            kind_found = "subset"
+            evidence.extend(subsets[:3])
         if kind_found is None and thinking_finding.kind is not None and n_ok == 0:
             kind_found = thinking_finding.kind
         if cand is None and kind_found is None and length > 0 and _looks_like_a_list(head + tail):
@@ -364,6 +547,36 @@ class StreamingVerifier:
             "early_stop": "stopped early",
         }[kind_found]
         return verdict("wont_do", f"The model {what} after {of} correct items, and was not cut off.", wont_do_kind=kind_found)
+
+
+def _replaces(a: _Candidate, b: _Candidate) -> bool:
+    """Whether attempt `b`, later in the answer, replaces `a` as the answer."""
+    if not a.attempt:
+        return True  # stray lines (an outline's "Move disk 4 from peg 0 to peg 2") were no attempt
+    if a.cut is not None:
+        # After an elided list, a tail can look like a fresh start (Hanoi's last moves repeat
+        # its first ones) but it soon breaks the rules from the start; a real attempt goes further.
+        return b.done or b.n_ok > a.n_ok
+    if a.mistake is not None:
+        # A list starting again inside a long wrong list also breaks the rules at once.
+        return b.n_ok > a.n_ok or (b.n_emitted >= a.n_emitted and b.n_ok >= min(a.n_ok, 3))
+    if a.done:
+        return b.n_emitted >= a.n_emitted  # a full-length restatement, not a recap
+    return b.n_emitted >= a.n_emitted or b.n_ok > a.n_ok
+
+
+# A marker that introduces the end of a list ("Last few moves:", "the final 10 lines"): what
+# follows it is the tail of an elided list, not a new attempt.
+_TAIL = re.compile(r"\b(?:last|final|closing|ending)\b", re.IGNORECASE)
+
+
+def _fork(checker: Checker) -> Checker | None:
+    """A copy of a checker in its current state, to try an item without applying it; None for a
+    checker that cannot be copied (one reading a generator)."""
+    try:
+        return copy.deepcopy(checker)
+    except TypeError:
+        return None
 
 
 def _span(text: str, m: Any, offset: int, kind: str) -> Evidence:
