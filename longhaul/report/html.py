@@ -181,7 +181,8 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
     else:
         out.append("<p>No trial of a follow-up strategy (continue, resume, nudge) began with a won't-do.</p>")
     rows = [
-        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy), _share(e.direct_wont_do),
+        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy),
+         "–" if e.direct_wont_do is None else _rate(e.direct_wont_do),
          str(e.first_turn_wont_do), _share(e.became_complete), _num(e.median_turns_to_complete, 1)]
         for e in r.elasticity if e.first_turn_wont_do
     ]

@@ -30,7 +30,7 @@ class Share(BaseModel):
     count: int
     """Trials with the property."""
     of: int
-    """Trials counted."""
+    """Trials counted: for a model's rate, only trials with a verdict (never a provider error)."""
     share: float | None
     """count / of (None when of is 0)."""
     low: float | None
