@@ -181,7 +181,7 @@ def pair(before: Results, after: Results) -> RunPair:
         p_c = p_o = None
         if b.verdicts < MIN_TRIALS or a.verdicts < MIN_TRIALS:
             flag: Flag = "too_few_trials"
-            why = (f"too few trials with a verdict ({b.verdicts} and {a.verdicts}; at least {MIN_TRIALS} each are needed)")
+            why = f"too few trials with a verdict ({b.verdicts} and {a.verdicts}; at least {MIN_TRIALS} each are needed)"
         else:
             p_c = worse_p(cb.count, cb.of, ca.count, ca.of)
             if ob is not None and oa is not None:
