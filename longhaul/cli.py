@@ -367,7 +367,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     comparison = compare([Path(r) for r in args.runs])
     print(render(comparison, args.format))
-    return 1 if args.fail_on_regression and comparison.regressions else 0
+    failed = (args.fail_on_regression and comparison.regressions) or (args.fail_on_errors and comparison.error_rises)
+    return 1 if failed else 0
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders: baseline first")
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a cell got worse beyond chance")
+    p.add_argument("--fail-on-errors", action="store_true",
+                   help="exit 1 when a cell's provider errors rose beyond chance (never a regression of the model)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("schema", help="print the JSON schema of results.json")

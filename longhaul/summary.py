@@ -14,7 +14,8 @@ _SHORT = {"complete": "complete", "cant_do": "cant_do", "wont_do": "wont_do", "b
 
 
 def summary_table(trials: Iterable[TrialRecord]) -> str:
-    """A Markdown table, one row per cell, outcome counts in columns; simulated models say so."""
+    """A Markdown table, one row per cell, outcome counts in columns; simulated models say so.
+    `verdicts` counts the trials with a verdict on the model: every trial but a provider `error`."""
     cells: dict[tuple[str, str, int, str], Counter[str]] = defaultdict(Counter)
     simulated: set[str] = set()
     for t in trials:
@@ -22,11 +23,13 @@ def summary_table(trials: Iterable[TrialRecord]) -> str:
         cells[(s.model, s.task, s.size, s.strategy)][t.outcome] += 1
         if t.simulated:
             simulated.add(s.model)
-    header = ["model", "task", "size", "strategy", "trials", *(_SHORT[o] for o in OUTCOMES)]
+    header = ["model", "task", "size", "strategy", "trials", "verdicts", *(_SHORT[o] for o in OUTCOMES)]
     rows = []
     for (model, task, size, strategy), counts in sorted(cells.items()):
         name = f"{model} (simulated)" if model in simulated else model
-        rows.append([name, task, str(size), strategy, str(sum(counts.values())), *(str(counts.get(o, 0) or "") for o in OUTCOMES)])
+        trials = sum(counts.values())
+        rows.append([name, task, str(size), strategy, str(trials), str(trials - counts["error"]),
+                     *(str(counts.get(o, 0) or "") for o in OUTCOMES)])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cols: list[str]) -> str:

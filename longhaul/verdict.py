@@ -24,6 +24,10 @@ OUTCOMES: tuple[Outcome, ...] = (
     "error",
 )
 
+VERDICTS: tuple[Outcome, ...] = tuple(o for o in OUTCOMES if o != "error")
+"""The outcomes that say something about the model: every rate a report shows is over the trials
+that ended in one of these (a provider failure is counted beside them, never in them)."""
+
 WontDoKind = Literal["refusal", "elision", "subset", "code_instead", "offer_to_continue", "early_stop"]
 """How a model that did nothing wrong still did not do the work."""
 

@@ -155,7 +155,7 @@ def test_browse_filter_sort_summary_and_theme(stored_run):
     console = Console(width=100, record=True, file=open(os.devnull, "w"))
     console.print(summary)
     shown = console.export_text()
-    assert on_summary and "Refusal elasticity" in shown and "count: complete, by size" in shown
+    assert on_summary and "Refusal elasticity" in shown and "count: complete of the verdicts, by size" in shown
     assert theme == "textual-light"
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 import webbrowser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -32,6 +32,9 @@ from longhaul.store import read_index, read_trial, read_trials
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES
+
+if TYPE_CHECKING:  # the report's modules load scipy: only when the summary is asked for
+    from longhaul.report.results import CellResult
 
 STYLE = {
     "complete": "green",
@@ -58,7 +61,8 @@ def short(model: str, width: int = 16) -> str:
 
 
 def mix(cell: CellState, width: int = 8) -> Text:
-    """The cell's outcomes as a bar of coloured blocks (the rest: not done yet)."""
+    """The cell's progress as a bar of coloured blocks, one colour per outcome, provider errors as
+    crosses (they are no outcome of the model); the rest: not done yet."""
     text = Text()
     if cell.total == 0:
         return text
@@ -66,7 +70,7 @@ def mix(cell: CellState, width: int = 8) -> Text:
     for o in OUTCOMES:
         n = round(width * cell.outcomes.get(o, 0) / cell.total)
         if n:
-            text.append("█" * n, style=STYLE[o])
+            text.append(("×" if o == "error" else "█") * n, style=STYLE[o])
             used += n
     text.append("·" * max(0, width - used), style="dim")
     return text
@@ -81,6 +85,21 @@ def marked(text: str, spans: list[tuple[int, int, str]]) -> Text:
         else:
             out.append(piece.text, style=MARK.get(piece.mark, MARK_DEFAULT) if piece.kind == "mark" else "")
     return out
+
+
+def complete_cell(c: CellResult) -> Text:
+    """A summary cell: the complete share of the verdicts, how many, and the provider errors
+    beside it (never in it)."""
+    share = c.outcomes["complete"].share
+    if share is None:
+        text = Text("no verdicts", style="bright_black")
+    else:
+        blocks = "▁▂▃▄▅▆▇█"[min(7, int(share * 8))]
+        style = "green" if share >= 0.8 else "yellow" if share >= 0.3 else "red"
+        text = Text(f"{blocks} {100 * share:3.0f}% of {c.verdicts}", style=style)
+    if c.provider_errors.count:
+        text.append(f" +{c.provider_errors.count} err", style="bright_black")
+    return text
 
 
 def render_turn(turn: Turn) -> Text:
@@ -154,29 +173,22 @@ def summary(run_dir: Path) -> Group:
         line = Text(f"  {m.model}{' (simulated)' if m.simulated else ''}: ")
         line.append(f"{e.count} of {e.of}" + (f" ({100 * e.share:.0f}%)" if e.share is not None else "") +
                     (f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""))
+        if m.provider_errors:
+            line.append(f"  ({m.verdicts} verdicts; {m.provider_errors} provider errors, in no rate)", style="bright_black")
         parts.append(line)
     tasks = sorted({c.task for c in results.cells})
     for task in tasks:
         cells = [c for c in results.cells if c.task == task]
         sizes = sorted({c.size for c in cells})
-        table = Table(title=f"{task}: complete, by size", title_justify="left", show_edge=False, pad_edge=False)
+        table = Table(title=f"{task}: complete of the verdicts, by size", title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("model · strategy", no_wrap=True, max_width=36)
         for size in sizes:
             table.add_column(str(size), justify="left", no_wrap=True)
-        rows: dict[tuple[str, str], dict[int, float | None]] = {}
+        rows: dict[tuple[str, str], dict[int, CellResult]] = {}
         for c in cells:
-            rows.setdefault((c.model, c.strategy), {})[c.size] = c.outcomes["complete"].share
+            rows.setdefault((c.model, c.strategy), {})[c.size] = c
         for (model, strategy), by_size in sorted(rows.items()):
-            row: list[Any] = [f"{model} · {strategy}"]
-            for size in sizes:
-                share = by_size.get(size)
-                if share is None:
-                    row.append("")
-                    continue
-                blocks = "▁▂▃▄▅▆▇█"[min(7, int(share * 8))]
-                style = "green" if share >= 0.8 else "yellow" if share >= 0.3 else "red"
-                row.append(Text(f"{blocks} {100 * share:3.0f}%", style=style))
-            table.add_row(*row)
+            table.add_row(f"{model} · {strategy}", *(complete_cell(by_size[size]) if size in by_size else "" for size in sizes))
         parts += [Text(""), table]
     return Group(*parts)
 
@@ -311,6 +323,8 @@ class LonghaulApp(App[str]):
 
     def _done(self, c: CellState) -> Text:
         text = Text(f"{c.done}/{c.total}")
+        if c.errors:
+            text.append(f" ×{c.errors}", style=STYLE["error"])
         if c.in_flight:
             text.append(f" ▶{len(c.in_flight)}", style="cyan")
         return text
@@ -356,8 +370,14 @@ class LonghaulApp(App[str]):
         how = SORTS[self.sort]
         if how == "cell":
             return sorted(cells)
-        return sorted(cells, key=lambda c: (-self.state.cells[c].outcomes.get(how, 0) if how != "complete"
-                                            else self.state.cells[c].outcomes.get(how, 0), c))
+
+        # By share of the verdicts, so a cell of provider errors does not read as "least complete";
+        # cells without a verdict go last.
+        def order(cell: CellKey) -> tuple[bool, float, CellKey]:
+            share = self.state.cells[cell].share(how)
+            return share is None, (share or 0) * (1 if how == "complete" else -1), cell
+
+        return sorted(cells, key=order)
 
     def _rebuild(self) -> None:
         grid = self.query_one("#grid", DataTable)

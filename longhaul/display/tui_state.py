@@ -39,6 +39,20 @@ class CellState:
     finished: list[str] = field(default_factory=list)
     """Keys of its stored trials, in the order they ended."""
 
+    @property
+    def errors(self) -> int:
+        """Finished trials the provider failed: no verdict on the model."""
+        return self.outcomes.get("error", 0)
+
+    @property
+    def verdicts(self) -> int:
+        """Finished trials with a verdict on the model."""
+        return self.done - self.errors
+
+    def share(self, outcome: str) -> float | None:
+        """An outcome's share of the verdicts (None before the first one)."""
+        return self.outcomes.get(outcome, 0) / self.verdicts if self.verdicts else None
+
 
 @dataclass
 class LiveTrial:

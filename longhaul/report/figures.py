@@ -5,11 +5,15 @@ Per task: accuracy against size; the outcome mix against size as stacked bars, s
 shows whether it is can't-do, won't-do or the token limit; output and thinking tokens against
 size, with the request budget and the tokens a complete answer needs; the first-error index
 against size. Panels go by strategy (the mix: by model and strategy), lines by model.
+
+Every share and median is over a cell's verdicts: a cell whose trials all met provider errors has
+no point (a gap in its line), and the mix shows provider errors as a grey count above the bar.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 
 import matplotlib
@@ -19,7 +23,7 @@ matplotlib.use("Agg")  # no display, ever
 import matplotlib.pyplot as plt  # noqa: E402
 
 from longhaul.report.results import CellResult  # noqa: E402
-from longhaul.verdict import OUTCOMES  # noqa: E402
+from longhaul.verdict import VERDICTS, Outcome  # noqa: E402
 
 COLOURS = {
     "complete": "#2e7d32",
@@ -89,6 +93,25 @@ def _model_colours(models: list[str]) -> dict[str, str]:
     return {m: palette[i % len(palette)] for i, m in enumerate(models)}
 
 
+def complete_point(c: CellResult) -> tuple[float, float, float]:
+    """The complete share over the cell's verdicts and its interval; NaN (a gap in the line, not
+    a fall to 0) when the cell has none."""
+    s = c.outcomes["complete"]
+    if s.share is None:
+        return math.nan, math.nan, math.nan
+    return s.share, s.low or 0.0, s.high or 0.0
+
+
+def mix_bar(c: CellResult) -> list[tuple[Outcome, float]]:
+    """The cell's stacked bar: each model outcome's share of its verdicts (provider errors are
+    not in it; the figure writes their count above it)."""
+    return [(o, c.outcomes[o].share or 0.0) for o in VERDICTS if c.outcomes[o].share]
+
+
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
 def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
     strategies, models, series = _series(cells)
     colours = _model_colours(models)
@@ -99,15 +122,13 @@ def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
             if not pts:
                 continue
             xs = [c.size for c in pts]
-            ys = [c.outcomes["complete"].share or 0 for c in pts]
-            lo = [c.outcomes["complete"].low or 0 for c in pts]
-            hi = [c.outcomes["complete"].high or 0 for c in pts]
+            ys, lo, hi = (list(v) for v in zip(*(complete_point(c) for c in pts)))
             ax.plot(xs, ys, marker="o", ms=3, color=colours[model], label=label(model, pts[0].simulated))
             ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.05, linewidth=0)
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
         ax.set_ylim(-0.03, 1.03)
-    axes[0].set_ylabel("complete (95% CI)")
+    axes[0].set_ylabel("complete, of verdicts (95% CI)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     _title(fig, f"{task}: accuracy against size (shaded: 95% Wilson interval)")
     return _svg(fig)
@@ -124,40 +145,40 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     width, height = max(7.0, 2.2 + 0.42 * span * len(strategies)), row_height * 0.9 * len(models) + 1.5
     fig, ax = plt.subplots(figsize=(width, height))
     fig.subplots_adjust(left=2.0 / width, right=0.99, top=1 - 0.45 / height, bottom=0.95 / height)
-    xs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
-    hs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
-    bs: dict[str, list[float]] = {o: [] for o in OUTCOMES}
+    xs: dict[str, list[float]] = {o: [] for o in VERDICTS}
+    hs: dict[str, list[float]] = {o: [] for o in VERDICTS}
+    bs: dict[str, list[float]] = {o: [] for o in VERDICTS}
     for r, model in enumerate(models):
         base = (len(models) - 1 - r) * row_height
         for col, strategy in enumerate(strategies):
             for c in series.get((model, strategy), []):
                 x = col * span + slot[c.size]
                 bottom = base
-                for o in OUTCOMES:
-                    share = c.outcomes[o].share or 0
-                    if share:
-                        xs[o].append(x)
-                        hs[o].append(share)
-                        bs[o].append(bottom)
-                        bottom += share
+                for o, share in mix_bar(c):
+                    xs[o].append(x)
+                    hs[o].append(share)
+                    bs[o].append(bottom)
+                    bottom += share
+                if c.provider_errors.count:
+                    ax.text(x, base + 1.0, str(c.provider_errors.count), ha="center", va="bottom", fontsize=6, color=COLOURS["error"])
         sim = any(c.simulated for c in cells if c.model == model)
         ax.text(-1.0, base + 0.5, label(model, sim).replace(" (sim)", "\n(sim)"), ha="right", va="center", fontsize=7)
         ax.plot([-0.6, len(strategies) * span - 1.4], [base - 0.08] * 2, color="#ccc", lw=0.6)
-    for o in OUTCOMES:
+    for o in VERDICTS:
         ax.bar(xs[o], hs[o], bottom=bs[o], color=COLOURS[o], width=0.85, label=o)
     top = (len(models) - 1) * row_height + 1.05
     for col, strategy in enumerate(strategies):
         ax.text(col * span + (len(sizes) - 1) / 2, top, strategy, ha="center", va="bottom", fontsize=9)
     ax.set_xticks([col * span + i for col in range(len(strategies)) for i in range(len(sizes))],
                   [str(size) for _ in strategies for size in sizes], fontsize=7)
-    ax.set_xlabel(f"{size_label} (each panel: share of trials by outcome, 0 to 1)")
+    ax.set_xlabel(f"{size_label} (each panel: share of verdicts by outcome, 0 to 1; grey numbers: provider errors)")
     ax.set_yticks([])
     ax.set_xlim(-0.7, len(strategies) * span - 1.3)
     ax.set_ylim(-0.15, top + 0.35)
     ax.grid(False)
     for side in ("left", "top", "right"):
         ax.spines[side].set_visible(False)
-    fig.legend(loc="lower center", ncol=len(OUTCOMES), fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(loc="lower center", ncol=len(VERDICTS), fontsize=8, bbox_to_anchor=(0.5, 0.0))
     _title(fig, f"{task}: outcome mix against size")
     return _svg(fig)
 
@@ -174,7 +195,7 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
             if not pts:
                 continue
             xs = [c.size for c in pts]
-            ax.plot(xs, [c.median_output_tokens or 0 for c in pts], marker="o", ms=3, color=colours[model],
+            ax.plot(xs, [_or_nan(c.median_output_tokens) for c in pts], marker="o", ms=3, color=colours[model],
                     label=f"{label(model, pts[0].simulated)} output")
             thinking = [c.median_thinking_tokens for c in pts]
             if any(thinking):
@@ -191,7 +212,7 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
         ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
-    axes[0].set_ylabel("tokens (median per trial)")
+    axes[0].set_ylabel("tokens (median per verdict)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
     _title(fig, f"{task}: output and thinking tokens against size")
     return _svg(fig)

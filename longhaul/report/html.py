@@ -14,7 +14,7 @@ from longhaul.report import figures
 from longhaul.report.results import CellResult, Results, Share
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
-from longhaul.verdict import OUTCOMES
+from longhaul.verdict import OUTCOMES, VERDICTS
 
 DRILL_PER_CELL = 2
 """Trials shown in full per cell (those that are not complete first); `longhaul export --turns`
@@ -51,6 +51,16 @@ def _share(s: Share | None, zero_blank: bool = False) -> str:
     if zero_blank and s.count == 0:
         return ""
     return f"{_pct(s.share)} <span class=ci>[{_pct(s.low)}–{_pct(s.high)}]</span>"
+
+
+def _rate(s: Share) -> str:
+    """A model rate with the verdicts it is over."""
+    return "no verdicts" if not s.of else f"{_share(s)} <span class=ci>of {s.of:,}</span>"
+
+
+def _errors(s: Share) -> str:
+    """Provider errors, as a count and a share of all trials, beside (never in) the rates."""
+    return "" if not s.count else f"<span class=o-error>{s.count:,} ({_pct(s.share)})</span>"
 
 
 def _num(x: float | None, digits: int = 0) -> str:
@@ -120,9 +130,11 @@ def _trial(t: TrialRecord) -> str:
 def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
     rows = []
     for c in cells:
+        shares = (["no verdicts", *[""] * (len(VERDICTS) - 1)] if not c.verdicts
+                  else [f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in VERDICTS])
         rows.append(
-            [_model(c.model, c.simulated), str(c.size), escape(c.strategy), str(c.trials),
-             *(f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in OUTCOMES),
+            [_model(c.model, c.simulated), str(c.size), escape(c.strategy), str(c.trials), str(c.verdicts), *shares,
+             _errors(c.provider_errors),
              _num(c.median_items_correct), "–" if c.items_expected is None else f"{c.items_expected:,}", _num(c.median_first_error),
              _num(c.median_input_tokens), _num(c.median_output_tokens), _num(c.median_thinking_tokens),
              _num(c.needed_tokens), _num(c.median_turns, 1), str(c.retries), _num(c.median_seconds, 2),
@@ -169,7 +181,8 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
     else:
         out.append("<p>No trial of a follow-up strategy (continue, resume, nudge) began with a won't-do.</p>")
     rows = [
-        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy), _share(e.direct_wont_do),
+        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy),
+         "–" if e.direct_wont_do is None else _rate(e.direct_wont_do),
          str(e.first_turn_wont_do), _share(e.became_complete), _num(e.median_turns_to_complete, 1)]
         for e in r.elasticity if e.first_turn_wont_do
     ]
@@ -180,16 +193,19 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
     # Joint rates.
     out.append("<h2 id=joint>Per model: over-refusal, error, overconfidence</h2>")
     out.append(_table(
-        ["model", "trials", "over-refusal (won't-do on should-answer)", "error (can't-do)",
+        ["model", "verdicts (of trials)", "over-refusal (won't-do on should-answer)", "error (can't-do)",
          "overconfidence (can't-do on should-abstain, or claims complete and is not)", "provider errors", "cost"],
-        [[_model(m.model, m.simulated), str(m.trials), _share(m.over_refusal), _share(m.error_rate), _share(m.overconfidence),
-          str(m.provider_errors), "–" if m.cost_usd is None else f"${m.cost_usd:.2f}"] for m in r.models],
+        [[_model(m.model, m.simulated), f"{m.verdicts:,} of {m.trials:,}", _rate(m.over_refusal), _rate(m.error_rate),
+          _rate(m.overconfidence), str(m.provider_errors), "–" if m.cost_usd is None else f"${m.cost_usd:.2f}"] for m in r.models],
     ))
-    out.append("<p class=meta>Shares with 95% Wilson intervals. Provider errors (the provider failed after retries) are left out of every rate: they are not model behaviour.</p>")
+    out.append("<p class=meta>Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
+               "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
+               "model behaviour. Costs count every trial.</p>")
     out.append(_table(["outcome", *OUTCOMES], [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]]))
 
     # Per task.
-    header = ["model", "size", "strategy", "trials", *OUTCOMES, "median correct", "expected", "median first error",
+    header = ["model", "size", "strategy", "trials", "verdicts", *VERDICTS,
+              "provider errors (of trials)", "median correct", "expected", "median first error",
               "median in", "median out", "median thinking", "needed", "median turns", "retries", "median s", "cost"]
     by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in r.cells:

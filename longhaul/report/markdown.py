@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from longhaul.report.results import Results, Share
+from longhaul.report.results import CellResult, Results, Share
 from longhaul.verdict import OUTCOMES
 
 
 def _pct(s: Share) -> str:
     return "–" if s.share is None else f"{100 * s.share:.0f}% [{100 * (s.low or 0):.0f}–{100 * (s.high or 0):.0f}]"
+
+
+def _rate(s: Share) -> str:
+    """A model rate with the verdicts it is over."""
+    return "no verdicts" if not s.of else f"{_pct(s)} of {s.of}"
+
+
+def _errors(n: int) -> str:
+    return f"{n} provider error{'s' if n != 1 else ''}"
+
+
+def _complete(c: CellResult) -> str:
+    """The complete share over the cell's verdicts, and its provider errors beside it."""
+    rate = "no verdicts" if c.verdicts == 0 else f"{100 * (c.outcomes['complete'].share or 0):.0f}% of {c.verdicts}"
+    return rate + (f" · {_errors(c.provider_errors.count)}" if c.provider_errors.count else "")
 
 
 def _name(model: str, simulated: bool) -> str:
@@ -30,23 +45,25 @@ def render(r: Results) -> str:
                      f"complete under continue, resume or nudge ({_pct(m.elasticity)}{turns}).")
     if not lead:
         lines.append("- No follow-up trial began with a won't-do.")
-    lines += ["", "## Per model", "", "| model | trials | over-refusal | error (can't-do) | overconfidence | provider errors |",
+    lines += ["", "## Per model", "", "| model | verdicts | over-refusal | error (can't-do) | overconfidence | provider errors |",
               "|---|---:|---:|---:|---:|---:|"]
     for m in r.models:
-        lines.append(f"| {_name(m.model, m.simulated)} | {m.trials} | {_pct(m.over_refusal)} | {_pct(m.error_rate)} | "
-                     f"{_pct(m.overconfidence)} | {m.provider_errors} |")
-    lines += ["", "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES), ""]
+        lines.append(f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.error_rate)} | "
+                     f"{_rate(m.overconfidence)} | {m.provider_errors} |")
+    lines += ["", "Rates are over the trials with a verdict on the model; provider errors (the provider failed after "
+              "retries) are counted beside them, never in them.", "",
+              "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES), ""]
     lines += ["## Complete rate by task and size", ""]
-    by_task: dict[str, dict[tuple[str, str], dict[int, Share]]] = defaultdict(lambda: defaultdict(dict))
+    by_task: dict[str, dict[tuple[str, str], dict[int, CellResult]]] = defaultdict(lambda: defaultdict(dict))
     sims = {c.model: c.simulated for c in r.cells}
     for c in r.cells:
-        by_task[c.task][(c.model, c.strategy)][c.size] = c.outcomes["complete"]
+        by_task[c.task][(c.model, c.strategy)][c.size] = c
     for task, rows in sorted(by_task.items()):
         sizes = sorted({size for row in rows.values() for size in row})
         lines += [f"### {task}", "", "| model | strategy | " + " | ".join(str(s) for s in sizes) + " |",
                   "|---|---|" + "---:|" * len(sizes)]
         for (model, strategy), row in sorted(rows.items()):
-            cells = [("–" if row.get(s) is None or row[s].share is None else f"{100 * row[s].share:.0f}%") for s in sizes]
+            cells = ["–" if s not in row else _complete(row[s]) for s in sizes]
             lines.append(f"| {_name(model, sims[model])} | {strategy} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

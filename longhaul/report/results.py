@@ -18,7 +18,7 @@ from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import count_tokens
 from longhaul.trial import TrialRecord
-from longhaul.verdict import OUTCOMES, Outcome
+from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
 
 FOLLOW_UPS = ("continue", "resume", "nudge")
 """The strategies whose follow-ups can turn a won't-do into a complete answer."""
@@ -30,7 +30,7 @@ class Share(BaseModel):
     count: int
     """Trials with the property."""
     of: int
-    """Trials counted."""
+    """Trials counted: for a model's rate, only trials with a verdict (never a provider error)."""
     share: float | None
     """count / of (None when of is 0)."""
     low: float | None
@@ -45,7 +45,8 @@ class Share(BaseModel):
 
 
 class CellResult(BaseModel):
-    """One model, task, size and strategy."""
+    """One model, task, size and strategy. Its rates and medians are over `verdicts`, the trials
+    the model answered: a provider failure says nothing about the model."""
 
     model: str
     simulated: bool
@@ -57,8 +58,14 @@ class CellResult(BaseModel):
     expectation: str
     """`should_answer` or `should_abstain`."""
     trials: int
+    """Trials stored, provider errors included."""
+    verdicts: int
+    """Trials that ended in a verdict on the model (every outcome but `error`): the denominator
+    of `outcomes` and the population of every median below."""
+    provider_errors: Share
+    """Trials that ended in `error` (the provider failed after retries), over `trials`."""
     outcomes: dict[Outcome, Share]
-    """Share of each outcome."""
+    """Share of each model outcome over `verdicts` (`error` is not one: see `provider_errors`)."""
     items_expected: int | None
     median_items_correct: float | None
     """Median correct prefix."""
@@ -70,10 +77,11 @@ class CellResult(BaseModel):
     """Reasoning tokens where the provider reports them."""
     median_turns: float | None
     retries: int
-    """Failed attempts, over the cell's trials."""
+    """Failed attempts, over all the cell's trials (errors included: retries are the provider's)."""
     median_seconds: float | None
     cost_usd: float | None = None
-    """Total cost of the cell's trials, where a price was given (longhaul never guesses)."""
+    """Total cost of all the cell's trials, errors included (they were paid for), where a price was
+    given (longhaul never guesses)."""
     needed_tokens: int | None = None
     """Output tokens a complete answer needs, by the model's tokenizer (o200k as an estimate)."""
     max_tokens: int
@@ -89,9 +97,11 @@ class Elasticity(BaseModel):
     size: int
     strategy: str
     direct_wont_do: Share | None
-    """Share of `wont_do` under `direct` for the same model, task and size (if the run has it)."""
+    """Share of `wont_do` among the verdicts under `direct` for the same model, task and size (if
+    the run has it)."""
     first_turn_wont_do: int
-    """Trials of this strategy whose first answer was a won't-do."""
+    """Trials of this strategy whose first answer was a won't-do and that ended in a verdict (one
+    cut short by a provider failure never showed whether it yields)."""
     became_complete: Share
     """Of those, how many ended complete."""
     median_turns_to_complete: float | None
@@ -104,17 +114,21 @@ class ModelSummary(BaseModel):
     model: str
     simulated: bool
     trials: int
+    """Trials stored, provider errors included."""
+    verdicts: int
+    """Trials that ended in a verdict on the model: the population of every rate below."""
     elasticity: Share
-    """Of all trials under continue, resume or nudge whose first answer was a won't-do, how many
-    ended complete: the share of won't-do that was a choice, not a limit."""
+    """Of the trials under continue, resume or nudge whose first answer was a won't-do and that
+    ended in a verdict, how many ended complete: the share of won't-do that was a choice, not a
+    limit."""
     median_turns_to_complete: float | None
     over_refusal: Share
-    """`wont_do` on `should_answer` tasks, over those trials (errors excluded)."""
+    """`wont_do` on `should_answer` tasks, over those tasks' verdicts."""
     error_rate: Share
-    """`cant_do`, over all trials (errors excluded)."""
+    """`cant_do`, over the verdicts."""
     overconfidence: Share
     """`cant_do` on `should_abstain` tasks, plus answers that claim to be complete and are not,
-    over all trials (errors excluded)."""
+    over the verdicts."""
     provider_errors: int
     """Trials that ended in `error` (the provider failed): never counted as model behaviour."""
     cost_usd: float | None = None
@@ -134,6 +148,7 @@ class Results(BaseModel):
     trials: int
     trials_planned: int
     outcomes: dict[Outcome, int]
+    """Trials of each outcome, `error` included: counts, not rates."""
     simulated_models: list[str]
     """Models that are longhaul's simulation: their numbers measure longhaul, not a model."""
     models: list[ModelSummary]
@@ -148,10 +163,20 @@ def _median(values: Iterable[float | int | None]) -> float | None:
     return float(statistics.median(vals)) if vals else None
 
 
+def answered(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """The trials that ended in a verdict on the model: a provider failure is not one."""
+    return [t for t in trials if t.outcome != "error"]
+
+
 def _cost(t: TrialRecord, price: Price | None) -> float | None:
     if price is None:
         return None
     return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
+
+
+def _balked(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """Trials whose first answer was a won't-do and that ended in a verdict."""
+    return [t for t in answered(trials) if t.turns and t.turns[0].verdict.outcome == "wont_do"]
 
 
 def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None) -> Results:
@@ -179,23 +204,25 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
     cells = []
     for (model, task_name, size, strategy), group in sorted(by_cell.items()):
         n = len(group)
+        judged = answered(group)
         price = prices.get(model)
         costs = [_cost(t, price) for t in group]
         first = group[0]
         cells.append(
             CellResult(
                 model=model, simulated=model in simulated, task=task_name, size=size, params=first.spec.params,
-                strategy=strategy, expectation=first.verdict.expectation, trials=n,
-                outcomes={o: Share.of_counts(sum(t.outcome == o for t in group), n) for o in OUTCOMES},
+                strategy=strategy, expectation=first.verdict.expectation, trials=n, verdicts=len(judged),
+                provider_errors=Share.of_counts(n - len(judged), n),
+                outcomes={o: Share.of_counts(sum(t.outcome == o for t in judged), len(judged)) for o in VERDICTS},
                 items_expected=first.verdict.items_expected,
-                median_items_correct=_median(t.verdict.items_correct for t in group),
-                median_first_error=_median(t.verdict.first_error.index for t in group if t.verdict.first_error),
-                median_input_tokens=_median(t.input_tokens for t in group),
-                median_output_tokens=_median(t.output_tokens for t in group),
-                median_thinking_tokens=_median(t.reasoning_tokens or None for t in group),
-                median_turns=_median(len(t.turns) for t in group),
+                median_items_correct=_median(t.verdict.items_correct for t in judged),
+                median_first_error=_median(t.verdict.first_error.index for t in judged if t.verdict.first_error),
+                median_input_tokens=_median(t.input_tokens for t in judged),
+                median_output_tokens=_median(t.output_tokens for t in judged),
+                median_thinking_tokens=_median(t.reasoning_tokens or None for t in judged),
+                median_turns=_median(len(t.turns) for t in judged),
                 retries=sum(t.retries for t in group),
-                median_seconds=_median(t.seconds for t in group),
+                median_seconds=_median(t.seconds for t in judged),
                 cost_usd=None if price is None else sum(c for c in costs if c is not None),
                 needed_tokens=needed_tokens(model, task_name, first.spec.params),
                 max_tokens=suite.max_tokens,
@@ -206,9 +233,9 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
     for (model, task_name, size, strategy), group in sorted(by_cell.items()):
         if strategy not in FOLLOW_UPS:
             continue
-        balked = [t for t in group if t.turns and t.turns[0].verdict.outcome == "wont_do"]
+        balked = _balked(group)
         yielded = [t for t in balked if t.outcome == "complete"]
-        direct = by_cell.get((model, task_name, size, "direct"))
+        direct = answered(by_cell.get((model, task_name, size, "direct"), []))
         elasticity.append(
             Elasticity(
                 model=model, simulated=model in simulated, task=task_name, size=size, strategy=strategy,
@@ -221,9 +248,9 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
     models = []
     for model in sorted({t.spec.model for t in trials}):
         mine = [t for t in trials if t.spec.model == model]
-        judged = [t for t in mine if t.outcome != "error"]
+        judged = answered(mine)
         answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
-        balked = [t for t in mine if t.spec.strategy in FOLLOW_UPS and t.turns and t.turns[0].verdict.outcome == "wont_do"]
+        balked = _balked(t for t in mine if t.spec.strategy in FOLLOW_UPS)
         yielded = [t for t in balked if t.outcome == "complete"]
         overconfident = [
             t for t in judged
@@ -232,7 +259,7 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         price = prices.get(model)
         models.append(
             ModelSummary(
-                model=model, simulated=model in simulated, trials=len(mine),
+                model=model, simulated=model in simulated, trials=len(mine), verdicts=len(judged),
                 elasticity=Share.of_counts(len(yielded), len(balked)),
                 median_turns_to_complete=_median(len(t.turns) for t in yielded),
                 over_refusal=Share.of_counts(sum(t.outcome == "wont_do" for t in answerable), len(answerable)),
