@@ -40,7 +40,7 @@ def _judged():
 
 
 def _model(record_id: str) -> str:
-    return record_id.split("-", 3)[3].rsplit("-t", 1)[0]
+    return record_id.split("-", 4)[4].rsplit("-t", 1)[0]
 
 
 def test_judged_labels_agree(tasks):

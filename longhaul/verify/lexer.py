@@ -127,7 +127,7 @@ class Lexer:
 
     def _gap(self, events: list[Event], start: int, end: int) -> None:
         if end > start and _LETTER.search(self._buf, start, end):
-            events.append(self._event("prose", start, end))
+            events.append(self._event("prose", start, end, text=self._buf[start : min(end, start + 200)]))
 
     def _scan(self, final: bool) -> list[Event]:
         buf = self._buf

@@ -187,8 +187,8 @@ class StreamingVerifier:
                 cand.closed = True
                 cand.broken = True
         elif cand is not None:  # prose, open, opener, fence: a boundary between runs
-            if kind == "prose" and self._since_items is not None:
-                self._prose_since_marker = True
+            if kind == "prose" and self._since_items is not None and len(_WORD.findall(ev.text)) >= 2:
+                self._prose_since_marker = True  # words between ("Full list:"), not just "moves ="
             cand.broken = cand.broken or kind != "fence"
             if kind in ("open", "opener"):
                 cand.closed = True
@@ -567,6 +567,7 @@ def _replaces(a: _Candidate, b: _Candidate) -> bool:
 
 # A marker that introduces the end of a list ("Last few moves:", "the final 10 lines"): what
 # follows it is the tail of an elided list, not a new attempt.
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _TAIL = re.compile(r"\b(?:last|final|closing|ending)\b", re.IGNORECASE)
 
 
