@@ -55,3 +55,15 @@ def allowed_stop_reasons() -> str:
     """What a stop reason may be, for a one-line message."""
     raw = [name for name in STOP_REASONS if name not in NORMALISED]
     return f"{', '.join(NORMALISED)}, or a provider's own ({', '.join(raw)}; any case)"
+
+
+def read_stop_reason(given: str | None) -> tuple[StopReason | None, str | None]:
+    """A stop reason as given (None: not given) to what a verdict records: the normalised one
+    (`other` when the value is not known) and the raw one, kept when it differs from its
+    normalised name (`Verdict.stop_reason_raw`)."""
+    if given is None:
+        return None, None
+    stop = normalise_stop_reason(given)
+    if stop is None:
+        return "other", given
+    return stop, None if given == stop else given
