@@ -1,7 +1,9 @@
 """The `longhaul` command: a thin layer that parses arguments and calls the Python API.
 
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
-budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed).
+budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed). A
+JSONL batch judges every good line, gives each bad one an `error` record, and exits 2 if any line
+was bad, else 0.
 """
 
 from __future__ import annotations
