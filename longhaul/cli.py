@@ -1,7 +1,9 @@
 """The `longhaul` command: a thin layer that parses arguments and calls the Python API.
 
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
-budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed).
+budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed). A
+JSONL batch judges every good line, gives each bad one an `error` record, and exits 2 if any line
+was bad, else 0.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO, get_args
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from longhaul.errors import BadInput, LonghaulError
+from longhaul.stop_reasons import allowed_stop_reasons, normalise_stop_reason
+from longhaul.task import Task, TaskParams, describe_validation_error
 from longhaul.verdict import StopReason, Verdict
 
 
@@ -35,38 +41,99 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _read_text(path: str) -> str:
+def _read_bytes(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.read()
+        return sys.stdin.buffer.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes()
     except OSError as exc:
         raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = _read_text(path)
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+def _utf8(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                       "answers must be UTF-8") from None
+
+
+def _read_text(path: str) -> str:
+    return _utf8(_read_bytes(path), path)
+
+
+def _jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | BadInput]]:
+    """Each non-blank line's object (its fields are the caller's to check), or what is wrong with
+    it: one bad line must not cost the batch, so lines are decoded one by one and a bad one is
+    handed on, not raised."""
+    for number, raw in enumerate(_read_bytes(path).splitlines(), 1):
+        where = f"{path}:{number}"
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise BadInput(f"{path}:{number}: each line must be a JSON object with a string field 'text'")
+            line = _utf8(raw, where)
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInput(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise BadInput(f"{where}: each line must be a JSON object with a string field 'text' "
+                               f"(got a JSON {_json_kind(obj)})")
+            try:
+                # A lone surrogate (JSON "\ud800") is valid JSON but no text: it would break
+                # printing the record later, with the batch half written.
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadInput(f"{where}: a string holds a lone surrogate escape; strings must be valid Unicode") from None
+        except BadInput as exc:
+            yield number, exc
+            continue
         yield number, obj
 
 
-_STOPS = get_args(StopReason)
+def _json_kind(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "nothing" if value is None else names.get(type(value), type(value).__name__)
 
 
-def _stop(value: Any, where: str) -> StopReason:
-    if value in (None, ""):
-        return "end_turn"
-    if value not in _STOPS:
-        raise BadInput(f"{where}: stop_reason must be one of {', '.join(_STOPS)} (got {value!r})")
-    return value  # type: ignore[no-any-return]
+class AnswerLine(BaseModel):
+    """One line of `verify --jsonl`. Other fields (an id, a model name) are copied to the output."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    text: str
+    """The answer."""
+
+    thinking: str | None = None
+    """The model's thinking, for evidence."""
+
+    stop_reason: str | None = None
+    """Why generation stopped, in longhaul's or the provider's words; absent means `end_turn`."""
+
+    params: dict[str, Any] | None = None
+    """Task parameters for this line, over those given with --param."""
+
+
+class LineError(BaseModel):
+    """The record of a line that could not be judged: bad input, never a verdict on a model."""
+
+    line: int
+    """1-based line number in the file."""
+
+    outcome: Literal["error"] = "error"
+    """Always `error`, so a reader can tell it from a judged line by one field."""
+
+    message: str
+    """One line naming the file and line, the field, and what is allowed."""
+
+
+def _stop_flag(value: str) -> StopReason:
+    # A person typed this flag: an unknown value is most likely a typo, and judging it as `other`
+    # would quietly give the verdict of a natural end. Transcripts (--jsonl) only warn, below.
+    stop = normalise_stop_reason(value)
+    if stop is None:
+        raise BadInput(f"--stop-reason {value!r}: not a known stop reason; allowed: {allowed_stop_reasons()}")
+    return stop
 
 
 def _print_verdict(v: Verdict, out: TextIO) -> None:
@@ -113,30 +180,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     task = get_task(args.task, args.tasks_dir)
     base = _params(args.param)
+    _stop_flag(args.stop_reason)
     if args.jsonl:
         if args.file:
             raise BadInput("verify: give either FILE or --jsonl, not both")
-        for number, obj in _jsonl(args.jsonl):
-            where = f"{args.jsonl}:{number}"
-            params = {**base, **(obj.get("params") or {})}
-            try:
-                verdict = verify(task, task.params(params), obj["text"], thinking=obj.get("thinking") or "",
-                                 stop_reason=_stop(obj.get("stop_reason"), where))
-            except BadInput as exc:
-                raise BadInput(f"{where}: {exc}") from None
-            extra = {k: v for k, v in obj.items() if k not in ("text", "thinking", "stop_reason", "params")}
-            if args.json:
-                print(json.dumps({**extra, "verdict": verdict.model_dump(mode="json")}, ensure_ascii=False))
-            else:
-                label = extra.get("id", f"line {number}")
-                print(f"{label}: ", end="")
-                _print_verdict(verdict, sys.stdout)
-        return 0
+        return _verify_batch(args, task, base)
     if not args.file:
         raise BadInput("verify: give a FILE (or - for standard input), or --jsonl FILE")
     thinking = _read_text(args.thinking) if args.thinking else ""
-    verdict = verify(task, task.params(base), _read_text(args.file), thinking=thinking,
-                     stop_reason=_stop(args.stop_reason, "--stop-reason"))
+    verdict = verify(task, task.params(base), _read_text(args.file), thinking=thinking, stop_reason=args.stop_reason)
     if args.json:
         print(verdict.model_dump_json(indent=2))
     else:
@@ -144,10 +196,66 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.outcome == "complete" else 1
 
 
+def _verify_batch(args: argparse.Namespace, task: Task[Any], base: dict[str, Any]) -> int:
+    """Judge every good line of a JSONL file; a bad line gets an `error` record and exit code 2."""
+    from longhaul.verify import verify
+
+    bad = False
+    warned: set[str] = set()
+    for number, obj in _jsonl(args.jsonl):
+        where = f"{args.jsonl}:{number}"
+        extra = {} if isinstance(obj, BadInput) else {k: v for k, v in obj.items() if k not in AnswerLine.model_fields}
+        try:
+            if isinstance(obj, BadInput):
+                raise obj
+            line, params = _answer_line(obj, where, task, base)
+        except BadInput as exc:
+            bad = True
+            _print_line_error(LineError(line=number, message=str(exc)), extra, args.json)
+            continue
+        stop = line.stop_reason or "end_turn"
+        if normalise_stop_reason(stop) is None and stop not in warned:
+            warned.add(stop)
+            print(f"longhaul: warning: {where}: unknown stop reason {stop!r}, judged as 'other' and kept in "
+                  f"stop_reason_raw (known: {allowed_stop_reasons()})", file=sys.stderr)
+        verdict = verify(task, params, line.text, thinking=line.thinking or "", stop_reason=stop)
+        if args.json:
+            print(json.dumps({**extra, "verdict": verdict.model_dump(mode="json")}, ensure_ascii=False))
+        else:
+            print(f"{extra.get('id', f'line {number}')}: ", end="")
+            _print_verdict(verdict, sys.stdout)
+    return 2 if bad else 0
+
+
+def _answer_line(obj: dict[str, Any], where: str, task: Task[Any], base: dict[str, Any]) -> tuple[AnswerLine, TaskParams]:
+    try:
+        line = AnswerLine.model_validate(obj)
+    except ValidationError as exc:
+        raise BadInput(describe_validation_error(exc, where)) from None
+    try:
+        return line, task.params({**base, **(line.params or {})})
+    except BadInput as exc:
+        raise BadInput(f"{where}: params: {exc}") from None
+
+
+def _print_line_error(error: LineError, extra: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**extra, **error.model_dump()}, ensure_ascii=False))
+    else:
+        print(f"{extra.get('id', f'line {error.line}')}: error: {error.message}")
+
+
 def cmd_refusals(args: argparse.Namespace) -> int:
     from longhaul.verify.refusal import detect
 
+    bad = False
     for number, obj in _jsonl(args.jsonl):
+        if not isinstance(obj, BadInput) and not isinstance(obj.get("text"), str):
+            obj = BadInput(f"{args.jsonl}:{number}: field 'text' must be a string (got {_json_kind(obj.get('text'))})")
+        if isinstance(obj, BadInput):
+            bad = True
+            _print_line_error(LineError(line=number, message=str(obj)), {}, args.json)
+            continue
         finding = detect(obj["text"])
         extra = {k: v for k, v in obj.items() if k != "text"}
         row = {**extra, "refusal": finding.refusal, "kind": finding.kind,
@@ -158,7 +266,7 @@ def cmd_refusals(args: argparse.Namespace) -> int:
             label = extra.get("id", f"line {number}")
             said = "; ".join(f"{e.kind}: {e.text}" for e in finding.evidence) or "-"
             print(f"{label}\trefusal={str(finding.refusal).lower()}\tkind={finding.kind or '-'}\t{said}")
-    return 0
+    return 2 if bad else 0
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -401,9 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="verify one answer (exit 1 unless complete), or many with --jsonl")
     task_args(p)
     p.add_argument("file", nargs="?", help="answer text file, or - for standard input")
-    p.add_argument("--stop-reason", choices=_STOPS, default="end_turn", help="why generation stopped")
+    p.add_argument("--stop-reason", default="end_turn",
+                   help="why generation stopped: end_turn, max_tokens, content_filter, other, or a provider's own (length, STOP, ...)")
     p.add_argument("--thinking", metavar="FILE", help="the model's thinking text, for evidence")
-    p.add_argument("--jsonl", metavar="FILE", help="many answers: JSON lines with text, thinking, stop_reason, params")
+    p.add_argument("--jsonl", metavar="FILE", help="many answers: JSON lines with text, thinking, stop_reason, params "
+                                                   "(a bad line gets an error record, and exit code 2)")
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.set_defaults(func=cmd_verify)
 

@@ -108,7 +108,12 @@ class Verdict(BaseModel):
     """The model says it gave everything."""
 
     stop_reason: StopReason | None = None
-    """The stop reason the verdict was given with."""
+    """The stop reason the verdict was given with, normalised (`longhaul/stop_reasons.py`)."""
+
+    stop_reason_raw: str | None = None
+    """The stop reason as it was given, when it was given in another form than its normalised
+    name (`length`, `STOP`, `stop_sequence`, ...); for a value longhaul does not know, the only
+    record of it (`stop_reason` is then `other`). None when it was given normalised, or not at all."""
 
     expectation: Expectation = "should_answer"
     """The task's expectation, copied here so that reports can read it off the verdict."""

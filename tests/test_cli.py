@@ -110,3 +110,95 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == str(len(__import__("longhaul").plan("demo").trials))
     assert "'continue'" in out.stdout and "'ranges'" in out.stdout
+
+
+def test_verify_stop_reason_flag_takes_providers_words():
+    r = run("verify", "count", "--param", "end=3", "--stop-reason", "length", "--json", "-", stdin="1\n2\n")
+    v = json.loads(r.stdout)
+    assert r.returncode == 1 and (v["outcome"], v["stop_reason"], v["stop_reason_raw"]) == ("budget_exhausted", "max_tokens", "length")
+    r = run("verify", "count", "--param", "end=3", "--stop-reason", "STOP", "--json", "-", stdin="1\n2\n3\n")
+    v = json.loads(r.stdout)
+    assert r.returncode == 0 and (v["outcome"], v["stop_reason"], v["stop_reason_raw"]) == ("complete", "end_turn", "STOP")
+
+
+def test_verify_unknown_stop_reason_flag_names_what_is_allowed():
+    r = run("verify", "count", "--param", "end=3", "--stop-reason", "max_token", "-", stdin="1\n2\n3\n")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "--stop-reason 'max_token'" in r.stderr and "max_tokens" in r.stderr and "length" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_verify_file_not_utf8_is_one_line_exit_2(tmp_path):
+    f = tmp_path / "answer.txt"
+    f.write_bytes(b"1\n2\n\xff\xfe3\n")
+    r = run("verify", "count", "--param", "end=3", str(f))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert str(f) in r.stderr and "UTF-8" in r.stderr and "0xff" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_verify_jsonl_judges_good_lines_around_bad_ones(tmp_path):
+    lines = [
+        json.dumps({"id": "a", "text": "1\n2\n3\n"}).encode(),                                    # 1 good
+        b'{"id": "b", "text": ',                                                                  # 2 not JSON
+        json.dumps({"id": "c", "text": "1\n2\n3\n", "params": "end=3"}).encode(),                 # 3 params a string
+        json.dumps({"id": "d", "text": "1\n2\n", "stop_reason": "length"}).encode(),              # 4 good, raw stop
+        json.dumps({"id": "e", "text": "1\n", "params": {"end": 0}}).encode(),                   # 5 end out of range
+        json.dumps("just a string").encode(),                                                     # 6 not an object
+        b'{"id": "g", "text": "1\\n2\\n\xff3"}',                                                  # 7 not UTF-8
+        json.dumps({"id": "h", "text": "1\n2\n", "stop_reason": "weird_stop"}).encode(),          # 8 unknown stop
+        b"",                                                                                      # 9 blank: skipped
+        json.dumps({"id": "j", "text": "1\n2\n3\n", "stop_reason": "weird_stop"}).encode(),       # 10 same unknown
+        b'{"id": "k", "text": "1\\ud800"}',                                                       # 11 lone surrogate
+        json.dumps({"id": "l", "text": 3}).encode(),                                              # 12 text a number
+        json.dumps({"id": "m", "text": "1\n2\n3\n", "stop_reason": "STOP"}).encode(),             # 13 good, Gemini case
+    ]
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    r = run("verify", "count", "--param", "end=3", "--jsonl", str(f), "--json")
+    assert r.returncode == 2
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    judged = [(x["id"], x["verdict"]["outcome"], x["verdict"]["stop_reason"], x["verdict"]["stop_reason_raw"])
+              for x in rows if "verdict" in x]
+    assert judged == [("a", "complete", "end_turn", None), ("d", "budget_exhausted", "max_tokens", "length"),
+                      ("h", "wont_do", "other", "weird_stop"), ("j", "complete", "other", "weird_stop"),
+                      ("m", "complete", "end_turn", "STOP")]
+    errors = {x["line"]: x for x in rows if "verdict" not in x}
+    assert sorted(errors) == [2, 3, 5, 6, 7, 11, 12]
+    assert all(e["outcome"] == "error" and e["message"].startswith(f"{f}:{n}: ") for n, e in errors.items())
+    assert "not JSON" in errors[2]["message"]
+    assert errors[3]["id"] == "c" and "params" in errors[3]["message"] and "dictionary" in errors[3]["message"]
+    assert errors[5]["id"] == "e" and "end" in errors[5]["message"] and "greater than or equal to 1" in errors[5]["message"]
+    assert "JSON object" in errors[6]["message"] and "string" in errors[6]["message"]
+    assert "not UTF-8" in errors[7]["message"] and "0xff" in errors[7]["message"]
+    assert "surrogate" in errors[11]["message"]
+    assert errors[12]["id"] == "l" and "text: Input should be a valid string (got 3)" in errors[12]["message"]
+    # One warning per distinct unknown value, not per line; nothing else on stderr.
+    assert r.stderr.count("weird_stop") == 1 and len(r.stderr.strip().splitlines()) == 1 and f"{f}:8" in r.stderr
+
+
+def test_verify_jsonl_text_output_shows_bad_lines_in_place(tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps({"id": "a", "text": "1\n2\n3\n"}) + "\n{oops\n" + json.dumps({"text": "1\n"}) + "\n")
+    r = run("verify", "count", "--param", "end=3", "--jsonl", str(f))
+    heads = [x for x in r.stdout.splitlines() if not x.startswith("  ")]  # a verdict's detail lines are indented
+    assert r.returncode == 2 and len(heads) == 3
+    assert heads[0].startswith("a: complete") and heads[1].startswith(f"line 2: error: {f}:2: not JSON")
+    assert heads[2].startswith("line 3: wont_do")
+
+
+def test_verify_jsonl_without_bad_lines_exits_0_whatever_the_verdicts(tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps({"text": "1\n2\n3\n"}) + "\n" + json.dumps({"text": "1\n"}) + "\n")
+    r = run("verify", "count", "--param", "end=3", "--jsonl", str(f), "--json")
+    assert r.returncode == 0 and [json.loads(x)["verdict"]["outcome"] for x in r.stdout.splitlines()] == ["complete", "wont_do"]
+
+
+def test_refusals_jsonl_bad_line_is_an_error_record(tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(json.dumps({"id": 1, "text": "I'm sorry, but I can't help with that."}).encode() + b"\n[1, 2]\n\xc3\x28\n"
+                  + json.dumps({"id": 4, "text": "Sure: 1, 2, 3."}).encode())
+    r = run("refusals", "--jsonl", str(f), "--json")
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 2
+    assert [(x.get("id"), x.get("refusal"), x.get("line"), x.get("outcome")) for x in rows] == [
+        (1, True, None, None), (None, None, 2, "error"), (None, None, 3, "error"), (4, False, None, None)]

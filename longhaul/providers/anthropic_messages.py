@@ -16,17 +16,9 @@ from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
 from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
-from longhaul.verdict import StopReason
+from longhaul.stop_reasons import normalise_stop_reason
 
 TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
-
-_STOP: dict[str, StopReason] = {
-    "end_turn": "end_turn",
-    "stop_sequence": "end_turn",
-    "max_tokens": "max_tokens",
-    "model_context_window_exceeded": "max_tokens",
-    "refusal": "content_filter",
-}
 
 # Error types Anthropic sends in a stream's `error` event (with HTTP 200) that are worth a retry.
 _TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
@@ -83,7 +75,7 @@ class AnthropicMessages(Provider):
                     finished = True
         if not finished:
             raise Transient("the stream ended before its final event (no message_stop)")
-        stop = _STOP.get(raw_stop or "", "other")
+        stop = normalise_stop_reason(raw_stop or "") or "other"
         yield End(raw_stop, stop, Usage(input_tokens=input_tokens, output_tokens=output_tokens), served, simulated)
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:

@@ -17,13 +17,11 @@ from longhaul.providers.base import End, Provider, status_error
 from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
 from longhaul.sim import FINGERPRINT
+from longhaul.stop_reasons import normalise_stop_reason
 from longhaul.tokens import count_tokens
-from longhaul.verdict import StopReason
 
 # Long answers stream for minutes, so only the gap between two chunks is bounded.
 TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
-
-_STOP: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens", "content_filter": "content_filter"}
 
 
 def _effort(budget: int) -> str:
@@ -85,7 +83,7 @@ class OpenAIChat(Provider):
         if finish is None:
             raise Transient("the stream ended before its final event (no finish_reason)")
         simulated = fingerprint == FINGERPRINT
-        yield End(finish, _STOP.get(finish, "other"), self._usage(usage, answer_parts), served, simulated)
+        yield End(finish, normalise_stop_reason(finish) or "other", self._usage(usage, answer_parts), served, simulated)
 
     def _usage(self, usage: Any, answer_parts: list[str]) -> Usage:
         if usage is None:
