@@ -108,7 +108,11 @@ class Finding:
     """The probability falls in the model's unsure band: a candidate for a second opinion."""
 
     deciding: str = ""
-    """The sentence that decided (the decline, or the turn to the work), for people reading."""
+    """The sentence that decided (the decline), for people reading."""
+
+    rule: str = ""
+    """Set when a rule, not the model, decided: `long_output` (a decline of the long output itself,
+    which the corpora hold no examples of); `confidence` is then 1."""
 
 
 def _sentence_window(text: str, at_start: bool, size: int) -> tuple[str, int]:
@@ -151,6 +155,9 @@ def _lowered(text: str) -> str:
 def _deciding(reading: Reading, declines: bool) -> Sentence | None:
     if declines:
         for s in reading.opening + reading.closing:
+            if "long_output" in s.cues:
+                return s
+        for s in reading.opening + reading.closing:
             if s.cues:
                 return s
     return None
@@ -176,7 +183,10 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
     low_tail = low_head if tail is head or (tail_offset == 0 and tail == head) else _lowered(tail)
     reading = read(low_head, low_tail, length, tail_offset)
     p = model.probability(reading.values)
-    declines = p >= model.threshold
+    # "That is too much output to write out" declines this tool's own kind of request, whatever
+    # follows it (usually a script); the corpora have no such answers to weigh it.
+    rule = "long_output" if any("long_output" in s.cues for s in reading.opening + reading.closing) else ""
+    declines = p >= model.threshold or bool(rule)
     lo, hi = model.unsure
     found: dict[WontDoKind, Evidence] = {}
     label: RefusalLabel = "compliance"
@@ -205,9 +215,10 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
         label=label,
         partial=label == "partial",
         probability=round(p, 4),
-        confidence=round(p if declines else 1 - p, 4),
-        unsure=lo < p < hi,
+        confidence=1.0 if rule else round(p if declines else 1 - p, 4),
+        unsure=not rule and lo < p < hi,
         deciding=deciding,
+        rule=rule,
     )
 
 
