@@ -2,7 +2,7 @@
 
 For each of the seven models, the weights are fitted on the other six models' answers (inside the
 test: the fit is tiny) and scored on the held-out model's. The cue patterns themselves were written
-by a person who had read errors on all seven, so only the weights and the threshold are held out;
+by a person who had read errors on all seven, so only the weights are held out (the threshold is a fixed 0.5);
 the figures printed say so. Full refusal against full compliance; partial refusals (XSTest label 3)
 are reported on their own. Harmful-set completions are never loaded, and no answer is printed.
 """
@@ -71,7 +71,7 @@ def _lomo(pool: list[tuple[Labelled, tuple[float, ...]]]) -> dict[str, list[tupl
 
 def test_leave_one_model_out(pool):
     preds = _lomo(pool)
-    FIGURES.append("refusal held-out figures: weights and threshold fitted without the scored model; "
+    FIGURES.append("refusal held-out figures: weights fitted without the scored model (threshold fixed at 0.5); "
                    "cue patterns written after reading errors on all seven models")
     p, r, per = _report("held-out", preds)
     fp, n_base = _set_rate(preds, "harmless_baseline")
