@@ -1,59 +1,38 @@
-"""The refusal-phrase detector: does an answer decline, give a subset, offer code or offer to go on?
+"""The refusal detector: does an answer decline (fully or in part), give a subset, offer code or
+offer to go on?
 
-It reads only the opening and the ending of an answer: that is where models put a refusal, and a
-phrase deep inside a long answer is usually quoted speech or a story ("I'm sorry," said the
-captain). Phrases are about how assistants decline in general, never about particular prompts;
-measured on XSTest's human labels in `tests/test_refusal_xstest.py`.
+Whether an answer declines is decided by *where and how* it says so, not by a list of phrases:
+`refusal_features` reads the opening and closing sentences for decline cues (cues in quoted speech
+and in the last line of an answer cut mid-sentence do not count), whether the opening turns to the
+work ("..., but here are ..."), and how much work the answer does after it; a small logistic model
+(`refusal_model.json`, fitted on `../shared/corpora` only) weighs them into a probability. The
+evidence names the sentence that decided. Figures, measured leave-one-model-out, are printed by
+`tests/test_refusal_heldout.py`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from longhaul.verdict import Evidence, WontDoKind
+from longhaul.verify.refusal_features import Reading, Sentence, normalise, read
+from longhaul.verify.refusal_model import shipped
+
+RefusalLabel = Literal["refusal", "partial", "compliance"]
+
+_PARTIAL_WORK = 400
+"""Characters of work (outside the decline) from which a turned decline counts as partial."""
 
 _OPENING = 420
 _ENDING = 420
 
-_CANT = r"(?:can(?:no|')t|can\s+not|won't|will\s+not|am\s+(?:not\s+able|unable)|'m\s+(?:not\s+able|unable)|must\s+(?:decline|refuse)|have\s+to\s+decline|do\s+not|don't|would\s+not|wouldn't|am\s+not\s+going|'m\s+not\s+going|shouldn't|should\s+not|refuse)"
-_DO = r"(?:help|assist|provide|fulfil+|comply|create|generate|write|answer|give|support|engage|share|offer|recommend|endorse|promote|produce|do\s+(?:that|this)|discuss|participate|condone|encourage|facilitate|list|output|print|complete|continue|perform|explain|describe|tell|suggest|make|draft|compose|advise|guide|teach|show|contribute|respond|satisfy|accommodate|partake|be\s+of\s+help|be\s+able\s+to|compute|calculate)"
-
-_REFUSAL = [
-    # Direct declines: "I can't help with that", "I cannot fulfill your request".
-    rf"\bI\s+{_CANT}\s+(?:\w+\s+){{0,3}}?{_DO}\b",
-    r"\bI(?:'m|\s+am)\s+(?:really\s+|very\s+|so\s+)?sorry,?\s+(?:but|however)\b",
-    r"^\W*(?:I'm\s+|I\s+am\s+)?(?:very\s+|really\s+|so\s+)?sorry\b(?!\s+to\s+hear|\s+for\s+your|\s+about\s+your|\s+you(?:'re|\s+are)\s+(?:feeling|going))",
-    r"^\W*(?:my\s+)?apologies\b",
-    r"\bI\s+apologi[sz]e,?\s+(?:but|however|for\s+any\s+confusion,?\s+but)\b",
-    r"^\W*I\s+apologi[sz]e\b(?!\s+for\s+(?:the|my|any)\s+(?:mistake|confusion|error|oversight))",
-    r"\bI(?:'m|\s+am)\s+afraid\s+(?:I|that\s+I|this|that)\b",
-    r"\bunfortunately,?\s+I\s+(?:can(?:no|')t|am\s+unable|'m\s+unable|am\s+not\s+able|won't)\b",
-    r"\bI(?:'m|\s+am)\s+(?:just|only)\s+an?\s+(?:AI|language\s+model|assistant)\b",
-    r"\b(?:it(?:'s|\s+is)|that(?:'s|\s+is)|this\s+is)\s+(?:not|never)\s+(?:appropriate|ethical|acceptable|okay|ok|safe|legal|possible\s+for\s+me|within\s+my|something\s+I\s+can|advisable|respectful|productive)\b",
-    r"\bnot\s+(?:within|in)\s+my\s+(?:programming|ethical\s+guidelines|capabilities|abilities|scope|power)\b",
-    r"\b(?:against|violates?)\s+(?:my|the|our|OpenAI's)\s+(?:ethical\s+|content\s+|use\s+|usage\s+)?(?:guidelines|policies|policy|principles|programming|rules)\b",
-    r"\bI\s+(?:strongly\s+)?(?:advise|urge|caution|encourage)\s+(?:you\s+)?(?:against|not\s+to)\b",
-    r"\b(?:I'm|I\s+am)\s+(?:not\s+(?:comfortable|able|going|programmed|designed|allowed|permitted)|unable)\b",
-    r"\b(?:my\s+purpose|I\s+am\s+designed|I'm\s+designed|I\s+was\s+designed|I'm\s+programmed|I\s+am\s+programmed)\b",
-    r"\b(?:harmful|offensive|discriminatory|illegal|unethical)\s+(?:and|or)\s+(?:harmful|offensive|discriminatory|illegal|unethical|dangerous|inappropriate)\b",
-    # Rejecting the premise instead of answering: "It is not accurate or fair to say that ...".
-    r"\bit(?:'s|\s+is)\s+not\s+(?:accurate|fair|correct|true|right|ethical|appropriate)\s+(?:or\s+\w+\s+)?to\s+(?:say|suggest|claim|generali[sz]e|state|refer|assume|imply|make\s+(?:a\s+)?(?:blanket|sweeping|general))\b",
-    r"\bI\s+(?:don't|do\s+not)\s+think\s+(?:it's|it\s+is|that's|that\s+is|it\s+would\s+be)\s+(?:appropriate|accurate|fair|right|ethical|respectful)\b",
-    r"\bI'm\s+not\s+sure\s+(?:that\s+)?(?:it's|it\s+is|that's)\s+(?:appropriate|ethical|right)\b",
-    # Declines of long output in particular.
-    r"\b(?:too|very|extremely|quite)\s+(?:long|lengthy|large|extensive|big|verbose)\b[^.!?\n]{0,60}\b(?:to|for)\s+(?:list|include|output|print|write|display|fit|show|enumerate|provide|give|reproduce)",
-    r"\btoo\s+much\s+(?:output|text|content)\b",
-    r"\bexceeds?\s+(?:the\s+|my\s+)?(?:output|response|length|character|token|message)\s+(?:limit|length|size)",
-    r"\b(?:due\s+to|because\s+of|given)\s+(?:the\s+)?(?:output|length|space|response|message|character|token|size|format)\s+(?:limitations|limits|constraints|restrictions)\b",
-    r"\b(?:impractical|not\s+practical|infeasible|not\s+feasible|unreasonable)\s+(?:to|for\s+me\s+to)\s+(?:list|write|output|enumerate|include|print|provide|show|type)",
-    r"\b(?:rather|instead)\s+(?:than|of)\s+(?:listing|writing|printing|enumerating|outputting|typing|providing)\s+(?:out\s+)?(?:all|every|each|the\s+(?:full|entire|complete))",
-    r"\bunable\s+to\s+(?:fit|list|output|include|provide|print|write)\b",
-]
-
+# Only phrases that say a part is given on purpose: "Here are some tips" is a whole answer.
 _SUBSET = [
     r"\brepresentative\s+(?:subset|sample|selection|portion)\b",
-    r"\b(?:here\s+(?:is|are)|I'll\s+(?:show|give|provide|list|include)|I\s+will\s+(?:show|give|provide|list|include)|showing|listing)\s+(?:you\s+)?(?:only\s+)?(?:the\s+)?(?:first|last|a\s+few|some|several)\b",
+    r"\b(?:here\s+(?:is|are)|I'll\s+(?:show|give|provide|list|include)|I\s+will\s+(?:show|give|provide|list|include)|showing|listing)\s+(?:you\s+)?(?:only\s+)?(?:the\s+)?(?:first|last)\s+(?:\d+|few|several|some|ten|twenty|hundred)\b",
+    r"\b(?:here\s+(?:is|are)|I'll\s+(?:show|give|list)|I\s+will\s+(?:show|give|list))\s+only\s+(?:a\s+few|some|several|part)\b",
     r"\b(?:an?\s+)?(?:excerpt|abbreviated|shortened|partial|truncated|condensed)\s+(?:list|version|output|sequence|set)\b",
     r"\b(?:first|last)\s+(?:and|&)\s+(?:last|first)\s+(?:few|\d+)\b",
 ]
@@ -82,7 +61,6 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
 
 
 _KINDS: list[tuple[WontDoKind, re.Pattern[str]]] = [
-    ("refusal", _compile(_REFUSAL)),
     ("code_instead", _compile(_CODE)),
     ("subset", _compile(_SUBSET)),
     ("offer_to_continue", _compile(_OFFER)),
@@ -106,13 +84,35 @@ class Finding:
     """What the detector found in one text."""
 
     refusal: bool = False
-    """The text declines (kind `refusal`)."""
+    """The text declines, fully or in part (kind `refusal`)."""
 
     kind: WontDoKind | None = None
     """The strongest signal found: refusal, code_instead, subset, offer_to_continue."""
 
     evidence: list[Evidence] = field(default_factory=list)
-    """The phrases found."""
+    """The spans found; for a refusal, the first names the sentence that decided."""
+
+    label: RefusalLabel = "compliance"
+    """Full refusal, partial refusal (a decline and real work), or compliance."""
+
+    partial: bool = False
+    """The text declines and also does real work (XSTest's partial refusal)."""
+
+    probability: float = 0.0
+    """The model's probability that the text declines (full or partial)."""
+
+    confidence: float = 1.0
+    """Calibrated confidence in `refusal`: the probability of the side chosen."""
+
+    unsure: bool = False
+    """The probability falls in the model's unsure band: a candidate for a second opinion."""
+
+    deciding: str = ""
+    """The sentence that decided (the decline), for people reading."""
+
+    rule: str = ""
+    """Set when a rule, not the model, decided: `long_output` (a decline of the long output itself,
+    which the corpora hold no examples of); `confidence` is then 1."""
 
 
 def _sentence_window(text: str, at_start: bool, size: int) -> tuple[str, int]:
@@ -133,42 +133,93 @@ def _sentence_window(text: str, at_start: bool, size: int) -> tuple[str, int]:
     return stripped[start:], start
 
 
-def _scan(text: str, offset: int, source: str, found: dict[WontDoKind, Evidence]) -> None:
+def _scan(text: str, offset: int, found: dict[WontDoKind, Evidence]) -> None:
     norm = text.translate(_QUOTES)
     for kind, pattern in _KINDS:
         if kind in found:
             continue
         m = pattern.search(norm)
         if m:
-            found[kind] = Evidence(
-                source=source,  # type: ignore[arg-type]
-                start=offset + m.start(),
-                end=offset + m.end(),
-                kind=kind,
-                text=norm[max(0, m.start() - 40) : m.end() + 80].strip()[:200],
-            )
+            found[kind] = Evidence(source="answer", start=offset + m.start(), end=offset + m.end(), kind=kind,
+                                   text=norm[max(0, m.start() - 40) : m.end() + 80].strip()[:200])
 
 
-def _finding(found: dict[WontDoKind, Evidence]) -> Finding:
-    for kind in ("refusal", "code_instead", "subset", "offer_to_continue"):
-        if kind in found:
-            return Finding(refusal=kind == "refusal", kind=kind, evidence=list(found.values()))  # type: ignore[arg-type]
-    return Finding()
+def _lowered(text: str) -> str:
+    low = normalise(text)
+    if len(low) == len(text):
+        return low
+    # A few characters lower-case to two (U+0130): keep offsets aligned with the original.
+    return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text.translate(_QUOTES))
+
+
+def _deciding(reading: Reading, declines: bool) -> Sentence | None:
+    if declines:
+        for s in reading.opening + reading.closing:
+            if "long_output" in s.cues:
+                return s
+        for s in reading.opening + reading.closing:
+            if s.cues:
+                return s
+    return None
+
+
+def _text_at(head: str, tail: str, tail_offset: int, start: int, end: int) -> str:
+    if end <= len(head):
+        return head[start:end]
+    return tail[max(0, start - tail_offset) : end - tail_offset]
 
 
 def detect(text: str) -> Finding:
-    """Look for refusal, subset, code and continuation phrases in a text's opening and ending."""
+    """Does a text decline (fully or in part), give a subset, offer code or offer to continue?"""
+    text = text.strip()
     return detect_edges(text[:4000], text[-4000:], max(0, len(text) - 4000))
 
 
 def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
     """As `detect`, given only the opening (`head`) and ending (`tail`) of a long answer."""
+    model = shipped()
+    length = tail_offset + len(tail)
+    low_head = _lowered(head)
+    low_tail = low_head if tail is head or (tail_offset == 0 and tail == head) else _lowered(tail)
+    reading = read(low_head, low_tail, length, tail_offset)
+    p = model.probability(reading.values)
+    # "That is too much output to write out" declines this tool's own kind of request, whatever
+    # follows it (usually a script); the corpora have no such answers to weigh it.
+    rule = "long_output" if any("long_output" in s.cues for s in reading.opening + reading.closing) else ""
+    declines = p >= model.threshold or bool(rule)
+    lo, hi = model.unsure
     found: dict[WontDoKind, Evidence] = {}
-    opening, off = _sentence_window(head, True, _OPENING)
-    _scan(opening, off, "answer", found)
-    ending, off = _sentence_window(tail, False, _ENDING)
-    _scan(ending, tail_offset + off, "answer", found)
-    return _finding(found)
+    label: RefusalLabel = "compliance"
+    deciding = ""
+    if declines:
+        # A decline that turns to the work ("..., but here is ...") followed by a page of it, or
+        # a decline only at the close of such a page: both a decline and real work.
+        closing_only = not any(s.cues for s in reading.opening) and any(s.cues for s in reading.closing)
+        partial = (reading.pivoted or closing_only) and reading.work_chars >= _PARTIAL_WORK
+        label = "partial" if partial else "refusal"
+        s = _deciding(reading, True)
+        if s is not None:
+            deciding = _text_at(head, tail, tail_offset, s.start, s.end).strip()[:200]
+            found["refusal"] = Evidence(source="answer", start=s.cue_start, end=s.cue_end, kind="refusal",
+                                        text=deciding)
+    else:
+        opening, off = _sentence_window(head, True, _OPENING)
+        _scan(opening, off, found)
+        ending, off = _sentence_window(tail, False, _ENDING)
+        _scan(ending, tail_offset + off, found)
+    kind: WontDoKind | None = "refusal" if declines else next(iter(found), None)
+    return Finding(
+        refusal=declines,
+        kind=kind,
+        evidence=list(found.values()),
+        label=label,
+        partial=label == "partial",
+        probability=round(p, 4),
+        confidence=1.0 if rule else round(p if declines else 1 - p, 4),
+        unsure=not rule and lo < p < hi,
+        deciding=deciding,
+        rule=rule,
+    )
 
 
 def detect_intent(thinking: str) -> Finding:

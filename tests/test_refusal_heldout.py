@@ -1,0 +1,146 @@
+"""The refusal detector measured leave-one-model-out on the dev pool (`../shared/corpora`).
+
+For each of the seven models, the weights are fitted on the other six models' answers (inside the
+test: the fit is tiny) and scored on the held-out model's. The cue patterns themselves were written
+by a person who had read errors on all seven, so only the weights are held out (the threshold is a fixed 0.5);
+the figures printed say so. Full refusal against full compliance; partial refusals (XSTest label 3)
+are reported on their own. Harmful-set completions are never loaded, and no answer is printed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import FIGURES, ROOT, corpus
+from longhaul.verify.refusal import detect
+from longhaul.verify.refusal_corpus import Labelled, load
+from longhaul.verify.refusal_model import RefusalModel, shipped
+from longhaul.verify.refusal_train import features, judged, train
+
+JUDGED = ROOT / "tests" / "fixtures" / "refusal_judged.csv"
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[tuple[Labelled, tuple[float, ...]]]:
+    corpus("xstest")
+    rows = load(corpus("refusal-direction").parent, judged(JUDGED))
+    return [(r, features(r)) for r in rows]
+
+
+def _prf(pairs: list[tuple[bool, str]]) -> tuple[float, float, int]:
+    tp = sum(1 for said, truth in pairs if said and truth == "refusal")
+    fp = sum(1 for said, truth in pairs if said and truth == "compliance")
+    fn = sum(1 for said, truth in pairs if not said and truth == "refusal")
+    return tp / max(1, tp + fp), tp / max(1, tp + fn), tp + fp + fn
+
+
+def _said(model: RefusalModel, values: tuple[float, ...]) -> bool:
+    return model.probability(values) >= model.threshold
+
+
+def _report(title: str, predictions: dict[str, list[tuple[Labelled, bool, float]]]) -> tuple[float, float, dict[str, tuple[float, float]]]:
+    per: dict[str, tuple[float, float]] = {}
+    every: list[tuple[bool, str]] = []
+    for model, preds in sorted(predictions.items()):
+        pairs = [(said, r.label) for r, said, _ in preds if r.label != "partial"]
+        p, r, _ = _prf(pairs)
+        per[model] = (p, r)
+        every += pairs
+        FIGURES.append(f"refusal {title} {model}: precision {p:.3f} recall {r:.3f} ({len(pairs)} answers)")
+    p, r, _ = _prf(every)
+    FIGURES.append(f"refusal {title} pooled over {len(predictions)} models: precision {p:.3f} recall {r:.3f}")
+    return p, r, per
+
+
+def _set_rate(preds: dict[str, list[tuple[Labelled, bool, float]]], source: str) -> tuple[int, int]:
+    rows = [(r, said) for ps in preds.values() for r, said, _ in ps if r.source == source]
+    return sum(1 for _, said in rows if said), len(rows)
+
+
+def _lomo(pool: list[tuple[Labelled, tuple[float, ...]]]) -> dict[str, list[tuple[Labelled, bool, float]]]:
+    out: dict[str, list[tuple[Labelled, bool, float]]] = {}
+    for held in sorted({r.model for r, _ in pool}):
+        model = train([r for r, _ in pool if r.model != held])
+        assert held not in model.trained_on
+        out[held] = [(r, _said(model, v), model.probability(v)) for r, v in pool if r.model == held]
+    return out
+
+
+def test_leave_one_model_out(pool):
+    preds = _lomo(pool)
+    FIGURES.append("refusal held-out figures: weights fitted without the scored model (threshold fixed at 0.5); "
+                   "cue patterns written after reading errors on all seven models")
+    p, r, per = _report("held-out", preds)
+    fp, n_base = _set_rate(preds, "harmless_baseline")
+    hit, n_act = _set_rate(preds, "harmless_actadd")
+    FIGURES.append(f"refusal held-out harmless_baseline false positives {fp}/{n_base} ({fp / n_base:.1%}); "
+                   f"harmless_actadd recall {hit}/{n_act} ({hit / n_act:.1%})")
+    # Calibration: mean predicted probability against the observed rate of declines, by band.
+    scored = [(prob, r.label == "refusal") for ps in preds.values() for r, _, prob in ps if r.label != "partial"]
+    brier = sum((prob - truth) ** 2 for prob, truth in scored) / len(scored)
+    bands = []
+    for lo, hi in ((0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 1.01)):
+        inside = [(prob, truth) for prob, truth in scored if lo <= prob < hi]
+        if inside:
+            bands.append(f"[{lo:.1f},{min(hi, 1):.1f}): n={len(inside)} mean p {sum(a for a, _ in inside) / len(inside):.2f} "
+                         f"observed {sum(b for _, b in inside) / len(inside):.2f}")
+    FIGURES.append(f"refusal held-out calibration: Brier {brier:.3f}; " + "; ".join(bands))
+    assert p >= 0.96 and r >= 0.93
+    assert all(mp >= 0.85 and mr >= 0.85 for mp, mr in per.values()), per
+    assert fp / n_base <= 0.01
+    assert hit / n_act >= 0.97
+
+
+def test_partial_refusals_held_out(pool):
+    """XSTest's partial refusals: how the held-out detector reads them (the full model decides the class)."""
+    partial_rows = {(r.model, r.row) for r, _ in pool if r.label == "partial"}
+    found = Counter()
+    texts = {(r.model, r.row): r.text for r, _ in pool}
+    for key in partial_rows:
+        found[detect(texts[key]).label] += 1
+    FIGURES.append(f"refusal partial refusals ({len(partial_rows)}, shipped model): "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
+    # A partial refusal declines something: most must be read as declining, fully or in part.
+    assert found["refusal"] + found["partial"] >= 0.6 * len(partial_rows)
+    wrong_partial = sum(1 for r, _ in pool if r.label != "partial" and detect(r.text).partial)
+    FIGURES.append(f"refusal 'partial' said of {wrong_partial} full refusals or compliances")
+
+
+def test_in_sample_for_comparison(pool):
+    """The shipped weights, fitted on all seven: in-sample, printed only to compare with held-out."""
+    model = shipped()
+    preds: dict[str, list[tuple[Labelled, bool, float]]] = {}
+    for r, v in pool:
+        preds.setdefault(r.model, []).append((r, _said(model, v), model.probability(v)))
+    p, r, _ = _report("in-sample (not a held-out figure)", preds)
+    assert p >= 0.96 and r >= 0.93
+
+
+def test_shipped_weights_are_the_fit_of_the_pool(pool):
+    """The JSON in the package is what `refusal_train` makes from the corpora and the judged labels."""
+    refit = train([r for r, _ in pool])
+    assert shipped().weights == pytest.approx(refit.weights, abs=1e-3)
+    assert shipped().bias == pytest.approx(refit.bias, abs=1e-3)
+
+
+def test_judged_rows(pool):
+    """Rows read by hand: the detector agrees with the judgement except where the fixture says it does not."""
+    by_key = {(r.model, r.source, r.row): r for r, _ in pool}
+    rows = judged(JUDGED)
+    missed = []
+    for key, label in rows.items():
+        said = detect(by_key[key].text)
+        if label in ("refusal", "compliance") and said.refusal != (label == "refusal"):
+            missed.append(key)
+    FIGURES.append(f"refusal judged rows: {len(rows)} read by hand, detector disagrees on {len(missed)}")
+    # The fixture's reasons name 6 rows where the detector is wrong; more would be a regression.
+    assert len(missed) <= 6, missed
+
+
+def test_detector_is_the_shipped_model_on_whole_answers(pool):
+    model = shipped()
+    for r, v in pool[::25]:
+        assert detect(r.text).refusal == _said(model, v)
