@@ -151,6 +151,22 @@ def test_long_list_with_an_early_error_reports_it_whatever_its_blocks(tasks):
         assert (v.outcome, v.first_error.index) == ("cant_do", 15)
 
 
+def test_prose_inside_an_open_list_does_not_start_a_new_attempt(tasks):
+    # Move 48 of 7 disks is the first move again, and the 15 after it are legal from the start:
+    # read as a fresh list, the error would be reported at 15 of it instead of at 20.
+    ms = broken_at(moves(tasks, 7), 20, 7)
+    row = lambda part: ", ".join(f"[{d}, {a}, {b}]" for d, a, b in part)  # noqa: E731
+    text = "moves = [" + row(ms[:48]) + ",\n    (second part)\n    " + row(ms[48:]) + "]"
+    v = hanoi(tasks, text, 7)
+    assert (v.outcome, v.first_error.index if v.first_error else None) == ("cant_do", 20)
+
+
+def test_state_tracking_rows_then_an_ellipsis_and_the_last_rows_is_an_elision(tasks):
+    rows = TRCK_3[:3] + ["...", "7,0,2,,,3 2 1"]
+    v = hanoi(tasks, TRCK_HEADER + "\n".join(rows) + "\n", 3)
+    assert (v.outcome, v.wont_do_kind, v.items_correct) == ("wont_do", "elision", 3)
+
+
 # 5. Corrections -------------------------------------------------------------------------------
 
 TRCK_HEADER = "move_id,from_peg,to_peg,peg0,peg1,peg2\n"

@@ -126,6 +126,8 @@ class StreamingVerifier:
     _since_items: Evidence | None = field(default=None, init=False)
     """The last marker since the last items: what introduces the next list ("last few moves")."""
     _prose_since_marker: bool = field(default=False, init=False)
+    _open_at: int | None = field(default=None, init=False)
+    """Where the bracketed list being read opened, until it closes."""
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
@@ -183,15 +185,27 @@ class StreamingVerifier:
             if cand is not None:
                 cand.broken = True
         elif kind == "close":
+            self._open_at = None
             if cand is not None:
                 cand.closed = True
                 cand.broken = True
-        elif cand is not None:  # prose, open, opener, fence: a boundary between runs
+        else:  # prose, open, opener, fence: a boundary between runs
+            if kind == "open":
+                self._open_at = ev.start
+            elif kind != "prose":
+                self._open_at = None
+            if cand is None:
+                return
             if kind == "prose" and self._since_items is not None and len(_WORD.findall(ev.text)) >= 2:
                 self._prose_since_marker = True  # words between ("Full list:"), not just "moves ="
             cand.broken = cand.broken or kind != "fence"
             if kind in ("open", "opener"):
                 cand.closed = True
+
+    def _in_open_list(self, cand: _Candidate) -> bool:
+        """`cand` started inside a bracketed list that has not closed ("moves = [[1, 0, 2], ...
+        (second part) [1, 0, 2], ...]" is one list)."""
+        return self._open_at is not None and cand.start >= self._open_at
 
     def _legal_first(self, value: Any) -> bool:
         return self.task.checker(self.params).check(value) is None
@@ -203,8 +217,8 @@ class StreamingVerifier:
         if index is not None:
             # Item 1 again starts over, unless it revises an item 1 just given.
             return index == 0 and cand.last_index != 0
-        if not (cand.broken or cand.closed):
-            return False  # inside one list: a block boundary is no new list
+        if not (cand.closed or (cand.broken and not self._in_open_list(cand))):
+            return False  # inside one list: a block boundary, or prose within it, is no new list
         if not self._legal_first(value):
             return False
         if not cand.active:
