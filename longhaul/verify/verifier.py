@@ -241,7 +241,7 @@ class StreamingVerifier:
         if marker is not None and before is not None and before.cut is not None:
             # Right after an elided list, a list introduced as its end ("Last few moves:"), or
             # with nothing said between the marker and it, is that list's tail.
-            cand.tail = bool(_TAIL.search(marker.text)) or not self._prose_since_marker
+            cand.tail = bool(_TAIL.search(marker.text)) or (marker.kind == "elision" and not self._prose_since_marker)
         elif marker is not None and marker.kind == "subset":
             cand.intro = marker
         self._candidates.append(cand)
