@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from longhaul.stop_reasons import read_stop_reason
 from longhaul.task import Checker, Item, Mistake, Task, TaskParams
 from longhaul.verdict import Evidence, FirstError, StopReason, Verdict, WontDoKind
 from longhaul.verify import refusal
@@ -622,11 +623,17 @@ def verify(
     answer: str,
     *,
     thinking: str = "",
-    stop_reason: StopReason | None = "end_turn",
+    stop_reason: str | None = "end_turn",
 ) -> Verdict:
-    """Verify one whole answer. Same result as streaming it through `StreamingVerifier`."""
+    """Verify one whole answer. Same result as streaming it through `StreamingVerifier`.
+
+    `stop_reason` may be longhaul's own name or a provider's (`length`, `STOP`, `refusal`, ... in
+    any case, `longhaul/stop_reasons.py`); one longhaul does not know is judged as `other` and
+    kept in `stop_reason_raw`, as is any value given in a provider's words."""
+    stop, raw = read_stop_reason(stop_reason)
     v = StreamingVerifier(task, task.params(params))
     if thinking:
         v.feed_thinking(thinking)
     v.feed(answer)
-    return v.finish(stop_reason)
+    verdict = v.finish(stop)
+    return verdict if raw is None else verdict.model_copy(update={"stop_reason_raw": raw})
