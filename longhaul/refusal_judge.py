@@ -156,14 +156,17 @@ def check_address(address: str, providers: Any = None) -> None:
     """A bad `--refusal-judge` address (or, given the run's `Providers`, one without its key):
     `BadInput` naming the flag, before anything runs."""
     try:
-        if providers is not None:
-            providers.check(address)
-        elif parse_address(address).simulated:
+        if parse_address(address).simulated:
             from longhaul.sim.profiles import parse_profile
 
             parse_profile(address.split("/", 1)[1])
     except BadInput as exc:
-        raise BadInput(f"--refusal-judge {address!r}: {exc} (any model address works: provider/model, e.g. sim/judge)") from None
+        raise BadInput(f"--refusal-judge {address!r}: {exc}; any model address works, e.g. sim/judge") from None
+    if providers is not None:
+        try:
+            providers.check(address)
+        except BadInput as exc:
+            raise BadInput(f"--refusal-judge {address!r}: {exc}") from None
 
 
 def excerpt(answer: str) -> str:
