@@ -297,7 +297,9 @@ class RefusalJudge:
 
     async def _ask(self, user: str, key: str) -> tuple[RefusalLabel | None, str, int, int, str | None]:
         """One request: (label, reply, input tokens, output tokens, why there is no label)."""
-        request = Request(system=SYSTEM, messages=[Message(role="user", content=user)], max_tokens=MAX_TOKENS, temperature=0)
+        # The provider's default temperature: some reasoning models refuse any other, and "any model"
+        # must work; the cache keeps a run's judgements consistent whatever the sampling.
+        request = Request(system=SYSTEM, messages=[Message(role="user", content=user)], max_tokens=MAX_TOKENS)
         completion: Completion | None = None
         try:
             async with aclosing(self._provider.stream(request)) as stream:
