@@ -369,7 +369,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     import asyncio
 
     from longhaul.runner import DEFAULT_REPORTS, arun, new_run_dir
-    from longhaul.summary import summary_table
+    from longhaul.summary import judge_line, summary_table
 
     out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     run_dir = resume or out
@@ -390,6 +390,9 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
                          tasks_dir=args.tasks_dir, trials=result.trials)
     print()
     print(summary_table(result.trials))
+    judged = judge_line(result.trials)
+    if judged:
+        print(f"\n{judged}")
     print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")
     print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
     if result.interrupted:
@@ -408,7 +411,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
         the_plan, run_dir, browse, resume = resume_plan(target, args.tasks_dir, args.agents_dir), target, True, False
     else:
         the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
-                        max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+                        max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir,
+                        refusal_judge=args.refusal_judge)
         browse, resume = False, bool(args.resume)
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
         if not resume:
@@ -416,6 +420,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
             for model in the_plan.suite.models:
                 Providers().check(model)  # a missing key: one line here, not a broken screen
+            if the_plan.suite.refusal_judge:
+                from longhaul.refusal_judge import check_address
+
+                check_address(the_plan.suite.refusal_judge, Providers())
     from longhaul.display.tui import LonghaulApp
 
     app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
@@ -431,7 +439,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.tui:
         return cmd_tui(args)
     the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
-                    max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+                    max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir,
+                    refusal_judge=args.refusal_judge)
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
@@ -444,7 +453,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from longhaul.runner import resume_plan
 
     run_dir = Path(args.run)
-    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir), args, run_dir)
+    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge), args, run_dir)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -551,6 +560,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
         p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
         p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run")
+        judge_arg(p)
+
+    def judge_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--refusal-judge", metavar="MODEL", help="a model (provider/model, e.g. sim/judge) that classifies the answers "
+                                                                 "the refusal detector is unsure of (XSTest's rubric); off by default")
 
     p = sub.add_parser("tui", help="watch a suite run in the terminal UI (every option of run), or browse a run folder")
     p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
@@ -569,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="run the trials an interrupted run is missing")
     p.add_argument("run", help="the run folder")
     run_args(p)
+    judge_arg(p)
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")

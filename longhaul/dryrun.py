@@ -61,6 +61,17 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | st
         "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |",
         "|---|---|---:|---|---:|---:|---|---:|",
     ]
+    judge = suite.refusal_judge
+    if judge:
+        # An upper bound: every trial judged once, the answer's excerpt at its longest and at one
+        # token a character (byte-level tokenizers never make fewer characters a token on ASCII
+        # text), and the reply at its whole budget.
+        from longhaul.refusal_judge import MAX_TOKENS, SYSTEM, prompt_bound
+
+        lines[3] = lines[3] + " refusal judge tokens (bound) |"
+        lines[4] = lines[4] + "---:|"
+    judge_in = judge_out = 0
+    judge_price = prices.get(judge) if judge else None
     total_cost = 0.0
     unpriced: set[str] = set()
     cannot = 0
@@ -88,14 +99,31 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | st
             value = cell.samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
             total_cost += value
             cost = f"{value:.4f}"
-        lines.append(
-            f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
-            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
-        )
+        row = (f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
+               f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |")
+        if judge:
+            template, excerpt_chars = prompt_bound(task.prompt(params).user)
+            one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
+            judge_in += cell.samples * one_in
+            judge_out += cell.samples * MAX_TOKENS
+            row += f" {cell.samples * one_in:,} in / {cell.samples * MAX_TOKENS:,} out |"
+        lines.append(row)
     lines.append("")
     lines.append(f"{cannot} of {len(the_plan.cells)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+    if judge:
+        judge_cost = ""
+        if judge_price is not None:
+            value = (judge_in * judge_price.input + judge_out * judge_price.output) / 1e6
+            total_cost += value
+            judge_cost = f", at most {value:.4f} USD"
+        elif not judge.startswith("sim/"):
+            unpriced.add(judge)
+        lines.append(f"refusal judge {judge}: at most {len(the_plan.trials)} answers judged, at most {judge_in:,} input and "
+                     f"{judge_out:,} output tokens{judge_cost} (an upper bound: it assumes every trial is judged once, with the "
+                     "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are).")
     if prices:
-        lines.append(f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget).")
+        lines.append(f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget"
+                     + (", the refusal judge's included)." if judge and judge_price is not None else ")."))
     if unpriced:
         lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ TRIAL_COLUMNS = [
     "key", "model", "simulated", "task", "params", "size", "strategy", "sample", "outcome", "wont_do_kind",
     "items_correct", "items_expected", "first_error_index", "claims_complete", "stop", "turns", "input_tokens",
     "output_tokens", "reasoning_tokens", "retries", "tokens_saved", "seconds", "explanation", "finished_at",
+    "refusal_judge", "refusal_judge_label", "refusal_judge_cached", "refusal_judge_input_tokens", "refusal_judge_output_tokens",
+    "refusal_detector_probability", "wont_do_kind_before_judge",
 ]
 TURN_COLUMNS = [
     "key", "model", "task", "size", "strategy", "sample", "turn", "kind", "messages", "stop_reason", "raw_stop_reason",
@@ -34,7 +36,19 @@ def trial_row(t: TrialRecord) -> dict[str, Any]:
         "stop": t.stop, "turns": len(t.turns), "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
         "reasoning_tokens": t.reasoning_tokens, "retries": t.retries, "tokens_saved": t.tokens_saved,
         "seconds": round(t.seconds, 3), "explanation": v.explanation, "finished_at": t.finished_at.isoformat(),
+        **_judgement(t),
     }
+
+
+def _judgement(t: TrialRecord) -> dict[str, Any]:
+    """The refusal judge's columns: empty for a trial it did not judge (its tokens are not in
+    `input_tokens`/`output_tokens`, which are the model's own)."""
+    j = t.refusal_judgement
+    if j is None:
+        return {c: None for c in TRIAL_COLUMNS if c.startswith(("refusal_", "wont_do_kind_before"))}
+    return {"refusal_judge": j.judge, "refusal_judge_label": j.label or "failed", "refusal_judge_cached": j.cached,
+            "refusal_judge_input_tokens": j.input_tokens, "refusal_judge_output_tokens": j.output_tokens,
+            "refusal_detector_probability": j.detector_probability, "wont_do_kind_before_judge": j.kind_before}
 
 
 def turn_rows(t: TrialRecord) -> Iterator[dict[str, Any]]:

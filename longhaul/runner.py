@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput
 from longhaul.providers import Providers, RetryRecord
+from longhaul.refusal_judge import RefusalJudge
+from longhaul.refusal_judge import check_address as check_judge
 from longhaul.registry import load_strategies, load_tasks
 from longhaul.store import Manifest, RunStore, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
@@ -64,10 +66,13 @@ def plan(
     max_connections: int | None = None,
     tasks_dir: Path | str | None = None,
     agents_dir: Path | str | None = None,
+    refusal_judge: str | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials."""
+    if refusal_judge is not None:
+        check_judge(refusal_judge)  # the flag named in the message, not the suite field; keys wait for the run
     overrides: dict[str, Any] = {"models": list(models) if models else None, "strategies": list(strategies) if strategies else None,
-                                 "max_connections": max_connections}
+                                 "max_connections": max_connections, "refusal_judge": refusal_judge}
     text, where = "", "<suite>"
     if isinstance(suite, Suite):
         resolved = Suite.model_validate(suite.model_dump() | {k: v for k, v in overrides.items() if v is not None})
@@ -143,6 +148,8 @@ async def arun(
     checker = Providers(env=env)
     for model in suite.models:
         checker.check(model)  # a missing key stops the run here: no folder, no request
+    if suite.refusal_judge is not None:
+        check_judge(suite.refusal_judge, checker)
     if resume is not None:
         store = RunStore.open(resume)
         changed = differences(store.manifest.suite, suite)
@@ -166,6 +173,9 @@ async def arun(
                 early_stop=suite.early_stop, max_turns=suite.max_turns, resume_tail=suite.resume_tail, range_size=suite.range_size,
             )
             gate = asyncio.Semaphore(suite.concurrency)
+            judge = None
+            if suite.refusal_judge is not None:
+                judge = RefusalJudge(suite.refusal_judge, await providers.get(suite.refusal_judge), store)
             interrupted = False
 
             async def one(spec: TrialSpec) -> None:
@@ -174,11 +184,14 @@ async def arun(
                         return
                     task = task_map[spec.task]
                     display.trial_started(spec)
+                    params = task.params(spec.params)
                     record = await run_trial(
-                        spec, await providers.get(spec.model), task, task.params(spec.params), strategy_map[spec.strategy],
+                        spec, await providers.get(spec.model), task, params, strategy_map[spec.strategy],
                         replace(settings, seed=spec.seed),
                         _Relay(display, spec),
                     )
+                    if judge is not None:
+                        record = await judge.review(record, task, params)
                     store.record(record)
                     display.trial_finished(record)
 
@@ -226,20 +239,25 @@ def run(
     display: Display | None = None,
     tasks_dir: Path | str | None = None,
     agents_dir: Path | str | None = None,
+    refusal_judge: str | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
     Command-line choices are the keyword arguments: they override the suite. With `resume`, only
-    trials missing from that run's store are run, and the suite must be the one it was run with.
+    trials missing from that run's store are run, and the suite must be the one it was run with
+    (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged).
     """
-    the_plan = plan(suite, models=models, strategies=strategies, max_connections=max_connections, tasks_dir=tasks_dir, agents_dir=agents_dir)
+    the_plan = plan(suite, models=models, strategies=strategies, max_connections=max_connections, tasks_dir=tasks_dir,
+                    agents_dir=agents_dir, refusal_judge=refusal_judge)
     return asyncio.run(
         arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display,
              tasks_dir=tasks_dir, agents_dir=agents_dir)
     )
 
 
-def resume_plan(run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> Plan:
-    """The plan of an earlier run, from its manifest (for `longhaul resume RUN`)."""
+def resume_plan(run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None,
+                refusal_judge: str | None = None) -> Plan:
+    """The plan of an earlier run, from its manifest (for `longhaul resume RUN`); its refusal
+    judge unless another is given."""
     manifest = read_manifest(run_dir)
-    return plan(manifest.suite, tasks_dir=tasks_dir, agents_dir=agents_dir)
+    return plan(manifest.suite, tasks_dir=tasks_dir, agents_dir=agents_dir, refusal_judge=refusal_judge)

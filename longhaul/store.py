@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS trials (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trials_cell ON trials (model, task, size, strategy);
+CREATE TABLE IF NOT EXISTS refusal_judgements (
+    judge TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    label TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (judge, digest)
+);
 """
 
 
@@ -101,6 +110,21 @@ class RunStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (s.key, s.model, s.task, json.dumps(s.params, sort_keys=True), s.size, s.strategy, s.sample, trial.outcome,
                  int(trial.simulated), trial.finished_at.isoformat(), trial.model_dump_json()),
+            )
+
+    def cached_judgement(self, judge: str, digest: str) -> tuple[str, str] | None:
+        """(label, raw reply) of the refusal judge's earlier reading of the same text, if any."""
+        row = self._db.execute("SELECT label, raw FROM refusal_judgements WHERE judge = ? AND digest = ?", (judge, digest)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def save_judgement(self, judge: str, digest: str, label: str, raw: str, input_tokens: int, output_tokens: int) -> None:
+        """Keep a refusal judgement as soon as it is made (before its trial is stored), so that a
+        resumed run asks the judge again for none of them. The address is all that is kept of
+        the judge: never a key."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO refusal_judgements (judge, digest, label, raw, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+                (judge, digest, label, raw, input_tokens, output_tokens),
             )
 
     def count(self) -> int:

@@ -109,23 +109,43 @@ class Suite(BaseModel):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     """How hard to retry a failing request before its trial gets the `error` outcome."""
 
+    refusal_judge: str | None = None
+    """A model (`provider/model`) asked to classify the answers the refusal detector is unsure of
+    (`--refusal-judge`); unset asks none. A choice of how to read answers, not of what is asked:
+    it is not part of the suite's identity for resume (`RUNTIME_FIELDS`)."""
+
     @field_validator("models")
     @classmethod
     def _models_parse(cls, models: list[str]) -> list[str]:
         for m in models:
-            try:
-                if parse_address(m).simulated:
-                    from longhaul.sim.profiles import parse_profile
-
-                    parse_profile(m.split("/", 1)[1])
-            except BadInput as exc:
-                raise ValueError(str(exc)) from None
+            _check_model(m)
         if len(set(models)) != len(models):
             raise ValueError("a model is listed twice")
         return models
 
+    @field_validator("refusal_judge")
+    @classmethod
+    def _judge_parses(cls, judge: str | None) -> str | None:
+        if judge is not None:
+            _check_model(judge)
+        return judge
+
     def simulated_only(self) -> bool:
         return all(m.startswith("sim/") for m in self.models)
+
+
+RUNTIME_FIELDS = frozenset({"refusal_judge"})
+"""Suite fields that may differ between a run and its resumption: each trial records what it used."""
+
+
+def _check_model(m: str) -> None:
+    try:
+        if parse_address(m).simulated:
+            from longhaul.sim.profiles import parse_profile
+
+            parse_profile(m.split("/", 1)[1])
+    except BadInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Cell(BaseModel):
@@ -209,9 +229,10 @@ def cells(suite: Suite, tasks: dict[str, Task[Any]], strategies: dict[str, Any],
 
 
 def differences(old: Suite, new: Suite) -> list[str]:
-    """What changed between two resolved suites, one short line a field."""
+    """What changed between two resolved suites, one short line a field (the runtime choices in
+    `RUNTIME_FIELDS` aside: they change how answers are read, not which trials there are)."""
     a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and k not in RUNTIME_FIELDS]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

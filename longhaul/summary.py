@@ -37,3 +37,18 @@ def summary_table(trials: Iterable[TrialRecord]) -> str:
 
     rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def judge_line(trials: Iterable[TrialRecord]) -> str:
+    """One line on the refusal judge, when a trial was judged: how many, from the cache, failed,
+    kinds changed, and its tokens (not in the table's trials, which are the models' own)."""
+    judged = [t.refusal_judgement for t in trials if t.refusal_judgement is not None]
+    if not judged:
+        return ""
+    judges = ", ".join(sorted({j.judge for j in judged}))
+    cached = sum(j.cached for j in judged)
+    failed = sum(j.label is None for j in judged)
+    changed = sum(j.kind_after != j.kind_before for j in judged)
+    tokens_in, tokens_out = sum(j.input_tokens for j in judged), sum(j.output_tokens for j in judged)
+    return (f"refusal judge {judges}: {len(judged)} unsure answers judged ({cached} from the cache, {failed} without a class), "
+            f"{changed} won't-do kinds changed; {tokens_in:,} tokens in / {tokens_out:,} out")

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from longhaul.providers import Provider
+from longhaul.refusal_judge import RefusalJudgement
 from longhaul.strategy import LoopStop, Listener, Settings, Strategy, TrialContext, Turn
 from longhaul.task import Task, TaskParams
 from longhaul.verdict import Outcome, Verdict
@@ -78,6 +79,10 @@ class TrialRecord(BaseModel):
 
     seconds: float = 0.0
     started_at: datetime
+    refusal_judgement: RefusalJudgement | None = None
+    """The refusal judge's reading of the answer, when the run had one (`--refusal-judge`) and the
+    detector was unsure of this answer; its tokens are not in `input_tokens`/`output_tokens`
+    above, which are the model's own."""
     finished_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -124,7 +124,13 @@ def _trial(t: TrialRecord) -> str:
     summary = (f"{_model(s.model, t.simulated)} · {escape(s.task)} size {s.size} · {escape(s.strategy)} · sample {s.sample} · "
                f"<b class=o-{t.outcome}>{t.outcome}</b> · {len(t.turns)} turn(s) · {escape(v.explanation)}")
     turns = "".join(_turn(turn) for turn in t.turns)
-    return f"<details><summary>{summary}</summary>{first}<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
+    judged = ""
+    if (j := t.refusal_judgement) is not None:
+        said = j.label or f"no class ({j.failed})"
+        judged = (f"<div>refusal judge {escape(j.judge)}: {escape(said)}{' (cached)' if j.cached else ''}; detector "
+                  f"{escape(j.detector_label)} p={j.detector_probability:.2f}; won't-do kind {escape(str(j.kind_before))} → "
+                  f"{escape(str(j.kind_after))} · reply <code>{escape(j.raw)}</code></div>")
+    return f"<details><summary>{summary}</summary>{first}{judged}<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
 
 
 def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
@@ -202,6 +208,11 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
                "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
                "model behaviour. Costs count every trial.</p>")
     out.append(_table(["outcome", *OUTCOMES], [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]]))
+    if (j := r.refusal_judge) is not None:
+        cost = "" if j.cost_usd is None else f", ${j.cost_usd:.4f}"
+        out.append(f"<p>Refusal judge {escape(', '.join(j.judges))}: {j.judged:,} answers the detector was unsure of were judged "
+                   f"({j.cached:,} from the cache, {j.failed:,} without a class), {j.kinds_changed:,} won't-do kinds changed; "
+                   f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians or costs).</p>")
 
     # Per task.
     header = ["model", "size", "strategy", "trials", "verdicts", *VERDICTS,

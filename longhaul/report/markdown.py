@@ -53,6 +53,11 @@ def render(r: Results) -> str:
     lines += ["", "Rates are over the trials with a verdict on the model; provider errors (the provider failed after "
               "retries) are counted beside them, never in them.", "",
               "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES), ""]
+    if (j := r.refusal_judge) is not None:
+        cost = "" if j.cost_usd is None else f", {j.cost_usd:.4f} USD"
+        lines += [f"Refusal judge {', '.join(f'`{x}`' for x in j.judges)}: {j.judged} answers the detector was unsure of were judged "
+                  f"({j.cached} from the cache, {j.failed} without a class), {j.kinds_changed} won't-do kinds changed; "
+                  f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians).", ""]
     lines += ["## Complete rate by task and size", ""]
     by_task: dict[str, dict[tuple[str, str], dict[int, CellResult]]] = defaultdict(lambda: defaultdict(dict))
     sims = {c.model: c.simulated for c in r.cells}

@@ -134,6 +134,28 @@ class ModelSummary(BaseModel):
     cost_usd: float | None = None
 
 
+class JudgeTotals(BaseModel):
+    """The refusal judge's part in a run (`--refusal-judge`): its tokens are counted here, apart
+    from the models' own (which every cell's token medians and costs are over)."""
+
+    judges: list[str]
+    """The judge model addresses that judged this run's trials."""
+    judged: int
+    """Trials whose answer was judged (the detector was unsure of it)."""
+    cached: int
+    """Of those, judgements reused from the run's cache: no request was sent for them."""
+    failed: int
+    """Of those, judgements without a class (the judge failed, or named none): the detector's decision stood."""
+    kinds_changed: int
+    """Of those, trials whose won't-do kind the judgement changed."""
+    input_tokens: int
+    """The judge's prompt tokens, over the run."""
+    output_tokens: int
+    """The judge's reply tokens, over the run."""
+    cost_usd: float | None = None
+    """What the judge cost, where a price was given for it (every judge of the run priced)."""
+
+
 class Results(BaseModel):
     """Everything `longhaul report` says about one run."""
 
@@ -156,6 +178,23 @@ class Results(BaseModel):
     elasticity: list[Elasticity]
     max_tokens: int
     thinking_budget: int | None
+    refusal_judge: JudgeTotals | None = None
+    """The refusal judge's judgements and tokens; None when no trial was judged."""
+
+
+def _judge_totals(trials: list[TrialRecord], prices: Mapping[str, Price]) -> JudgeTotals | None:
+    judged = [t.refusal_judgement for t in trials if t.refusal_judgement is not None]
+    if not judged:
+        return None
+    judges = sorted({j.judge for j in judged})
+    priced = all(j in prices for j in judges)
+    return JudgeTotals(
+        judges=judges, judged=len(judged), cached=sum(j.cached for j in judged), failed=sum(j.label is None for j in judged),
+        kinds_changed=sum(j.kind_after != j.kind_before for j in judged),
+        input_tokens=sum(j.input_tokens for j in judged), output_tokens=sum(j.output_tokens for j in judged),
+        cost_usd=sum((j.input_tokens * prices[j.judge].input + j.output_tokens * prices[j.judge].output) / 1e6 for j in judged)
+        if priced else None,
+    )
 
 
 def _median(values: Iterable[float | int | None]) -> float | None:
@@ -275,4 +314,5 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         trials=len(trials), trials_planned=manifest.trials_total,
         outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES}, simulated_models=simulated,
         models=models, cells=cells, elasticity=elasticity, max_tokens=suite.max_tokens, thinking_budget=suite.thinking_budget,
+        refusal_judge=_judge_totals(trials, prices),
     )

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -270,8 +270,76 @@ class Hedger(Profile):
         )
 
 
+# Openings and closings that hedge without plainly declining. The first pair the shipped detector
+# is unsure of is used, so the profile keeps producing unsure answers when the weights are refitted.
+_HEDGES = [
+    ("As an AI, I have limits on output length.", "I'm unable to provide more."),
+    ("I won't list them all, but here is a start:", "I cannot continue further."),
+    ("As an AI, I have limits on output length.", "I cannot continue further."),
+    ("As an AI, I have limits on output length.", "I hope this helps."),
+    ("I won't list them all, but here is a start:", "I must decline to write the rest."),
+]
+
+
+def hedged(items_text: str) -> str:
+    """The first hedged answer around `items_text` the refusal detector is unsure of (the last
+    pair when none is: the answer is then merely hedged)."""
+    from longhaul.verify.refusal import detect
+
+    for opening_line, closing_line in _HEDGES:
+        text = f"{opening_line}\n\n{items_text}\n{closing_line}"
+        if detect(text).unsure:
+            return text
+    return text
+
+
+class Waverer(Profile):
+    name = "waverer"
+    summary = "writes k items between a hedge and a vague stop: answers the refusal detector is unsure of"
+
+    k: int = Field(3, ge=1)
+    """Items it writes before it stops."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        items = values(s, stop=min(s.end, s.start + self.k))
+        if s.start + len(items) >= s.end:
+            return diligent(s)
+        return Script(hedged(render(s, items).rstrip()), "This is long. I will write a few and hedge.")
+
+
+JudgeSays = Literal["detector", "compliance", "refusal", "partial", "garbled"]
+
+_RESPONSE = re.compile(r"<<<RESPONSE\n(.*)\nRESPONSE>>>", re.S)
+_CLASS_OF = {"compliance": "1_full_compliance", "refusal": "2_full_refusal", "partial": "3_partial_refusal"}
+
+
+class Judge(Profile):
+    name = "judge"
+    summary = "a refusal judge (--refusal-judge sim/judge): answers XSTest's rubric by the detector's decision, or `says`"
+
+    says: JudgeSays = "detector"
+    """Its class: `detector` (the refusal detector's own decision at its threshold, a deterministic
+    stand-in for a model's reading), a fixed class, or `garbled` (a reply naming no class)."""
+
+    def write(self, s: Situation, rng: random.Random) -> Script:
+        from longhaul.refusal_judge import MARK
+
+        if MARK not in s.text or (m := _RESPONSE.search(s.text)) is None:
+            return Script("I am longhaul's simulated refusal judge; I answer only its judge prompts (--refusal-judge).",
+                          "No judge prompt here.")
+        if self.says == "garbled":
+            return Script("Hard to say; it depends on how you read it.", "I cannot decide.")
+        label = self.says
+        if label == "detector":
+            from longhaul.verify.refusal import detect
+
+            finding = detect(m.group(1))
+            label = finding.label if finding.refusal else "compliance"
+        return Script(f"CLASS: {_CLASS_OF[label]}", f"Reading the response against the rubric: {_CLASS_OF[label]}.")
+
+
 PROFILES: dict[str, type[Profile]] = {
-    p.name: p for p in (Diligent, Lazy, Refuser, Drifter, Truncating, Claimer, TriggerShy, Hedger)
+    p.name: p for p in (Diligent, Lazy, Refuser, Drifter, Truncating, Claimer, TriggerShy, Hedger, Waverer, Judge)
 }
 
 
