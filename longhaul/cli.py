@@ -271,13 +271,13 @@ def cmd_refusals(args: argparse.Namespace) -> int:
 
 def cmd_budget(args: argparse.Namespace) -> int:
     from longhaul.registry import get_task
-    from longhaul.tokens import count_tokens, encoding_name_for
+    from longhaul.tokens import encoding_name_for, needed_tokens
 
     task = get_task(args.task, args.tasks_dir)
     p = task.params(_params(args.param))
     if args.max_tokens < 1:
         raise BadInput(f"--max-tokens must be a positive integer (got {args.max_tokens})")
-    needed = count_tokens(task.render(p), args.model)
+    needed = needed_tokens(task, p, args.model)
     enc, exact = encoding_name_for(args.model)
     how = enc if exact else f"{enc}, an estimate for {args.model or 'this model'}"
     fits = needed <= args.max_tokens

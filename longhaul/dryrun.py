@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.errors import BadInput
 from longhaul.registry import load_tasks
-from longhaul.tokens import count_tokens, encoding_name_for
+from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
 
 class Price(BaseModel):
@@ -78,7 +78,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | st
     for cell in the_plan.cells:
         task = tasks[cell.task]
         params = task.params(cell.params)
-        needed = count_tokens(task.render(params), cell.model)
+        needed = needed_tokens(task, params, cell.model)
         exact = encoding_name_for(cell.model)[1]
         prompt = count_tokens(task.prompt(params).text, cell.model)
         fits = needed <= budget

@@ -15,7 +15,6 @@ items so far as its prefix, so its verdict is the verdict on the stitched answer
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from longhaul.providers import Message, Provider, ProviderError, Request, RetryRecord, Usage
 from longhaul.task import Task, TaskParams
-from longhaul.tokens import count_tokens
+from longhaul.tokens import count_tokens, needed_tokens
 from longhaul.verdict import StopReason, Verdict, error_verdict
 from longhaul.verify import StreamingVerifier
 from longhaul.verify.lexer import items_in
@@ -260,7 +259,7 @@ class TrialContext:
         new = max(0, len(self.items) - before)
         saved = 0
         if stopped_early:
-            saved = max(0, _needed_tokens(self.task, self.params, self.provider.address.model) - usage.output_tokens)
+            saved = max(0, needed_tokens(self.task, self.params, self.provider.address.model) - usage.output_tokens)
         turn = Turn(
             **base, answer=text, thinking="".join(thinking), stop_reason=stop, raw_stop_reason=raw, usage=usage,
             attempts=attempts, retries=retries, seconds=time.monotonic() - started, start_item=start, new_items=new,
@@ -292,11 +291,6 @@ class TrialContext:
             return 0, True
         return len(so_far), False
 
-
-@lru_cache(maxsize=256)
-def _needed_tokens(task: Task[Any], params: TaskParams, model: str) -> int:
-    """Output tokens a complete answer needs (each early-stopped trial of a cell asks the same)."""
-    return count_tokens(task.render(params), model)
 
 
 # -- the loop's rules ------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import tiktoken
 
 from longhaul.errors import LonghaulError
+from longhaul.task import Task, TaskParams
 
 # The blob URL tiktoken keys its cache on, and the sha256 it expects (tiktoken_ext/openai_public.py).
 _VOCABS = {
@@ -79,3 +81,11 @@ def encoding_name_for(model: str | None) -> tuple[str, bool]:
 
 def count_tokens(text: str, model: str | None = None) -> int:
     return len(encoding(encoding_name_for(model)[0]).encode(text, disallowed_special=()))
+
+
+@lru_cache(maxsize=1024)
+def needed_tokens(task: Task[Any], params: TaskParams, model: str | None = None) -> int:
+    """Output tokens a complete answer needs: the task's reference answer in its prompt's format,
+    counted with the model's tokenizer. Cached per task, parameters and model: every trial of a
+    cell, the dry run, the budget check and the report ask the same question."""
+    return count_tokens(task.render(params), model)

@@ -16,7 +16,7 @@ from longhaul.dryrun import Price
 from longhaul.registry import load_tasks
 from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
-from longhaul.tokens import count_tokens
+from longhaul.tokens import needed_tokens as tokens_needed
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
 
@@ -231,14 +231,9 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
     for t in trials:
         by_cell[(t.spec.model, t.spec.task, t.spec.size, t.spec.strategy)].append(t)
     simulated = sorted({t.spec.model for t in trials if t.simulated})
-    needed: dict[tuple[str, str, str], int | None] = {}
-
-    def needed_tokens(model: str, task_name: str, params: dict[str, Any]) -> int | None:
-        key = (model, task_name, repr(sorted(params.items())))
-        if key not in needed:
-            task = tasks.get(task_name)
-            needed[key] = count_tokens(task.render(task.params(params)), model) if task else None
-        return needed[key]
+    def needed(model: str, task_name: str, params: dict[str, Any]) -> int | None:
+        task = tasks.get(task_name)
+        return tokens_needed(task, task.params(params), model) if task else None
 
     cells = []
     for (model, task_name, size, strategy), group in sorted(by_cell.items()):
@@ -263,7 +258,7 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
                 retries=sum(t.retries for t in group),
                 median_seconds=_median(t.seconds for t in judged),
                 cost_usd=None if price is None else sum(c for c in costs if c is not None),
-                needed_tokens=needed_tokens(model, task_name, first.spec.params),
+                needed_tokens=needed(model, task_name, first.spec.params),
                 max_tokens=suite.max_tokens,
             )
         )
