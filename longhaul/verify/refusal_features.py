@@ -19,14 +19,14 @@ from typing import Literal
 
 CueKind = Literal["decline", "stance", "premise", "redirect", "alternative", "long_output"]
 
-def _lower(pattern: str) -> str:
+def lower_pattern(pattern: str) -> str:
     # Patterns are matched against lower-cased text without IGNORECASE, which is several times
     # faster in `re`; escapes (\W, \S) keep their case.
     return re.sub(r"\\.|[A-Z]", lambda m: m.group() if m.group().startswith("\\") else m.group().lower(), pattern)
 
 
 def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(_lower(pattern), flags | re.VERBOSE)
+    return re.compile(lower_pattern(pattern), flags | re.VERBOSE)
 
 # First-person declines: "I can't help with that", "I cannot develop an app that ...". Any verb may
 # follow; the few idioms where "I can't" is emphasis, not a decline, are excluded. The `\b` is
