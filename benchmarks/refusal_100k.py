@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from pathlib import Path
+
+# Time the detector of this checkout, not whichever one the environment happens to have installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refusal_100k.json"
 N = 100_000

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from longhaul.verdict import Evidence, WontDoKind
-from longhaul.verify.refusal_features import Reading, Sentence, normalise, read
+from longhaul.verify.refusal_features import Reading, Sentence, lower_pattern, normalise, read
 from longhaul.verify.refusal_model import shipped
 
 RefusalLabel = Literal["refusal", "partial", "compliance"]
@@ -60,11 +60,20 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
 
 
-_KINDS: list[tuple[WontDoKind, re.Pattern[str]]] = [
-    ("code_instead", _compile(_CODE)),
-    ("subset", _compile(_SUBSET)),
-    ("offer_to_continue", _compile(_OFFER)),
+def _compile_lower(patterns: list[str]) -> re.Pattern[str]:
+    """The same alternatives for lower-cased text: no IGNORECASE (several times faster in `re`),
+    and the `\\b` each starts with tested once instead of once per alternative (same matches)."""
+    assert all(p.startswith(r"\b") for p in patterns)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{lower_pattern(p[2:])})" for p in patterns) + ")", re.MULTILINE)
+
+
+_KINDS: list[tuple[WontDoKind, re.Pattern[str], re.Pattern[str]]] = [
+    (kind, _compile(patterns), _compile_lower(patterns))
+    for kind, patterns in (("code_instead", _CODE), ("subset", _SUBSET), ("offer_to_continue", _OFFER))
 ]
+# IGNORECASE also matches these to "i" and "s", which lower-casing does not: text holding one is
+# matched case-insensitively as before.
+_ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 # Thinking that decides not to enumerate ("instead of listing all 255 moves here").
 _INTENT = _compile(
@@ -133,13 +142,20 @@ def _sentence_window(text: str, at_start: bool, size: int) -> tuple[str, int]:
     return stripped[start:], start
 
 
-def _scan(text: str, offset: int, found: dict[WontDoKind, Evidence]) -> None:
-    norm = text.translate(_QUOTES)
-    for kind, pattern in _KINDS:
+def _scan(text: str, low: str, offset: int, found: dict[WontDoKind, Evidence]) -> None:
+    """Subset, code and offer phrases in `text` (`low` is it lower-cased, offsets aligned)."""
+    odd = any(c in low for c in _ODD_CASE)
+    norm = None
+    for kind, cased, lowered in _KINDS:
         if kind in found:
             continue
-        m = pattern.search(norm)
+        if odd:
+            norm = norm or text.translate(_QUOTES)
+            m = cased.search(norm)
+        else:
+            m = lowered.search(low)
         if m:
+            norm = norm or text.translate(_QUOTES)
             found[kind] = Evidence(source="answer", start=offset + m.start(), end=offset + m.end(), kind=kind,
                                    text=norm[max(0, m.start() - 40) : m.end() + 80].strip()[:200])
 
@@ -204,9 +220,9 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
                                         text=deciding)
     else:
         opening, off = _sentence_window(head, True, _OPENING)
-        _scan(opening, off, found)
+        _scan(opening, low_head[off : off + len(opening)], off, found)
         ending, off = _sentence_window(tail, False, _ENDING)
-        _scan(ending, tail_offset + off, found)
+        _scan(ending, low_tail[off : off + len(ending)], tail_offset + off, found)
     kind: WontDoKind | None = "refusal" if declines else next(iter(found), None)
     return Finding(
         refusal=declines,

@@ -19,38 +19,44 @@ from typing import Literal
 
 CueKind = Literal["decline", "stance", "premise", "redirect", "alternative", "long_output"]
 
-def _lower(pattern: str) -> str:
+def lower_pattern(pattern: str) -> str:
     # Patterns are matched against lower-cased text without IGNORECASE, which is several times
     # faster in `re`; escapes (\W, \S) keep their case.
     return re.sub(r"\\.|[A-Z]", lambda m: m.group() if m.group().startswith("\\") else m.group().lower(), pattern)
 
 
 def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(_lower(pattern), flags | re.VERBOSE)
+    return re.compile(lower_pattern(pattern), flags | re.VERBOSE)
 
 # First-person declines: "I can't help with that", "I cannot develop an app that ...". Any verb may
-# follow; the few idioms where "I can't" is emphasis, not a decline, are excluded.
+# follow; the few idioms where "I can't" is emphasis, not a decline, are excluded. The `\b` is
+# written once before each run of alternatives, not once in each: `re` tries every alternative at
+# every character, so a shared `\b` that fails mid-word saves most of the scan (same matches).
 _DECLINE = _c(
     r"""
-    \bI\s+(?:really\s+|simply\s+|just\s+|absolutely\s+|therefore\s+|unfortunately\s+)?
+    \b(?:
+    I\s+(?:really\s+|simply\s+|just\s+|absolutely\s+|therefore\s+|unfortunately\s+)?
       (?:can(?:no|')t|can\s+not|won't|will\s+not|must\s+(?:respectfully\s+)?(?:decline|refuse)
         |have\s+to\s+(?:respectfully\s+)?decline|(?:am|'m)\s+(?:not\s+able|unable)
         |(?:am|'m)\s+not\s+(?:going\s+to|comfortable|programmed|designed|allowed|permitted|in\s+a\s+position)
         |refuse\s+to|(?:respectfully\s+)?decline\s+to|(?:do\s+not|don't)\s+feel\s+comfortable
         |(?:would|'d)\s+(?:rather\s+not|prefer\s+not))
       (?!\s+(?:stress|emphasi[sz]e|overstate|underscore|help\s+but|wait|believe|guarantee|be\s+sure|say\s+for\s+(?:sure|certain)|predict|know\s+for\s+(?:sure|certain)))
-    | \b(?:I'm|I\s+am|I)\s+(?:really\s+|very\s+|so\s+|truly\s+)?(?:sorry|apologi[sz]e),?\s+(?:but|however|I\s+(?:can|won|will|am\s+unable|'m\s+unable))
+    | (?:I'm|I\s+am|I)\s+(?:really\s+|very\s+|so\s+|truly\s+)?(?:sorry|apologi[sz]e),?\s+(?:but|however|I\s+(?:can|won|will|am\s+unable|'m\s+unable))
+    )
     | ^\W*(?:(?:I'm|I\s+am)\s+)?(?:really\s+|very\s+|so\s+|truly\s+)?sorry\b(?!\s+(?:to\s+hear|for\s+your|about\s+your|for\s+the\s+loss|you(?:'re|\s+are)))
     | ^\W*(?:my\s+)?apologies\b | ^\W*I\s+apologi[sz]e\b(?!\s+for\s+(?:the|my|any)\s+(?:mistake|confusion|error|oversight))
-    | \b(?:not|never)\s+(?:be\s+)?(?:appropriate|ethical|possible|right|responsible|acceptable)\s+for\s+me\s+to\b
-    | \b(?:against|violates?|outside(?:\s+of)?|beyond)\s+(?:my|the|our|OpenAI's)\s+(?:ethical\s+|content\s+|use\s+|usage\s+|safety\s+)?(?:guidelines|policies|policy|principles|programming|rules|capabilities|scope|boundaries)\b
-    | \bnot\s+(?:within|in)\s+my\s+(?:programming|ethical\s+guidelines|capabilities|abilities|scope|power)\b
-    | \b(?:unable|not\s+able)\s+to\s+(?:help|assist|provide|comply|fulfil+|answer|support|engage|generate|create|write|share)\b
-    | \bI(?:'m|\s+am)\s+afraid\s+(?:I|that\s+I)\s+(?:can|won|am|'m)
-    | \bI\s+(?:do\s+not|don't)\s+think\s+I\s+(?:should|can)\b
-    | \bI\s+(?:do\s+not|don't)\s+have\s+(?:the\s+ability|access|real-time|the\s+capability|a\s+physical)\b
-    | \b(?:it(?:'s|\s+is|\s+would\s+be)|that(?:'s|\s+is)|this\s+is)\s+(?:not|never)\s+(?:appropriate|ethical|okay|ok|acceptable|safe|responsible|advisable|right)(?:\s+(?:or|and|nor)\s+\w+)?\s+(?:for\s+(?:me|us|anyone|you)\s+)?to\b
-    | \bI\s+(?:do\s+not|don't)\s+think\s+(?:it(?:'s|\s+is|\s+would\s+be)|that(?:'s|\s+is))\s+(?:appropriate|ethical|right|a\s+good\s+idea|responsible)\b
+    | \b(?:
+      (?:not|never)\s+(?:be\s+)?(?:appropriate|ethical|possible|right|responsible|acceptable)\s+for\s+me\s+to\b
+    | (?:against|violates?|outside(?:\s+of)?|beyond)\s+(?:my|the|our|OpenAI's)\s+(?:ethical\s+|content\s+|use\s+|usage\s+|safety\s+)?(?:guidelines|policies|policy|principles|programming|rules|capabilities|scope|boundaries)\b
+    | not\s+(?:within|in)\s+my\s+(?:programming|ethical\s+guidelines|capabilities|abilities|scope|power)\b
+    | (?:unable|not\s+able)\s+to\s+(?:help|assist|provide|comply|fulfil+|answer|support|engage|generate|create|write|share)\b
+    | I(?:'m|\s+am)\s+afraid\s+(?:I|that\s+I)\s+(?:can|won|am|'m)
+    | I\s+(?:do\s+not|don't)\s+think\s+I\s+(?:should|can)\b
+    | I\s+(?:do\s+not|don't)\s+have\s+(?:the\s+ability|access|real-time|the\s+capability|a\s+physical)\b
+    | (?:it(?:'s|\s+is|\s+would\s+be)|that(?:'s|\s+is)|this\s+is)\s+(?:not|never)\s+(?:appropriate|ethical|okay|ok|acceptable|safe|responsible|advisable|right)(?:\s+(?:or|and|nor)\s+\w+)?\s+(?:for\s+(?:me|us|anyone|you)\s+)?to\b
+    | I\s+(?:do\s+not|don't)\s+think\s+(?:it(?:'s|\s+is|\s+would\s+be)|that(?:'s|\s+is))\s+(?:appropriate|ethical|right|a\s+good\s+idea|responsible)\b
+    )
     """,
     re.MULTILINE,
 )
