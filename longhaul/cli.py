@@ -1,9 +1,10 @@
 """The `longhaul` command: a thin layer that parses arguments and calls the Python API.
 
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
-budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed). A
-JSONL batch judges every good line, gives each bad one an `error` record, and exits 2 if any line
-was bad, else 0.
+budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed),
+including a run folder that cannot be made, read or written; 130 interrupted (Ctrl-C), with one
+line (for a run: how to resume). A JSONL batch judges every good line, gives each bad one an
+`error` record, and exits 2 if any line was bad, else 0.
 """
 
 from __future__ import annotations
@@ -384,6 +385,15 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         else:
             print("longhaul: interrupted before any trial was stored", file=sys.stderr)
         return 130
+    except LonghaulError:
+        raise  # one line, from main; a full disk's says how to resume
+    except Exception:
+        # A bug: its traceback follows, printed after every trial was cancelled and the
+        # providers and the store were closed; what was stored stays.
+        if (run_dir / "trials.sqlite").exists():
+            print(f"longhaul: the run stopped on an unexpected error; every finished trial is stored in {run_dir}. "
+                  f"Resume with: longhaul resume {run_dir}", file=sys.stderr)
+        raise
     from longhaul.report import write_report
 
     paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None,
@@ -653,6 +663,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # Ctrl-C in ask, verify, report ...: one line, the SIGINT convention
+        print("longhaul: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

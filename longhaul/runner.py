@@ -211,7 +211,9 @@ async def arun(
                 jobs.append(job)
             try:
                 await asyncio.gather(*jobs)
-            except asyncio.CancelledError:
+            except BaseException:
+                # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
+                # trial before the providers and the store are closed, so none of them runs on.
                 interrupted = True
                 for job in jobs:
                     job.cancel()

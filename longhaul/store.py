@@ -7,17 +7,19 @@ stored exactly once, and a resumed run skips every key already there.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from longhaul.errors import BadInput
+from longhaul.errors import BadInput, StoreError
 from longhaul.suite import Suite
 from longhaul.trial import TrialRecord
 
@@ -89,19 +91,37 @@ class RunStore:
     def create(cls, folder: Path, manifest: Manifest) -> RunStore:
         if (folder / DATABASE).exists():
             raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        return cls(folder, manifest)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"--out {folder}: cannot make the run folder there ({exc.strerror or exc}); "
+                             "choose a folder you can write to") from None
+        with _readable(folder):
+            return cls(folder, manifest)
 
     @classmethod
     def open(cls, folder: Path) -> RunStore:
-        return cls(folder, read_manifest(folder))
+        manifest = read_manifest(folder)
+        with _readable(folder):
+            return cls(folder, manifest)
 
     def done_keys(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT key FROM trials")}
+        with _readable(self.folder):
+            return {row[0] for row in self._db.execute("SELECT key FROM trials")}
 
     def record(self, trial: TrialRecord) -> None:
-        """Store one finished trial, in one transaction."""
+        """Store one finished trial, in one transaction; a write that fails (a full disk) is a
+        `StoreError` saying how to resume, and the trials stored before it stay."""
+        try:
+            self._write(trial)
+        except (sqlite3.Error, OSError) as exc:
+            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in str(exc)
+            what = "the disk is full" if full else f"cannot write to it ({exc})"
+            raise StoreError(f"{self.folder / DATABASE}: {what}; the trials stored before this one are kept. "
+                             f"{'Free some space, then resume' if full else 'Resume'} with: longhaul resume {self.folder}") from None
+
+    def _write(self, trial: TrialRecord) -> None:
         s = trial.spec
         with self._db:
             self._db.execute("BEGIN")
@@ -135,8 +155,9 @@ class RunStore:
 
     def trials(self) -> Iterator[TrialRecord]:
         """Every stored trial, in the order they finished."""
-        for (record,) in self._db.execute("SELECT record FROM trials ORDER BY rowid"):
-            yield TrialRecord.model_validate_json(record)
+        with _readable(self.folder):
+            for (record,) in self._db.execute("SELECT record FROM trials ORDER BY rowid"):
+                yield TrialRecord.model_validate_json(record)
 
     def close(self) -> None:
         self._db.close()
@@ -161,16 +182,31 @@ def git_revision(folder: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+@contextmanager
+def _readable(folder: Path) -> Iterator[None]:
+    """A damaged store (not SQLite, truncated, a record longhaul cannot read) is one line naming it."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, ValidationError) as exc:
+        what = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise StoreError(f"{folder / DATABASE}: not a trial store longhaul can read ({what}); "
+                         "it is damaged, or was not written by longhaul") from None
+
+
 def _reader(folder: Path) -> sqlite3.Connection:
     """A read-only connection: browsing a run (even one being written) never writes to it."""
-    return sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
+    if not (folder / DATABASE).is_file():
+        raise BadInput(f"{folder}: not a longhaul run folder (no {MANIFEST} and {DATABASE})")
+    with _readable(folder):
+        return sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
 
 
 def read_index(folder: Path) -> list[tuple[str, str, str, int, str, str]]:
     """(key, model, task, size, strategy, outcome) of every stored trial, without their text."""
     db = _reader(folder)
     try:
-        return list(db.execute("SELECT key, model, task, size, strategy, outcome FROM trials ORDER BY rowid"))
+        with _readable(folder):
+            return list(db.execute("SELECT key, model, task, size, strategy, outcome FROM trials ORDER BY rowid"))
     finally:
         db.close()
 
@@ -178,15 +214,17 @@ def read_index(folder: Path) -> list[tuple[str, str, str, int, str, str]]:
 def read_trial(folder: Path, key: str) -> TrialRecord | None:
     db = _reader(folder)
     try:
-        row = db.execute("SELECT record FROM trials WHERE key = ?", (key,)).fetchone()
+        with _readable(folder):
+            row = db.execute("SELECT record FROM trials WHERE key = ?", (key,)).fetchone()
+            return TrialRecord.model_validate_json(row[0]) if row else None
     finally:
         db.close()
-    return TrialRecord.model_validate_json(row[0]) if row else None
 
 
 def read_trials(folder: Path) -> list[TrialRecord]:
     db = _reader(folder)
     try:
-        return [TrialRecord.model_validate_json(r) for (r,) in db.execute("SELECT record FROM trials ORDER BY rowid")]
+        with _readable(folder):
+            return [TrialRecord.model_validate_json(r) for (r,) in db.execute("SELECT record FROM trials ORDER BY rowid")]
     finally:
         db.close()

@@ -223,6 +223,8 @@ class LonghaulApp(App[str]):
         Binding("escape", "unsearch", "Close search", show=False),
         Binding("q", "quit_run", "Quit"),
     ]
+    REPAINT = 0.25
+    """Seconds between repaints."""
 
     def __init__(self, run_dir: Path, plan: Any = None, resume: bool = False, browse: bool = False,
                  tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> None:
@@ -275,7 +277,9 @@ class LonghaulApp(App[str]):
             self.state.simulated = bool(self.plan and self.plan.suite.simulated_only())
         self._rebuild()
         grid.focus()
-        self.set_interval(0.25, self._refresh)
+        # The main screen's timer, not the app's: Textual stops a screen's timers before it
+        # removes the screen's widgets, so a repaint never looks for a widget that has gone.
+        self.repaint = self.screen.set_interval(self.REPAINT, self._refresh)
         if not self.browse:
             self._start(resume=self.resume_existing)
         self._refresh(force=True)
@@ -531,4 +535,5 @@ class LonghaulApp(App[str]):
                 f"longhaul: stopped with {s.done} of {s.total} trials stored in {self.run_dir}. Resume with: longhaul resume {self.run_dir}")
         else:
             self.message = self.message or f"longhaul: all {s.total} trials stored in {self.run_dir}"
+        self.repaint.stop()
         self.exit(self.message)

@@ -50,6 +50,7 @@ class Providers:
         self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._providers: dict[str, Provider] = {}
         self._sim: Any = None
+        self._making = asyncio.Lock()  # trials ask at once: one provider per address, one sim
 
     async def __aenter__(self) -> Providers:
         return self
@@ -73,6 +74,12 @@ class Providers:
         """The provider for an address (made once, then shared)."""
         if model in self._providers:
             return self._providers[model]
+        async with self._making:
+            if model in self._providers:
+                return self._providers[model]
+            return await self._make(model)
+
+    async def _make(self, model: str) -> Provider:
         address = self.check(model)
         if address.provider == "sim":
             endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
@@ -111,9 +118,13 @@ class Providers:
         return self._sim.url
 
     async def aclose(self) -> None:
-        for provider in self._providers.values():
-            await provider.aclose()
-        self._providers.clear()
-        if self._sim is not None:
-            await self._sim.aclose()
-            self._sim = None
+        """Close each provider once, in the order they were made, then the sim. The loop walks a
+        snapshot: a provider made while another closes (a trial still running) is closed next,
+        instead of breaking the loop; the runner cancels its trials before it gets here."""
+        while self._providers:
+            providers, self._providers = list(self._providers.values()), {}
+            for provider in providers:
+                await provider.aclose()
+        sim, self._sim = self._sim, None
+        if sim is not None:
+            await sim.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from longhaul.dryrun import read_prices
+from longhaul.errors import StoreError
 from longhaul.registry import load_tasks
 from longhaul.report.results import Results, aggregate
 from longhaul.store import read_manifest, read_trials
@@ -26,11 +27,14 @@ def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None
     # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.
     size_labels = {name: task.size_param if type(task).size is Task.size else "size" for name, task in tasks.items()}
     out_dir = out_dir or run_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"html": out_dir / "report.html", "md": out_dir / "summary.md", "json": out_dir / "results.json"}
-    paths["json"].write_text(results.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown.render(results), encoding="utf-8")
-    paths["html"].write_text(html.render(results, trials, size_labels), encoding="utf-8")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths["json"].write_text(results.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        paths["md"].write_text(markdown.render(results), encoding="utf-8")
+        paths["html"].write_text(html.render(results, trials, size_labels), encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"--out {out_dir}: cannot write the report there ({exc.strerror or exc})") from None
     return paths
 
 

@@ -119,7 +119,10 @@ class SimServer:
             self.in_flight -= 1
 
     async def _respond(self, request: web.Request, wire: Wire) -> web.StreamResponse:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except ConnectionResetError:  # the client went away (Ctrl-C) before its request arrived whole
+            return web.Response(status=499, reason="Client Closed Request")
         try:
             turn = _parse(raw, wire)
             fault = self._draw_fault(turn.profile, raw)
@@ -490,6 +493,8 @@ class RunningSim:
 
 async def start(tasks: Mapping[str, Task[Any]], host: str = "127.0.0.1", port: int = 0) -> RunningSim:
     """Serve the sim on `host:port` (port 0: a free one) in the running event loop."""
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port {port}: a port must be 0-65535 (0 picks a free one)")
     server = SimServer(tasks)
     runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
