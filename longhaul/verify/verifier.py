@@ -272,14 +272,12 @@ class StreamingVerifier:
         # looking like a fresh start.
         cand.broken = False
         cand.closed = False
+        if index is not None and index == cand.last_index and cand.values is not None and cand.cut is None:
+            self._revise(cand, index)  # "Move 5: ... Wait, no. Move 5: ...", right or wrong
         if not cand.active:
-            if index is not None and cand.values is not None and index == cand.last_index and cand.cut is None:
-                pass  # a revision of the wrong item: taken below
-            elif cand.mistake is not None and cand.cut is None:
+            if cand.mistake is not None and cand.cut is None:
                 cand.n_emitted += len(ev.values) if ev.values is not None else len(items)
-                return
-            else:
-                return  # items after a cut, or after the end of a complete list
+            return  # items after a wrong one are counted, never checked; after a cut or the end, dropped
         if ev.values is not None:
             cand.values = None
             self._check_run(cand, ev.values, ev)
@@ -289,8 +287,6 @@ class StreamingVerifier:
             self._check_run(cand, [v for _, v in items], ev)
             return
         for k, (idx, val) in enumerate(items):
-            if idx is not None and idx == cand.last_index and cand.values is not None and k == 0:
-                self._revise(cand, idx)
             if not cand.active:
                 cand.n_emitted += len(items) - k
                 return
