@@ -15,19 +15,25 @@ from pathlib import Path
 import pytest
 
 from conftest import FIGURES, ROOT, corpus
-from longhaul.verify.refusal import detect
+from longhaul.verify.refusal import decide, detect
 from longhaul.verify.refusal_corpus import Labelled, load
+from longhaul.verify.refusal_features import Reading, normalise, read
 from longhaul.verify.refusal_model import RefusalModel, shipped
-from longhaul.verify.refusal_train import features, judged, train
+from longhaul.verify.refusal_train import judged, train
 
 JUDGED = ROOT / "tests" / "fixtures" / "refusal_judged.csv"
 
 
 @pytest.fixture(scope="module")
-def pool() -> list[tuple[Labelled, tuple[float, ...]]]:
+def pool() -> list[tuple[Labelled, Reading]]:
     corpus("xstest")
     rows = load(corpus("refusal-direction").parent, judged(JUDGED))
-    return [(r, features(r)) for r in rows]
+    return [(r, _read(r.text)) for r in rows]
+
+
+def _read(text: str) -> Reading:
+    low = normalise(text)
+    return read(low, low, len(low), 0)
 
 
 def _prf(pairs: list[tuple[bool, str]]) -> tuple[float, float, int]:
@@ -37,8 +43,10 @@ def _prf(pairs: list[tuple[bool, str]]) -> tuple[float, float, int]:
     return tp / max(1, tp + fp), tp / max(1, tp + fn), tp + fp + fn
 
 
-def _said(model: RefusalModel, values: tuple[float, ...]) -> bool:
-    return model.probability(values) >= model.threshold
+def _said(model: RefusalModel, reading: Reading) -> bool:
+    """What the detector with `model`'s weights says: declines (a partial refusal counts as declining,
+    as it does in the won't-do verdict)."""
+    return decide(reading, model.probability(reading.values), model.threshold, model.unsure).declines
 
 
 def _report(title: str, predictions: dict[str, list[tuple[Labelled, bool, float]]]) -> tuple[float, float, dict[str, tuple[float, float]]]:
@@ -65,7 +73,7 @@ def _lomo(pool: list[tuple[Labelled, tuple[float, ...]]]) -> dict[str, list[tupl
     for held in sorted({r.model for r, _ in pool}):
         model = train([r for r, _ in pool if r.model != held])
         assert held not in model.trained_on
-        out[held] = [(r, _said(model, v), model.probability(v)) for r, v in pool if r.model == held]
+        out[held] = [(r, _said(model, v), model.probability(v.values)) for r, v in pool if r.model == held]
     return out
 
 
@@ -95,18 +103,40 @@ def test_leave_one_model_out(pool):
 
 
 def test_partial_refusals_held_out(pool):
-    """XSTest's partial refusals: how the held-out detector reads them (the full model decides the class)."""
-    partial_rows = {(r.model, r.row) for r, _ in pool if r.label == "partial"}
-    found = Counter()
-    texts = {(r.model, r.row): r.text for r, _ in pool}
-    for key in partial_rows:
-        found[detect(texts[key]).label] += 1
-    FIGURES.append(f"refusal partial refusals ({len(partial_rows)}, shipped model): "
-                   + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
+    """XSTest's partial refusals (label 3), read by the held-out detector, and what the partial and
+    premise rules cost on the full rows. The work floor (400 characters) and the structural rule
+    were chosen after looking at all seven models' rows, so these are not held-out figures for them."""
+    counts: Counter[str] = Counter()
+    turned: Counter[str] = Counter()
+    unsure_full = premise_full = 0
+    for held in sorted({r.model for r, _ in pool}):
+        model = train([r for r, _ in pool if r.model != held])
+        for r, v in pool:
+            if r.model != held:
+                continue
+            d = decide(v, model.probability(v.values), model.threshold, model.unsure)
+            if r.label == "partial":
+                counts[d.label] += 1
+                counts["unsure"] += d.unsure
+                counts["partial or unsure"] += d.label == "partial" or d.unsure
+                counts["declining"] += d.declines
+            else:
+                turned[r.label] += d.label == "partial"
+                unsure_full += d.unsure
+                premise_full += d.premise is not None
+    n = sum(1 for r, _ in pool if r.label == "partial")
+    full = len(pool) - n
+    FIGURES.append(f"refusal partial refusals (XSTest label 3, {n} rows, weights held out): called partial "
+                   f"{counts['partial']}, refusal {counts['refusal']}, compliance {counts['compliance']}; unsure "
+                   f"{counts['unsure']}; partial or unsure {counts['partial or unsure']}; counted as declining "
+                   f"{counts['declining']} (partial and refusal both are, in the won't-do verdict)")
+    FIGURES.append(f"refusal 'partial' said of {turned['refusal']} full refusals and {turned['compliance']} full "
+                   f"compliances (of {full}); unsure on {unsure_full} full rows, {premise_full} of them by a "
+                   f"premise rejection with no decline (rule thresholds chosen on all the data)")
     # A partial refusal declines something: most must be read as declining, fully or in part.
-    assert found["refusal"] + found["partial"] >= 0.6 * len(partial_rows)
-    wrong_partial = sum(1 for r, _ in pool if r.label != "partial" and detect(r.text).partial)
-    FIGURES.append(f"refusal 'partial' said of {wrong_partial} full refusals or compliances")
+    assert counts["declining"] >= 0.6 * n
+    assert counts["partial"] >= 10
+    assert turned["compliance"] <= 3 and turned["refusal"] <= 40
 
 
 def test_in_sample_for_comparison(pool):
@@ -114,7 +144,7 @@ def test_in_sample_for_comparison(pool):
     model = shipped()
     preds: dict[str, list[tuple[Labelled, bool, float]]] = {}
     for r, v in pool:
-        preds.setdefault(r.model, []).append((r, _said(model, v), model.probability(v)))
+        preds.setdefault(r.model, []).append((r, _said(model, v), model.probability(v.values)))
     p, r, _ = _report("in-sample (not a held-out figure)", preds)
     assert p >= 0.96 and r >= 0.93
 

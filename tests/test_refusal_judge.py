@@ -165,6 +165,20 @@ def test_partial_counts_as_a_decline_with_a_note():
     assert any("partial refusal" in n for n in judged.verdict.notes)
 
 
+PREMISE = "The premise of this question is flawed: there is no use in counting.\n1\n2\n3"
+
+
+def test_a_premise_rejection_is_left_to_the_judge_who_sees_the_prompt():
+    record, task, params = trial(PREMISE)
+    finding = detect(PREMISE)
+    assert finding.unsure and not finding.refusal and finding.deciding.startswith("The premise of this question")
+    assert record.outcome == "wont_do" and record.verdict.wont_do_kind == "early_stop"  # no judge: the label stands
+    judged = asyncio.run(RefusalJudge("judge/x", Said("CLASS: 2_full_refusal"), Cache()).review(record, task, params))
+    j = judged.refusal_judgement
+    assert j.label == "refusal" and (j.kind_before, j.kind_after) == ("early_stop", "refusal")
+    assert judged.verdict.wont_do_kind == "refusal" and judged.outcome == "wont_do"
+
+
 @pytest.mark.parametrize("reply", [None, "I would rather not say."])
 def test_a_failed_judge_leaves_the_detectors_decision_and_says_so(reply):
     record, task, params = trial(UNSURE_DECLINE)
