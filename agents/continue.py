@@ -6,4 +6,5 @@ from longhaul.strategy import Strategy, follow_up_graph, say_continue
 STRATEGY = Strategy(
     "continue", "say 'continue' with the whole conversation while the answer is unfinished",
     follow_up_graph("continue", say_continue).compile(),
+    follows_up=True, grows_conversation=True,
 )

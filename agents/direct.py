@@ -13,4 +13,5 @@ def build() -> StateGraph:
     return graph
 
 
-STRATEGY = Strategy("direct", "one request: the task's prompt, and the verdict on that answer", build().compile())
+STRATEGY = Strategy("direct", "one request: the task's prompt, and the verdict on that answer", build().compile(),
+                    single_turn=True)

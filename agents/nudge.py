@@ -33,4 +33,5 @@ def build() -> StateGraph:
     return graph
 
 
-STRATEGY = Strategy("nudge", "after a won't-do, insist once that the full output is wanted; then as continue", build().compile())
+STRATEGY = Strategy("nudge", "after a won't-do, insist once that the full output is wanted; then as continue", build().compile(),
+                    follows_up=True, grows_conversation=True)

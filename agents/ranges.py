@@ -22,4 +22,7 @@ def build() -> StateGraph:
     return graph
 
 
-STRATEGY = Strategy("ranges", "ask for items a..b, then b+1..c, until done (range_size items a request)", build().compile())
+# Its first request is a range, not the task's prompt, so its first answer is no won't-do to
+# follow up; and each request is fresh, so the conversation does not grow.
+STRATEGY = Strategy("ranges", "ask for items a..b, then b+1..c, until done (range_size items a request)", build().compile(),
+                    follows_up=False, grows_conversation=False)

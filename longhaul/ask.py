@@ -1,20 +1,21 @@
 """One task prompt, one request, verified as it streams: the smallest trial there is.
 
-`ask` is what `longhaul ask` runs, and what a strategy's single turn does: it sends the task's
-prompt, feeds every delta to a `StreamingVerifier` (a `Restart` voids what was streamed), and
-turns a provider that fails for good into the `error` outcome rather than a verdict on the model.
+`ask` is what `longhaul ask` runs: it sends the task's prompt through `longhaul.turn.stream_turn`,
+the streamed turn every strategy's turns take too (every delta verified, a `Restart` voiding what
+was streamed, a provider that fails for good the `error` outcome rather than a verdict on the
+model), and echoes the answer to a terminal if asked.
 """
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel
 
-from longhaul.providers import Completion, Message, Provider, ProviderError, Request
+from longhaul.providers import Completion, Message, Provider, Request, RetryRecord
 from longhaul.task import Task, TaskParams
-from longhaul.verdict import Verdict, error_verdict
-from longhaul.verify import StreamingVerifier
+from longhaul.turn import stream_turn
+from longhaul.verdict import Verdict
 
 
 class Asked(BaseModel):
@@ -52,28 +53,22 @@ async def ask(
         seed=seed,
         thinking_budget=thinking_budget,
     )
-    verifier = StreamingVerifier(task, params)
-    completion: Completion | None = None
-    try:
-        async for event in provider.stream(request):
-            if event.kind == "text":
-                verifier.feed(event.text)
-                if echo is not None:
-                    echo.write(event.text)
-                    echo.flush()
-            elif event.kind == "thinking":
-                verifier.feed_thinking(event.text)
-            elif event.kind == "restart":
-                verifier = StreamingVerifier(task, params)
-                if echo is not None:
-                    echo.write(f"\n[retrying after: {event.retry.error}]\n")
-            else:
-                completion = event
-    except ProviderError as exc:
-        return Asked(
-            request=request,
-            completion=None,
-            verdict=error_verdict(task.name, str(exc), items_expected=task.expected_count(params), expectation=task.expectation),
-        )
-    assert completion is not None
-    return Asked(request=request, completion=completion, verdict=verifier.finish(completion.stop_reason))
+    streamed = await stream_turn(provider, request, task, params, listener=None if echo is None else _Echo(echo))
+    return Asked(request=request, completion=streamed.completion, verdict=streamed.verdict)
+
+
+class _Echo:
+    """Writes the answer text to a terminal as it streams, and says when an attempt is retried."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def delta(self, kind: Literal["text", "thinking"], text: str) -> None:
+        if kind == "text":
+            self._out.write(text)
+            self._out.flush()
+
+    def progress(self, items_correct: int, failed: bool) -> None: ...
+
+    def restart(self, retry: RetryRecord) -> None:
+        self._out.write(f"\n[retrying after: {retry.error}]\n")

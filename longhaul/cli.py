@@ -397,7 +397,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     from longhaul.report import write_report
 
     paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None,
-                         tasks_dir=args.tasks_dir, trials=result.trials)
+                         tasks_dir=args.tasks_dir, trials=result.trials, agents_dir=args.agents_dir)
     print()
     print(summary_table(result.trials))
     judged = judge_line(result.trials)
@@ -454,7 +454,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
-        print(dry_run(the_plan, Path(args.prices) if args.prices else None, tasks_dir=args.tasks_dir))
+        print(dry_run(the_plan, Path(args.prices) if args.prices else None, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir))
         return 0
     return _execute(the_plan, args, Path(args.resume) if args.resume else None)
 
@@ -476,7 +476,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from longhaul.report import write_report
 
-    paths = write_report(Path(args.run), Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, args.tasks_dir)
+    paths = write_report(Path(args.run), Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, args.tasks_dir,
+                         agents_dir=args.agents_dir)
     for kind, path in paths.items():
         print(f"{kind:4} {path}")
     return 0
@@ -607,6 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write them here instead of the run folder")
     p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens), for costs")
     p.add_argument("--tasks-dir", help="a folder of your own task modules")
+    p.add_argument("--agents-dir", help="a folder of your own strategy modules (the run's, read by their traits)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="compare runs cell by cell: the first is the baseline")

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.errors import BadInput
-from longhaul.registry import load_tasks
+from longhaul.registry import load_strategies, load_tasks
 from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
 
@@ -48,9 +48,11 @@ def read_prices(path: Path) -> dict[str, Price]:
     return prices
 
 
-def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | str | None = None) -> str:
+def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | str | None = None,
+            agents_dir: Path | str | None = None) -> str:
     suite = the_plan.suite
     tasks = load_tasks(tasks_dir)
+    strategies = load_strategies(agents_dir)  # the plan's strategies are known: planning checked them
     prices = read_prices(prices_path) if prices_path else {}
     budget = suite.max_tokens - (suite.thinking_budget or 0)
     lines = [
@@ -83,8 +85,9 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | st
         prompt = count_tokens(task.prompt(params).text, cell.model)
         fits = needed <= budget
         cannot += 0 if fits else 1
-        turns = 1 if cell.strategy == "direct" else suite.max_turns
-        if cell.strategy in ("continue", "nudge"):
+        strategy = strategies[cell.strategy]
+        turns = 1 if strategy.single_turn else suite.max_turns
+        if strategy.grows_conversation:
             # The conversation grows: turn t carries the prompt and every earlier answer.
             input_tokens = sum(prompt + t * (suite.max_tokens + 16) for t in range(turns))
         else:

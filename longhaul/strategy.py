@@ -1,106 +1,35 @@
-"""Strategies: how a trial talks to a model, one turn or an agent loop, and how turns are stitched.
+"""Strategies: how a trial talks to a model, one turn or an agent loop, and what it declares.
 
-A strategy is a langgraph graph in `agents/` (one file each, binding `STRATEGY`). Its nodes take
-turns through a `TrialContext`, which streams each request through the provider, verifies it as
-it streams in the context of what earlier turns already gave, and keeps every turn. What is
-generic lives here: the turn, the stitching, the loop's stopping rules, the wording of follow-ups.
-
-Stitching: a turn's items are aligned to the items so far by the numbers they carry where they
-carry them (a count line `21`, a move number), else by the overlap of the turn's first items with
-the last items so far; repeated items are not counted twice; a turn that starts again from the
-first item is a restart and is judged on its own. The turn is then verified with the aligned
-items so far as its prefix, so its verdict is the verdict on the stitched answer.
+A strategy is a langgraph graph in `agents/` (one file each, binding `STRATEGY`), with traits that
+say what the rest of longhaul may assume of it (whether it follows up a won't-do, whether its
+conversation grows). Its nodes take turns through a `TrialContext`, which builds each request,
+streams it (`longhaul.turn`), stitches it into the answer so far (`longhaul.stitching`) and keeps
+every turn. What is generic to loops lives here: the stopping rules, the graph helpers, the
+wording of follow-ups.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field
-
-from longhaul.providers import Message, Provider, ProviderError, Request, RetryRecord, Usage
+from longhaul.errors import BadInput
+from longhaul.providers import Message, Provider, Request, RetryRecord
+from longhaul.stitching import OVERLAP, stitch
 from longhaul.task import Task, TaskParams
-from longhaul.tokens import count_tokens, needed_tokens
-from longhaul.verdict import StopReason, Verdict, error_verdict
-from longhaul.verify import StreamingVerifier
-from longhaul.verify.lexer import items_in
+from longhaul.turn import Turn, TurnKind, stream_turn
+from longhaul.verdict import Verdict
 
-TurnKind = Literal["initial", "continue", "resume", "range", "nudge"]
+__all__ = [
+    "CONTINUE", "NUDGE", "OVERLAP", "Graph", "Listener", "LoopStop", "Messages", "Settings", "Strategy", "TrialContext",
+    "TrialState", "Turn", "TurnKind", "again_or_end", "ask_task", "follow_up_graph", "never", "say_continue",
+    "stop_reason_for", "turn_node", "unfinished",
+]
+
 LoopStop = Literal["complete", "wrong_item", "error", "turn_budget", "no_progress", "no_follow_up"]
 """Why a trial's loop ended: the answer is complete or has a wrong item, the provider failed, the
 turn budget ran out, two turns added nothing, or the strategy has no follow-up for this verdict."""
-
-OVERLAP = 64
-"""Longest run of repeated items looked for at the seam of two turns."""
-
-
-class Turn(BaseModel):
-    """One request of a trial and what came of it."""
-
-    index: int
-    """0-based turn number."""
-
-    kind: TurnKind
-    """What the turn asked: the task, to continue, to resume from an item, a range, or a nudge."""
-
-    user: str
-    """The user message this turn added (the conversation is the turns before it, for
-    strategies that keep one; a fresh request for those that do not)."""
-
-    messages: int
-    """How many messages the request held (the conversation's length)."""
-
-    answer: str = ""
-    """The answer text (of the attempt that succeeded; what came before a retry is void)."""
-
-    thinking: str = ""
-    """The visible thinking."""
-
-    stop_reason: StopReason | None = None
-    """Why the model stopped, normalised; None when the provider failed."""
-
-    raw_stop_reason: str | None = None
-    """The provider's own word for it; `longhaul_early_stop` when longhaul cut the stream."""
-
-    usage: Usage = Field(default_factory=Usage)
-    """Tokens in and out."""
-
-    attempts: int = 1
-    """Attempts the request took."""
-
-    retries: list[RetryRecord] = Field(default_factory=list)
-    """The failed attempts."""
-
-    seconds: float = 0.0
-    """Wall time of the request."""
-
-    start_item: int = 0
-    """Where this turn's items were placed in the stitched answer (0-based)."""
-
-    new_items: int = 0
-    """Items this turn added to the stitched answer (repeats not counted)."""
-
-    restarted: bool = False
-    """The turn started again from the first item."""
-
-    stopped_early: bool = False
-    """longhaul cut the stream at the first wrong item (early stop)."""
-
-    tokens_saved: int = 0
-    """For an early stop: output tokens the rest of a complete answer would have cost (estimate)."""
-
-    error: str | None = None
-    """The provider's failure, when it failed for good."""
-
-    simulated: bool = False
-    """The answer came from longhaul's simulated model."""
-
-    verdict: Verdict
-    """The verdict on the stitched answer after this turn."""
 
 
 class TrialState(TypedDict):
@@ -125,7 +54,8 @@ class Settings:
 
 
 class Listener:
-    """What a trial tells the outside as it goes (the run passes the display through this)."""
+    """What a trial tells the outside as it goes (the run passes the display through this): a
+    `longhaul.turn.StreamListener` for each turn's stream, and each turn once it is stitched in."""
 
     def delta(self, kind: Literal["text", "thinking"], text: str) -> None: ...
     def progress(self, items_correct: int, failed: bool) -> None:
@@ -189,7 +119,6 @@ class TrialContext:
 
     async def take_turn(self, kind: TurnKind, messages: list[Message], turns: list[Turn]) -> Turn:
         """Send one request, verify it as it streams after the items so far, stitch it in."""
-        user = messages[-1].content
         request = Request(
             system=self.task.prompt(self.params).system,
             messages=messages,
@@ -198,99 +127,25 @@ class TrialContext:
             seed=None if self.settings.seed is None else self.settings.seed + len(turns),
             thinking_budget=self.settings.thinking_budget,
         )
-        base = dict(index=len(turns), kind=kind, user=user, messages=len(messages))
-        before = len(self.items)
-        verifier = StreamingVerifier(self.task, self.params, prefix=self.items)
-        answer: list[str] = []
-        thinking: list[str] = []
-        retries: list[RetryRecord] = []
-        started = time.monotonic()
-        completion = None
-        stopped_early = False
-        try:
-            async with aclosing(self.provider.stream(request)) as stream:
-                async for event in stream:
-                    if event.kind == "text":
-                        answer.append(event.text)
-                        self.listener.delta("text", event.text)
-                        progress = verifier.feed(event.text)
-                        self.listener.progress(progress.items_correct, progress.failed is not None)
-                        # A wrong item past the seam is wrong whatever the alignment; at the
-                        # seam it may be a repeated item, which only the whole turn can tell.
-                        if self.settings.early_stop and progress.failed is not None and (before == 0 or progress.failed.index > before):
-                            stopped_early = True
-                            break
-                    elif event.kind == "thinking":
-                        thinking.append(event.text)
-                        verifier.feed_thinking(event.text)
-                        self.listener.delta("thinking", event.text)
-                    elif event.kind == "restart":
-                        retries.append(event.retry)
-                        answer.clear()
-                        thinking.clear()
-                        verifier = StreamingVerifier(self.task, self.params, prefix=self.items)
-                        self.listener.restart(event.retry)
-                    else:
-                        completion = event
-        except ProviderError as exc:
-            verdict = error_verdict(self.task.name, str(exc), items_expected=self.expected, expectation=self.task.expectation)
-            turn = Turn(**base, retries=retries, attempts=exc.attempts, seconds=time.monotonic() - started, error=str(exc), verdict=verdict)
-            self.listener.turn(turn)
-            return turn
-        text = "".join(answer)
-        if completion is not None:
-            stop, raw, usage = completion.stop_reason, completion.raw_stop_reason, completion.usage
-            attempts, retries = completion.attempts, completion.retries
-            simulated = completion.simulated
-        else:  # cut by us: the provider never said how many tokens it spent
-            stop, raw, attempts = "other", "longhaul_early_stop", len(retries) + 1
-            simulated = self.provider.address.simulated
-            usage = Usage(output_tokens=count_tokens(text + "".join(thinking), self.provider.address.model), estimated=True)
-        verdict = verifier.finish(stop)
-        seam_ok = not (verdict.first_error is not None and verdict.first_error.index == before)
-        start, restarted = self._align(text, seam_ok)
-        if start != before:
-            again = StreamingVerifier(self.task, self.params, prefix=self.items[:start])
-            again.feed_thinking("".join(thinking))
-            again.feed(text)
-            verdict = again.finish(stop)
-        values = items_in(self.task, self.params, text)[1]
-        self.items = self.items[:start] + values
-        new = max(0, len(self.items) - before)
-        saved = 0
-        if stopped_early:
-            saved = max(0, needed_tokens(self.task, self.params, self.provider.address.model) - usage.output_tokens)
-        turn = Turn(
-            **base, answer=text, thinking="".join(thinking), stop_reason=stop, raw_stop_reason=raw, usage=usage,
-            attempts=attempts, retries=retries, seconds=time.monotonic() - started, start_item=start, new_items=new,
-            restarted=restarted, stopped_early=stopped_early, tokens_saved=saved, simulated=simulated, verdict=verdict,
-        )
+        streamed = await stream_turn(self.provider, request, self.task, self.params, prefix=self.items,
+                                     listener=self.listener, early_stop=self.settings.early_stop)
+        index, user = len(turns), messages[-1].content
+        if streamed.error is not None or streamed.stop_reason is None:
+            turn = Turn(index=index, kind=kind, user=user, messages=len(messages), retries=streamed.retries,
+                        attempts=streamed.attempts, seconds=streamed.seconds, error=streamed.error, verdict=streamed.verdict)
+        else:
+            stitched = stitch(self.task, self.params, self.items, streamed.answer, streamed.thinking, streamed.stop_reason,
+                              streamed.verdict)
+            self.items = stitched.items
+            turn = Turn(
+                index=index, kind=kind, user=user, messages=len(messages), answer=streamed.answer, thinking=streamed.thinking,
+                stop_reason=streamed.stop_reason, raw_stop_reason=streamed.raw_stop_reason, usage=streamed.usage,
+                attempts=streamed.attempts, retries=streamed.retries, seconds=streamed.seconds, start_item=stitched.start,
+                new_items=stitched.new_items, restarted=stitched.restarted, stopped_early=streamed.stopped_early,
+                tokens_saved=streamed.tokens_saved, simulated=streamed.simulated, verdict=stitched.verdict,
+            )
         self.listener.turn(turn)
         return turn
-
-    def _align(self, text: str, seam_ok: bool) -> tuple[int, bool]:
-        """Where the turn's items go in the stitched answer, and whether it started over.
-        `seam_ok`: read as going straight on, the turn's first item is right."""
-        so_far = self.items
-        if not so_far:
-            return 0, False
-        position, values = items_in(self.task, self.params, text)
-        if not values:
-            return len(so_far), False
-        if position is not None:  # numbered: the numbers say where
-            return min(position, len(so_far)), position == 0
-        if seam_ok:  # unnumbered and it fits straight on: a continuation, whatever it resembles
-            return len(so_far), False
-        for k in range(min(OVERLAP, len(so_far), len(values)), 0, -1):
-            if so_far[-k:] == values[:k]:
-                return len(so_far) - k, False
-        # Starting over, by content: the first three items are the answer's first three (fewer
-        # would mistake a continuation for a restart: Hanoi's moves repeat).
-        head = [v for _, v in zip(range(3), self.task.reference(self.params))]
-        if len(values) >= 3 and len(head) == 3 and values[:3] == head:
-            return 0, True
-        return len(so_far), False
-
 
 
 # -- the loop's rules ------------------------------------------------------------------------------
@@ -388,11 +243,37 @@ Graph = Any
 
 @dataclass(frozen=True)
 class Strategy:
-    """A named way to run a trial: its graph, and one line for `longhaul strategies`."""
+    """A named way to run a trial: its graph, one line for `longhaul strategies`, and the traits
+    the report, the dry run and the terminal UI read (never the name: a user's own strategy is
+    read as the built-ins are). Traits are keyword arguments, False unless declared."""
 
     name: str
+    """The name suites and the command line use."""
+
     summary: str
+    """One line for `longhaul strategies`."""
+
     graph: Graph
+    """The compiled graph."""
+
+    _: KW_ONLY
+
+    follows_up: bool = False
+    """After a first answer to the task's own prompt that is unfinished (a won't-do), it may ask
+    again: its trials whose first answer was a won't-do count in refusal elasticity. `ranges` does
+    not: its first request is not the task's prompt, so its first answer is no such won't-do."""
+
+    grows_conversation: bool = False
+    """Each later turn resends the whole conversation so far, so a turn's input tokens grow with
+    every answer before it (the dry run's input estimate)."""
+
+    single_turn: bool = False
+    """It sends the task's prompt once and stops: the dry run counts one request, and the report
+    compares follow-ups with the won't-do of such strategies on the same model, task and size."""
+
+    def __post_init__(self) -> None:
+        if self.single_turn and (self.follows_up or self.grows_conversation):
+            raise BadInput(f"strategy {self.name!r}: a single-turn strategy neither follows up nor grows a conversation")
 
     async def run(self, ctx: TrialContext) -> TrialState:
         state: TrialState = {"turns": [], "stop": None}

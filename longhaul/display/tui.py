@@ -162,12 +162,13 @@ class SummaryScreen(Screen[None]):
         yield Footer()
 
 
-def summary(run_dir: Path) -> Group:
-    from longhaul.report.results import aggregate
+def summary(run_dir: Path, agents_dir: Path | str | None = None) -> Group:
+    from longhaul.report.results import aggregate, either
     from longhaul.store import read_manifest
 
-    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {})
-    parts: list[Any] = [Text("Refusal elasticity: won't-do first answers that became complete under continue, resume or nudge", style="bold")]
+    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {}, agents_dir=agents_dir)
+    parts: list[Any] = [Text(f"Refusal elasticity: won't-do first answers that became complete under {either(results.follow_up_strategies)}",
+                             style="bold")]
     for m in results.models:
         e = m.elasticity
         line = Text(f"  {m.model}{' (simulated)' if m.simulated else ''}: ")
@@ -492,13 +493,14 @@ class LonghaulApp(App[str]):
         if not read_index(self.run_dir):
             self.notify("no trial is stored yet")
             return
-        self.push_screen(SummaryScreen(summary(self.run_dir)))
+        self.push_screen(SummaryScreen(summary(self.run_dir, self.agents_dir)))
 
     def action_theme(self) -> None:
         self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
 
     async def action_report(self) -> None:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir),
+        mine = ["--agents-dir", str(self.agents_dir)] if self.agents_dir is not None else []  # their traits, for elasticity
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir), *mine,
                                                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         _, err = await proc.communicate()
         if proc.returncode != 0:

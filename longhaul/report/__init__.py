@@ -14,15 +14,16 @@ from longhaul.trial import TrialRecord
 
 
 def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: Path | str | None = None,
-                 trials: list[TrialRecord] | None = None) -> dict[str, Path]:
+                 trials: list[TrialRecord] | None = None, agents_dir: Path | str | None = None) -> dict[str, Path]:
     """Write the three files (into the run folder unless `out_dir`); returns their paths.
-    `trials`: the run's trials when the caller already holds them (a run that just ended)."""
+    `trials`: the run's trials when the caller already holds them (a run that just ended);
+    `agents_dir`: the user's own strategies, read by their traits."""
     from longhaul.report import html, markdown
 
     manifest = read_manifest(run_dir)
     if trials is None:
         trials = read_trials(run_dir)
-    results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, tasks_dir)
+    results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, tasks_dir, agents_dir)
     tasks = load_tasks(tasks_dir)
     # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.
     size_labels = {name: task.size_param if type(task).size is Task.size else "size" for name, task in tasks.items()}

@@ -11,7 +11,7 @@ from html import escape
 
 from longhaul.excerpt import excerpt
 from longhaul.report import figures
-from longhaul.report.results import CellResult, Results, Share
+from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS
@@ -179,13 +179,14 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
         if e.of:
             turns = f", after a median of {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
             leads.append(f"<b>{_model(m.model, m.simulated)}</b>: {e.count} of {e.of} first answers that were a won't-do became "
-                         f"complete under continue, resume or nudge ({_share(e)}){turns}.")
+                         f"complete under {escape(either(r.follow_up_strategies))} ({_share(e)}){turns}.")
     if leads:
         out.append("<div class=lead>" + "<br>".join(leads) + "</div>")
         out.append("<p>A won't-do that yields to “continue” is a choice, not a limit. A won't-do that does not yield, and every can't-do, "
                    "is what the model would not or could not do however it was asked.</p>")
     else:
-        out.append("<p>No trial of a follow-up strategy (continue, resume, nudge) began with a won't-do.</p>")
+        out.append("<p>No trial of a follow-up strategy" + (f" ({escape(', '.join(r.follow_up_strategies))})" if r.follow_up_strategies else "")
+                   + " began with a won't-do.</p>")
     rows = [
         [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy),
          "–" if e.direct_wont_do is None else _rate(e.direct_wont_do),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from longhaul.report.results import CellResult, Results, Share
+from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.verdict import OUTCOMES
 
 
@@ -42,7 +42,7 @@ def render(r: Results) -> str:
     for m in lead:
         turns = f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
         lines.append(f"- {_name(m.model, m.simulated)}: {m.elasticity.count} of {m.elasticity.of} won't-do first answers became "
-                     f"complete under continue, resume or nudge ({_pct(m.elasticity)}{turns}).")
+                     f"complete under {either(r.follow_up_strategies)} ({_pct(m.elasticity)}{turns}).")
     if not lead:
         lines.append("- No follow-up trial began with a won't-do.")
     lines += ["", "## Per model", "", "| model | verdicts | over-refusal | error (can't-do) | overconfidence | provider errors |",

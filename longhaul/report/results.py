@@ -13,15 +13,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from longhaul.dryrun import Price
-from longhaul.registry import load_tasks
+from longhaul.registry import load_strategies, load_tasks
 from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import needed_tokens as tokens_needed
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
-
-FOLLOW_UPS = ("continue", "resume", "nudge")
-"""The strategies whose follow-ups can turn a won't-do into a complete answer."""
 
 
 class Share(BaseModel):
@@ -97,8 +94,8 @@ class Elasticity(BaseModel):
     size: int
     strategy: str
     direct_wont_do: Share | None
-    """Share of `wont_do` among the verdicts under `direct` for the same model, task and size (if
-    the run has it)."""
+    """Share of `wont_do` among the verdicts under the single-turn strategies (`direct`) for the
+    same model, task and size (if the run has any)."""
     first_turn_wont_do: int
     """Trials of this strategy whose first answer was a won't-do and that ended in a verdict (one
     cut short by a provider failure never showed whether it yields)."""
@@ -118,9 +115,9 @@ class ModelSummary(BaseModel):
     verdicts: int
     """Trials that ended in a verdict on the model: the population of every rate below."""
     elasticity: Share
-    """Of the trials under continue, resume or nudge whose first answer was a won't-do and that
-    ended in a verdict, how many ended complete: the share of won't-do that was a choice, not a
-    limit."""
+    """Of the trials under a strategy that follows up (continue, resume, nudge, or a user's own
+    that declares `follows_up`) whose first answer was a won't-do and that ended in a verdict, how
+    many ended complete: the share of won't-do that was a choice, not a limit."""
     median_turns_to_complete: float | None
     over_refusal: Share
     """`wont_do` on `should_answer` tasks, over those tasks' verdicts."""
@@ -176,10 +173,17 @@ class Results(BaseModel):
     models: list[ModelSummary]
     cells: list[CellResult]
     elasticity: list[Elasticity]
+    follow_up_strategies: list[str] = Field(default_factory=list)
+    """The run's strategies that follow up a won't-do (their trials are the elasticity's)."""
     max_tokens: int
     thinking_budget: int | None
     refusal_judge: JudgeTotals | None = None
     """The refusal judge's judgements and tokens; None when no trial was judged."""
+
+
+def either(names: list[str]) -> str:
+    """Strategy names as prose: "continue, resume or nudge"."""
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else "a follow-up strategy"
 
 
 def _judge_totals(trials: list[TrialRecord], prices: Mapping[str, Price]) -> JudgeTotals | None:
@@ -218,14 +222,22 @@ def _balked(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
     return [t for t in answered(trials) if t.turns and t.turns[0].verdict.outcome == "wont_do"]
 
 
-def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None) -> Results:
+def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None,
+            agents_dir: Path | str | None = None) -> Results:
     """Aggregate a run's store into `Results`."""
-    return aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, tasks_dir)
+    return aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, tasks_dir, agents_dir)
 
 
 def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
-              tasks_dir: Path | str | None = None) -> Results:
+              tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> Results:
+    """The run's `Results`. Strategies are read by their traits (`agents_dir`: the user's own); a
+    strategy the loader does not know (a run made with an `--agents-dir` not given here) neither
+    follows up nor is single-turn."""
     tasks = load_tasks(tasks_dir)
+    strategies = load_strategies(agents_dir)
+    run_strategies = sorted({t.spec.strategy for t in trials})
+    follow_ups = [name for name in run_strategies if name in strategies and strategies[name].follows_up]
+    single = [name for name in run_strategies if name in strategies and strategies[name].single_turn]
     suite = manifest.suite
     by_cell: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
     for t in trials:
@@ -265,11 +277,11 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
 
     elasticity = []
     for (model, task_name, size, strategy), group in sorted(by_cell.items()):
-        if strategy not in FOLLOW_UPS:
+        if strategy not in follow_ups:
             continue
         balked = _balked(group)
         yielded = [t for t in balked if t.outcome == "complete"]
-        direct = answered(by_cell.get((model, task_name, size, "direct"), []))
+        direct = answered([t for name in single for t in by_cell.get((model, task_name, size, name), [])])
         elasticity.append(
             Elasticity(
                 model=model, simulated=model in simulated, task=task_name, size=size, strategy=strategy,
@@ -284,7 +296,7 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         mine = [t for t in trials if t.spec.model == model]
         judged = answered(mine)
         answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
-        balked = _balked(t for t in mine if t.spec.strategy in FOLLOW_UPS)
+        balked = _balked(t for t in mine if t.spec.strategy in follow_ups)
         yielded = [t for t in balked if t.outcome == "complete"]
         overconfident = [
             t for t in judged
@@ -308,6 +320,6 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         longhaul_version=manifest.longhaul_version, git_revision=manifest.git_revision, started_at=manifest.started_at,
         trials=len(trials), trials_planned=manifest.trials_total,
         outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES}, simulated_models=simulated,
-        models=models, cells=cells, elasticity=elasticity, max_tokens=suite.max_tokens, thinking_budget=suite.thinking_budget,
+        models=models, cells=cells, elasticity=elasticity, follow_up_strategies=follow_ups, max_tokens=suite.max_tokens, thinking_budget=suite.thinking_budget,
         refusal_judge=_judge_totals(trials, prices),
     )
