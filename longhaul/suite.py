@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from longhaul.catalog import builtin_dir as builtins
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import RetrySettings
@@ -166,8 +167,6 @@ def find_suite(name: Path | str, builtin_dir: Path | None = None) -> Path:
     if path.is_file():
         return path
     if builtin_dir is None:
-        from longhaul.registry import builtin_dir as builtins
-
         builtin_dir = builtins("tasks")
     candidate = builtin_dir / f"{name}.toml"
     if re.fullmatch(r"[\w.-]+", str(name)) and candidate.is_file():

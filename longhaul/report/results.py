@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from longhaul.dryrun import Price
-from longhaul.registry import load_tasks
+from longhaul.task import Task
+from longhaul.catalog import Catalog
 from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import needed_tokens as tokens_needed
@@ -218,14 +219,18 @@ def _balked(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
     return [t for t in answered(trials) if t.turns and t.turns[0].verdict.outcome == "wont_do"]
 
 
-def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None) -> Results:
-    """Aggregate a run's store into `Results`."""
-    return aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, tasks_dir)
+def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, catalog: Catalog | None = None) -> Results:
+    """Aggregate a run's store into `Results`, with its own tasks unless `catalog` is given."""
+    manifest = read_manifest(run_dir)
+    tasks = (catalog or Catalog.of_run(run_dir, manifest.catalog)).tasks
+    return aggregate(read_trials(run_dir), manifest, run_dir, prices or {}, tasks)
 
 
 def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
-              tasks_dir: Path | str | None = None) -> Results:
-    tasks = load_tasks(tasks_dir)
+              tasks: Mapping[str, Task[Any]] | None = None) -> Results:
+    """`Results` of these trials; `tasks` default to those the run's manifest records."""
+    if tasks is None:
+        tasks = Catalog.of_run(run_dir, manifest.catalog).tasks
     suite = manifest.suite
     by_cell: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
     for t in trials:
