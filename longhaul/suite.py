@@ -28,6 +28,7 @@ from longhaul.catalog import builtin_dir as builtins
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import RetrySettings
+from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task, TaskParams
 
 
@@ -142,8 +143,6 @@ RUNTIME_FIELDS = frozenset({"refusal_judge"})
 def _check_model(m: str) -> None:
     try:
         if parse_address(m).simulated:
-            from longhaul.sim.profiles import parse_profile
-
             parse_profile(m.split("/", 1)[1])
     except BadInput as exc:
         raise ValueError(str(exc)) from None

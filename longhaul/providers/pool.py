@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from longhaul.errors import BadInput
 from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
 from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
 
@@ -63,8 +64,6 @@ class Providers:
         `BadInput` naming the variable, raised before any trial starts."""
         address = parse_address(model)
         if address.provider == "sim":
-            from longhaul.sim.profiles import parse_profile
-
             parse_profile(address.model)
         else:
             resolve_endpoint(address, self._env, self._base_url)
