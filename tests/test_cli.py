@@ -91,6 +91,7 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     wheel = next(tmp_path.glob("longhaul-*.whl"))
     tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"longhaul"}
+    assert "longhaul/py.typed" in zipfile.ZipFile(wheel).namelist()  # the package is typed (PEP 561)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
                    capture_output=True)
