@@ -1,7 +1,7 @@
 """continue: after an answer that is unfinished (not complete, nothing wrong), say "continue" with
 the whole conversation, as a person would, until done. Input grows quadratically with the answer."""
 
-from longhaul.strategy import Strategy, follow_up_graph, say_continue
+from longhaul import Strategy, follow_up_graph, say_continue
 
 STRATEGY = Strategy(
     "continue", "say 'continue' with the whole conversation while the answer is unfinished",

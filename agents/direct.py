@@ -2,7 +2,7 @@
 
 from langgraph.graph import END, START, StateGraph
 
-from longhaul.strategy import Strategy, TrialContext, TrialState, ask_task, never, turn_node
+from longhaul import Strategy, TrialContext, TrialState, ask_task, never, turn_node
 
 
 def build() -> StateGraph:

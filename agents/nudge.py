@@ -3,8 +3,7 @@ the answer is unfinished, as `continue`."""
 
 from langgraph.graph import END, START, StateGraph
 
-from longhaul.providers import Message
-from longhaul.strategy import NUDGE, Strategy, TrialContext, TrialState, Turn, ask_task, say_continue, turn_node
+from longhaul import Message, NUDGE, Strategy, TrialContext, TrialState, Turn, ask_task, say_continue, turn_node
 
 
 def insist(ctx: TrialContext, turns: list[Turn]) -> list[Message]:

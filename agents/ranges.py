@@ -2,8 +2,7 @@
 
 from langgraph.graph import END, START, StateGraph
 
-from longhaul.providers import Message
-from longhaul.strategy import Strategy, TrialContext, TrialState, Turn, again_or_end, turn_node
+from longhaul import Message, Strategy, TrialContext, TrialState, Turn, again_or_end, turn_node
 
 
 def next_range(ctx: TrialContext, turns: list[Turn]) -> list[Message]:

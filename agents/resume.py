@@ -1,8 +1,7 @@
 """resume: each follow-up is a fresh conversation: the task, the last few items so far and
 "continue from item k". Input grows linearly with the answer."""
 
-from longhaul.providers import Message
-from longhaul.strategy import Strategy, TrialContext, Turn, follow_up_graph
+from longhaul import Message, Strategy, TrialContext, Turn, follow_up_graph
 
 
 def resume_from_here(ctx: TrialContext, turns: list[Turn]) -> list[Message]:

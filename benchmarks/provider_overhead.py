@@ -60,9 +60,9 @@ async def bare(url: str, prompt: str, n: int, concurrency: int) -> tuple[float, 
 async def providers(url: str, prompt: str, n: int, concurrency: int, verify: bool) -> tuple[float, float]:
     from longhaul.ask import ask
     from longhaul.providers import Message, Providers, Request
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
 
-    task = get_task("count")
+    task = Catalog().task("count")
     params = task.params({"end": 1000})
     async with Providers(max_connections=concurrency, env={"BENCH_BASE_URL": url, "BENCH_API_KEY": "unused"}) as pool:
         provider = await pool.get("openai-api/bench/diligent")
@@ -89,9 +89,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
 
-    prompt = get_task("count").prompt(get_task("count").params({"end": 1000})).user
+    prompt = Catalog().task("count").prompt(Catalog().task("count").params({"end": 1000})).user
     server = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "sim", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().split(" at ")[1].split(" ")[0]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from longhaul import __version__
 from longhaul.providers import Usage
-from longhaul.registry import load_tasks
+from longhaul.catalog import Catalog
 from longhaul.store import Manifest, RunStore
 from longhaul.strategy import Turn
 from longhaul.suite import parse_suite
@@ -38,7 +38,7 @@ SAMPLES = 84
 
 
 def make_run(folder: Path) -> int:
-    tasks = load_tasks()
+    tasks = Catalog().tasks
     suite = parse_suite(
         'name = "bench-10k"\nmodels = ' + json.dumps(MODELS) + "\nstrategies = " + json.dumps(STRATEGIES)
         + f"\nsamples = {SAMPLES}\n" + "".join(f'[[tasks]]\ntask = "{t}"\n' for t in CELLS)

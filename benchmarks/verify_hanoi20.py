@@ -18,10 +18,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "verify_hanoi20.json"
 
 
 def run(mode: str) -> dict[str, float | str | int]:
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
     from longhaul.verify import StreamingVerifier, verify
 
-    task = get_task("hanoi")
+    task = Catalog().task("hanoi")
     params = task.params({"disks": 20})
     text = task.render(params)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

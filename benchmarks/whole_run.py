@@ -277,9 +277,9 @@ def main() -> None:
     results_path = args.results or (None if args.quick else RESULTS)
 
     sys.path.insert(0, str(ROOT))
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
 
-    count = get_task("count")
+    count = Catalog().task("count")
     prompt = count.prompt(count.params({"end": args.end})).user
 
     before = machine()

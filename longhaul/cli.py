@@ -157,17 +157,17 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from longhaul.registry import load_tasks
+    from longhaul.catalog import Catalog
 
-    for name, task in sorted(load_tasks(args.tasks_dir).items()):
+    for name, task in sorted(Catalog(args.tasks_dir).tasks.items()):
         print(f"{name:16} {task.expectation:15} {task.summary}")
     return 0
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
 
-    task = get_task(args.task, args.tasks_dir)
+    task = Catalog(args.tasks_dir).task(args.task)
     prompt = task.prompt(task.params(_params(args.param)))
     if prompt.system:
         print(f"--- system ---\n{prompt.system}\n--- user ---")
@@ -176,10 +176,10 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
     from longhaul.verify import verify
 
-    task = get_task(args.task, args.tasks_dir)
+    task = Catalog(args.tasks_dir).task(args.task)
     base = _params(args.param)
     _stop_flag(args.stop_reason)
     if args.jsonl:
@@ -271,10 +271,10 @@ def cmd_refusals(args: argparse.Namespace) -> int:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
-    from longhaul.registry import get_task
+    from longhaul.catalog import Catalog
     from longhaul.tokens import encoding_name_for, needed_tokens
 
-    task = get_task(args.task, args.tasks_dir)
+    task = Catalog(args.tasks_dir).task(args.task)
     p = task.params(_params(args.param))
     if args.max_tokens < 1:
         raise BadInput(f"--max-tokens must be a positive integer (got {args.max_tokens})")
@@ -303,10 +303,10 @@ def cmd_sim_profiles(args: argparse.Namespace) -> int:
 def cmd_sim_serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from longhaul.registry import load_tasks
+    from longhaul.catalog import Catalog
     from longhaul.sim.server import start
 
-    tasks = load_tasks(args.tasks_dir)
+    tasks = Catalog(args.tasks_dir).tasks
 
     async def serve() -> None:
         sim = await start(tasks, args.host, args.port)
@@ -327,17 +327,18 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from longhaul.registry import get_task, load_tasks
     from longhaul.ask import ask
+    from longhaul.catalog import Catalog
 
-    task = get_task(args.task, args.tasks_dir)
+    catalog = Catalog(args.tasks_dir)
+    task = catalog.task(args.task)
     p = task.params(_params(args.param))
     stream = None if args.json else sys.stdout
 
     async def go() -> Any:
         from longhaul.providers import Providers
 
-        async with Providers(base_url=args.base_url, tasks=load_tasks(args.tasks_dir)) as providers:
+        async with Providers(base_url=args.base_url, tasks=catalog.tasks) as providers:
             providers.check(args.model)
             return await ask(
                 await providers.get(args.model), task, p, max_tokens=args.max_tokens, temperature=args.temperature,
@@ -376,7 +377,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     run_dir = resume or out
     try:
         result = asyncio.run(
-            arun(the_plan, out=out, resume=resume, display=_display(args.plain), tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+            arun(the_plan, out=out, resume=resume, display=_display(args.plain))
         )
     except KeyboardInterrupt:
         if (run_dir / "trials.sqlite").exists():
@@ -397,7 +398,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     from longhaul.report import write_report
 
     paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None,
-                         tasks_dir=args.tasks_dir, trials=result.trials, agents_dir=args.agents_dir)
+                         catalog=the_plan.catalog, trials=result.trials)
     print()
     print(summary_table(result.trials))
     judged = judge_line(result.trials)
@@ -436,7 +437,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
                 check_address(the_plan.suite.refusal_judge, Providers())
     from longhaul.display.tui import LonghaulApp
 
-    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir)
+    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse)
     message = app.run()
     if message:
         print(message)
@@ -454,7 +455,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
-        print(dry_run(the_plan, Path(args.prices) if args.prices else None, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir))
+        print(dry_run(the_plan, Path(args.prices) if args.prices else None))
         return 0
     return _execute(the_plan, args, Path(args.resume) if args.resume else None)
 
@@ -474,10 +475,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from longhaul.catalog import Catalog
     from longhaul.report import write_report
+    from longhaul.store import read_manifest
 
-    paths = write_report(Path(args.run), Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, args.tasks_dir,
-                         agents_dir=args.agents_dir)
+    run_dir = Path(args.run)
+    # The run's own tasks and strategies (its manifest records their folders), unless the flags
+    # say where they are now.
+    catalog = None
+    if args.tasks_dir or args.agents_dir:
+        catalog = Catalog.of_run(run_dir, read_manifest(run_dir).catalog, args.tasks_dir, args.agents_dir)
+    paths = write_report(run_dir, Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, catalog)
     for kind, path in paths.items():
         print(f"{kind:4} {path}")
     return 0
@@ -500,9 +508,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
-    from longhaul.registry import load_strategies
+    from longhaul.catalog import Catalog
 
-    for name, strategy in sorted(load_strategies(args.agents_dir).items()):
+    for name, strategy in sorted(Catalog(agents_dir=args.agents_dir).strategies.items()):
         print(f"{name:10} {strategy.summary}")
     return 0
 
@@ -607,8 +615,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="the run folder")
     p.add_argument("--out", help="write them here instead of the run folder")
     p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens), for costs")
-    p.add_argument("--tasks-dir", help="a folder of your own task modules")
-    p.add_argument("--agents-dir", help="a folder of your own strategy modules (the run's, read by their traits)")
+    p.add_argument("--tasks-dir", help="where the run's own task modules are now (default: the folder it was run with)")
+    p.add_argument("--agents-dir", help="where the run's own strategy modules are now (default: the folder it was run with)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="compare runs cell by cell: the first is the baseline")

@@ -20,7 +20,6 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.errors import BadInput
-from longhaul.registry import load_strategies, load_tasks
 from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
 
@@ -48,11 +47,11 @@ def read_prices(path: Path) -> dict[str, Price]:
     return prices
 
 
-def dry_run(the_plan: Any, prices_path: Path | None = None, tasks_dir: Path | str | None = None,
-            agents_dir: Path | str | None = None) -> str:
+def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
+    """The dry run's table of a plan (its cells, with the tasks and strategies of its catalog)."""
     suite = the_plan.suite
-    tasks = load_tasks(tasks_dir)
-    strategies = load_strategies(agents_dir)  # the plan's strategies are known: planning checked them
+    tasks = the_plan.catalog.tasks
+    strategies = the_plan.catalog.strategies  # the plan's strategies are known: planning checked them
     prices = read_prices(prices_path) if prices_path else {}
     budget = suite.max_tokens - (suite.thinking_budget or 0)
     lines = [

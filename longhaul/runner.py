@@ -16,12 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from longhaul._version import __version__
+from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput
 from longhaul.providers import Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
-from longhaul.registry import load_strategies, load_tasks
 from longhaul.store import Manifest, RunStore, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
@@ -54,6 +55,9 @@ class Plan(BaseModel):
 
     suite: Suite
     suite_path: str | None
+    catalog: Catalog
+    """The tasks and strategies the trials were planned with: the run uses these, and records where
+    they came from."""
     cells: list[Cell]
     trials: list[TrialSpec]
 
@@ -67,8 +71,12 @@ def plan(
     tasks_dir: Path | str | None = None,
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
+    catalog: Catalog | None = None,
 ) -> Plan:
-    """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials."""
+    """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
+    The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins."""
+    if catalog is None:
+        catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:
         check_judge(refusal_judge)  # the flag named in the message, not the suite field; keys wait for the run
     overrides: dict[str, Any] = {"models": list(models) if models else None, "strategies": list(strategies) if strategies else None,
@@ -81,9 +89,8 @@ def plan(
         found = find_suite(suite)
         text, where, path = found.read_text(encoding="utf-8"), str(found), str(found)
         resolved = parse_suite(text, where, overrides)
-    task_map = load_tasks(tasks_dir)
-    strategy_map = load_strategies(agents_dir)
-    resolved_cells = cells(resolved, task_map, strategy_map, where, text)
+    task_map = catalog.tasks
+    resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
     specs = []
     for cell, params in resolved_cells:
         task = task_map[cell.task]
@@ -94,7 +101,7 @@ def plan(
                     params=cell.params, size=cell.size, strategy=cell.strategy, sample=sample, seed=resolved.seed + sample,
                 )
             )
-    return Plan(suite=resolved, suite_path=path, cells=[c for c, _ in resolved_cells], trials=specs)
+    return Plan(suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs)
 
 
 class _Relay(Listener):
@@ -134,17 +141,14 @@ async def arun(
     display: Display | None = None,
     control: RunControl | None = None,
     env: Mapping[str, str] | None = None,
-    tasks_dir: Path | str | None = None,
-    agents_dir: Path | str | None = None,
 ) -> RunResult:
-    """Run every trial of the plan not already in the store; store each as it ends."""
-    from longhaul import __version__
-
+    """Run every trial of the plan not already in the store; store each as it ends. The tasks and
+    strategies are the plan's catalog's, recorded in a new run's manifest."""
     display = display or NullDisplay()
     control = control or RunControl()
     suite = the_plan.suite
-    task_map = load_tasks(tasks_dir)
-    strategy_map = load_strategies(agents_dir)
+    task_map = the_plan.catalog.tasks
+    strategy_map = the_plan.catalog.strategies
     checker = Providers(env=env)
     for model in suite.models:
         checker.check(model)  # a missing key stops the run here: no folder, no request
@@ -159,7 +163,7 @@ async def arun(
     else:
         run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
         manifest = Manifest(
-            run_id=run_dir.name, suite=suite, suite_path=the_plan.suite_path, longhaul_version=__version__,
+            run_id=run_dir.name, suite=suite, suite_path=the_plan.suite_path, catalog=the_plan.catalog.source, longhaul_version=__version__,
             git_revision=git_revision(Path(__file__).parent), trials_total=len(the_plan.trials),
         )
         store = RunStore.create(run_dir, manifest)
@@ -252,14 +256,14 @@ def run(
     the_plan = plan(suite, models=models, strategies=strategies, max_connections=max_connections, tasks_dir=tasks_dir,
                     agents_dir=agents_dir, refusal_judge=refusal_judge)
     return asyncio.run(
-        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display,
-             tasks_dir=tasks_dir, agents_dir=agents_dir)
+        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display)
     )
 
 
 def resume_plan(run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None,
                 refusal_judge: str | None = None) -> Plan:
-    """The plan of an earlier run, from its manifest (for `longhaul resume RUN`); its refusal
-    judge unless another is given."""
+    """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
+    strategies unless other folders are given, its refusal judge unless another is."""
     manifest = read_manifest(run_dir)
-    return plan(manifest.suite, tasks_dir=tasks_dir, agents_dir=agents_dir, refusal_judge=refusal_judge)
+    catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
+    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from longhaul.catalog import CatalogSource
 from longhaul.errors import BadInput, StoreError
 from longhaul.suite import Suite
 from longhaul.trial import TrialRecord
@@ -64,6 +65,10 @@ class Manifest(BaseModel):
 
     suite_path: str | None = None
     """Where the suite was read from."""
+
+    catalog: CatalogSource = Field(default_factory=CatalogSource)
+    """The folders its tasks and strategies were loaded from (`--tasks-dir`, `--agents-dir`), so
+    that reports, resume, export and the terminal UI read it with the same ones."""
 
     longhaul_version: str
     git_revision: str | None = None

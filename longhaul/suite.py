@@ -24,9 +24,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from longhaul.catalog import builtin_dir as builtins
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import RetrySettings
+from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task, TaskParams
 
 
@@ -141,8 +143,6 @@ RUNTIME_FIELDS = frozenset({"refusal_judge"})
 def _check_model(m: str) -> None:
     try:
         if parse_address(m).simulated:
-            from longhaul.sim.profiles import parse_profile
-
             parse_profile(m.split("/", 1)[1])
     except BadInput as exc:
         raise ValueError(str(exc)) from None
@@ -166,8 +166,6 @@ def find_suite(name: Path | str, builtin_dir: Path | None = None) -> Path:
     if path.is_file():
         return path
     if builtin_dir is None:
-        from longhaul.registry import builtin_dir as builtins
-
         builtin_dir = builtins("tasks")
     candidate = builtin_dir / f"{name}.toml"
     if re.fullmatch(r"[\w.-]+", str(name)) and candidate.is_file():

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[str, int, int]
 """(block, from stack, to stack), stacks 0-2."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[str, int, int]
 """(colour 'R' or 'B', from position, to position), positions 0-based."""

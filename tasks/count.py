@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, SequenceChecker, Task, TaskParams, params_or_none
 
 
 class Params(TaskParams):

@@ -10,8 +10,7 @@ from functools import lru_cache
 
 from pydantic import Field, model_validator
 
-from longhaul.sequence import SequenceChecker
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, SequenceChecker, Task, TaskParams, params_or_none
 
 Line = tuple[int, str, int]
 """(number, spelling as written, letter count as written)."""

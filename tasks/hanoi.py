@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = tuple[int | None, int, int]
 """(disk or None where the format leaves it implied, from peg, to peg), pegs 0-2."""

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from longhaul.task import Item, Mistake, Prompt, Task, TaskParams, params_or_none
+from longhaul import Item, Mistake, Prompt, Task, TaskParams, params_or_none
 
 Move = frozenset[str]
 """The people in the boat for one crossing, as `a_3` (actor 3) and `A_3` (agent 3)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from longhaul.registry import load_tasks
+from longhaul.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -25,7 +25,7 @@ def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest's hook s
 
 @pytest.fixture(scope="session")
 def tasks():
-    return load_tasks()
+    return Catalog().tasks
 
 
 def corpus(*parts: str) -> Path:

@@ -91,12 +91,13 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     wheel = next(tmp_path.glob("longhaul-*.whl"))
     tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"longhaul"}
+    assert "longhaul/py.typed" in zipfile.ZipFile(wheel).namelist()  # the package is typed (PEP 561)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
                    capture_output=True)
     # Run from elsewhere, with the wheel's copy first on the path: no checkout in sight.
-    code = ("import longhaul, longhaul.registry as r; print(longhaul.__file__); print(r.builtin_dir('tasks'));"
-            "print(sorted(r.load_tasks()))")
+    code = ("import longhaul, longhaul.catalog as c; print(longhaul.__file__); print(c.builtin_dir('tasks'));"
+            "print(sorted(c.Catalog().tasks))")
     env = {"PYTHONPATH": str(target), "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
@@ -104,8 +105,8 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     assert first.startswith(str(target)) and builtin.startswith(str(target))
     assert "hanoi" in names and "french_numbers" in names
     # Built-in suites by name and strategies work from the wheel alone, as from a checkout.
-    code = ("import longhaul; from longhaul.registry import load_strategies; p = longhaul.plan('demo');"
-            "print(len(p.trials), sorted(load_strategies()))")
+    code = ("import longhaul; p = longhaul.plan('demo');"
+            "print(len(p.trials), sorted(p.catalog.strategies))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == str(len(__import__("longhaul").plan("demo").trials))

@@ -13,7 +13,7 @@ import pytest
 import longhaul
 from longhaul.providers import Completion, ProviderError, Usage
 from longhaul.refusal_judge import EDGE, MARK, RefusalJudge, excerpt, parse_reply, prompt, should_judge
-from longhaul.registry import get_task
+from longhaul.catalog import Catalog
 from longhaul.report.results import compute
 from longhaul.runner import plan, resume_plan
 from longhaul.sim.server import SimServer
@@ -125,7 +125,7 @@ class Cache(dict):
 
 
 def trial(answer: str) -> tuple[TrialRecord, object, object]:
-    task = get_task("count")
+    task = Catalog().task("count")
     params = task.params({"end": 30})
     v = verify(task, params, answer)
     turn = Turn(index=0, kind="initial", user=task.prompt(params).user, messages=1, answer=answer, stop_reason="end_turn", verdict=v)

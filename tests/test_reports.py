@@ -104,7 +104,7 @@ def test_html_is_self_contained_and_labels_simulations(mixed):
 def test_model_output_is_escaped_in_the_html(tmp_path):
     body = 'name = "x"\nmodels = ["sim/lazy?k=3"]\nstrategies = ["direct"]\n[[tasks]]\ntask = "shout"\nend = 9\n'
     run_dir = run(tmp_path, "run", body, tasks_dir=FIXTURES / "shout")
-    write_report(run_dir, tasks_dir=FIXTURES / "shout")
+    write_report(run_dir)  # the run's manifest says where its tasks are
     html = (run_dir / "report.html").read_text()
     assert "alert(1)" in html  # the answer is shown ...
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # ... as text

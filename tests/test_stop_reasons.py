@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from longhaul import verify
-from longhaul.registry import get_task
+from longhaul.catalog import Catalog
 from longhaul.stop_reasons import normalise_stop_reason
 
 # Written out here rather than read from the table, so that a changed table fails a test.
@@ -29,7 +29,7 @@ def test_raw_stop_reasons_map_onto_the_normalised_set(raw, expected):
 @pytest.mark.parametrize("raw,expected", MAPPING)
 def test_verify_takes_raw_stop_reasons_and_keeps_them(raw, expected):
     # Two of three items and a stop: only the token limit makes it budget_exhausted.
-    verdict = verify(get_task("count"), {"end": 3}, "1\n2\n", stop_reason=raw)
+    verdict = verify(Catalog().task("count"), {"end": 3}, "1\n2\n", stop_reason=raw)
     assert verdict.stop_reason == expected
     assert verdict.stop_reason_raw == (None if raw == expected else raw)
     assert (verdict.outcome == "budget_exhausted") == (expected == "max_tokens")
@@ -38,10 +38,10 @@ def test_verify_takes_raw_stop_reasons_and_keeps_them(raw, expected):
 @pytest.mark.parametrize("raw", ["weird_stop", "", "finish"])
 def test_unknown_stop_reason_is_other_with_the_raw_value(raw):
     assert normalise_stop_reason(raw) is None
-    verdict = verify(get_task("count"), {"end": 3}, "1\n2\n3\n", stop_reason=raw)
+    verdict = verify(Catalog().task("count"), {"end": 3}, "1\n2\n3\n", stop_reason=raw)
     assert (verdict.outcome, verdict.stop_reason, verdict.stop_reason_raw) == ("complete", "other", raw)
 
 
 def test_no_stop_reason_stays_none():
-    verdict = verify(get_task("count"), {"end": 3}, "1\n2\n3\n", stop_reason=None)
+    verdict = verify(Catalog().task("count"), {"end": 3}, "1\n2\n3\n", stop_reason=None)
     assert (verdict.stop_reason, verdict.stop_reason_raw) == (None, None)

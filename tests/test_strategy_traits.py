@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from longhaul.errors import BadInput
-from longhaul.registry import load_strategies
+from longhaul.catalog import Catalog
 from longhaul.strategy import Strategy, follow_up_graph, say_continue
 from test_runs import cli, small
 
@@ -38,7 +38,7 @@ def agents(tmp_path: Path) -> Path:
 
 
 def test_the_built_in_strategies_declare_their_traits():
-    traits = {name: (s.follows_up, s.grows_conversation, s.single_turn) for name, s in load_strategies().items()}
+    traits = {name: (s.follows_up, s.grows_conversation, s.single_turn) for name, s in Catalog().strategies.items()}
     assert traits == {
         "direct": (False, False, True),
         "continue": (True, True, False),

@@ -18,7 +18,7 @@ from longhaul.display.protocol import RunInfo, RunSummary
 from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, TextDelta, Usage, parse_address
 from longhaul.providers.base import End
 from longhaul.providers.retry import ProviderError, Transient
-from longhaul.registry import get_task, load_strategies
+from longhaul.catalog import Catalog
 from longhaul.stitching import Alignment, align, stitch
 from longhaul.strategy import Settings, TrialContext
 from longhaul.trial import TrialRecord, TrialSpec, run_trial
@@ -26,10 +26,10 @@ from longhaul.turn import Turn
 from longhaul.verdict import error_verdict
 from longhaul.verify import StreamingVerifier
 
-HANOI = get_task("hanoi")
+HANOI = Catalog().task("hanoi")
 H3 = HANOI.params({"disks": 3})
 MOVES = list(HANOI.reference(H3))  # 7 moves, unnumbered when written as a list
-COUNT = get_task("count")
+COUNT = Catalog().task("count")
 C10 = COUNT.params({"end": 10})
 
 
@@ -131,7 +131,7 @@ def test_a_continuation_turn_stitches_through_the_trial_context():
 def test_a_provider_failing_for_good_on_turn_2_of_continue_ends_the_trial_in_error():
     provider = Scripted([HANOI.render(H3, MOVES[:4]), None], attempts=3)
     spec = TrialSpec(key="k", model="openai/stub", task="hanoi", params={"disks": 3}, size=3, strategy="continue", sample=0, seed=0)
-    record = asyncio.run(run_trial(spec, provider, HANOI, H3, load_strategies()["continue"], Settings(max_tokens=1000)))
+    record = asyncio.run(run_trial(spec, provider, HANOI, H3, Catalog().strategy("continue"), Settings(max_tokens=1000)))
     assert record.outcome == "error" and record.stop == "error" and len(record.turns) == 2
     kept, failed = record.turns
     assert kept.answer == HANOI.render(H3, MOVES[:4]) and kept.verdict.outcome == "wont_do" and kept.error is None

@@ -12,20 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from longhaul.outcome_style import colour
 from longhaul.display.protocol import RunInfo, RunSummary
 from longhaul.providers import RetryRecord
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 from longhaul.verdict import OUTCOMES
-
-COLOURS = {
-    "complete": "green",
-    "cant_do": "red",
-    "wont_do": "yellow",
-    "budget_exhausted": "magenta",
-    "unparseable": "cyan",
-    "error": "bright_black",
-}
 
 
 class LiveDisplay:
@@ -43,7 +35,7 @@ class LiveDisplay:
 
     def _panel(self) -> Group:
         table = Table.grid(padding=(0, 2))
-        table.add_row(*(Text(f"{o} {self._outcomes.get(o, 0)}", style=COLOURS[o]) for o in OUTCOMES))
+        table.add_row(*(Text(f"{o} {self._outcomes.get(o, 0)}", style=colour(o)) for o in OUTCOMES))
         stats = Text(
             f"in flight {self._in_flight}   tokens in {self._tokens_in:,}   out {self._tokens_out:,}   retries {self._retries}",
             style="dim",

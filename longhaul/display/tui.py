@@ -25,10 +25,13 @@ from textual.screen import Screen
 from textual.widgets import Collapsible, DataTable, Footer, Input, ProgressBar, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from longhaul.catalog import Catalog
 from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
+from longhaul.outcome_style import colour, glyph
 from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
-from longhaul.store import read_index, read_trial, read_trials
+from longhaul.runner import Plan, arun
+from longhaul.store import read_index, read_manifest, read_trial, read_trials
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES
@@ -36,14 +39,6 @@ from longhaul.verdict import OUTCOMES
 if TYPE_CHECKING:  # the report's modules load scipy: only when the summary is asked for
     from longhaul.report.results import CellResult
 
-STYLE = {
-    "complete": "green",
-    "cant_do": "red",
-    "wont_do": "yellow",
-    "budget_exhausted": "magenta",
-    "unparseable": "cyan",
-    "error": "bright_black",
-}
 MARK = {"first_error": "bold white on red", "claims_complete": "black on magenta", "impossible": "black on green"}
 MARK_DEFAULT = "black on yellow"  # refusal, elision, subset, code, offer to continue
 SHOWN = 6000
@@ -61,8 +56,8 @@ def short(model: str, width: int = 16) -> str:
 
 
 def mix(cell: CellState, width: int = 8) -> Text:
-    """The cell's progress as a bar of coloured blocks, one colour per outcome, provider errors as
-    crosses (they are no outcome of the model); the rest: not done yet."""
+    """The cell's progress as a bar of outcome glyphs in their colours (a glyph, not a block, so
+    that the bar reads without colour), provider errors among them; the rest: not done yet."""
     text = Text()
     if cell.total == 0:
         return text
@@ -70,7 +65,7 @@ def mix(cell: CellState, width: int = 8) -> Text:
     for o in OUTCOMES:
         n = round(width * cell.outcomes.get(o, 0) / cell.total)
         if n:
-            text.append(("×" if o == "error" else "█") * n, style=STYLE[o])
+            text.append(glyph(o) * n, style=colour(o))
             used += n
     text.append("·" * max(0, width - used), style="dim")
     return text
@@ -110,7 +105,7 @@ def render_turn(turn: Turn) -> Text:
         head.append(f" · {len(turn.retries)} retries", style="bold")
     body = marked(turn.answer, [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"])
     after = Text("\nafter this turn: ")
-    after.append(v.outcome, style=f"bold {STYLE[v.outcome]}")
+    after.append(v.outcome, style=f"bold {colour(v.outcome)}")
     after.append(f" — {v.explanation}")
     if v.first_error:
         e = v.first_error
@@ -123,7 +118,7 @@ def render_turn(turn: Turn) -> Text:
 def render_record(t: TrialRecord) -> tuple[Text, Text, str]:
     s = t.spec
     head = Text(f"{s.model}{' (simulated)' if t.simulated else ''} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
-    head.append(t.outcome, style=f"bold {STYLE[t.outcome]}")
+    head.append(t.outcome, style=f"bold {colour(t.outcome)}")
     head.append(f" · {len(t.turns)} turn(s) · loop ended: {t.stop}")
     body = Text("\n\n").join([render_turn(turn) for turn in t.turns])
     thinking = "\n\n".join(f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking)
@@ -162,11 +157,11 @@ class SummaryScreen(Screen[None]):
         yield Footer()
 
 
-def summary(run_dir: Path, agents_dir: Path | str | None = None) -> Group:
-    from longhaul.report.results import aggregate, either
-    from longhaul.store import read_manifest
+def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
+    """`catalog`: the run's tasks and strategies (default: those its manifest records)."""
+    from longhaul.report.results import aggregate, either  # scipy: loaded only when the summary is asked for
 
-    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {}, agents_dir=agents_dir)
+    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)
     parts: list[Any] = [Text(f"Refusal elasticity: won't-do first answers that became complete under {either(results.follow_up_strategies)}",
                              style="bold")]
     for m in results.models:
@@ -227,14 +222,13 @@ class LonghaulApp(App[str]):
     REPAINT = 0.25
     """Seconds between repaints."""
 
-    def __init__(self, run_dir: Path, plan: Any = None, resume: bool = False, browse: bool = False,
-                 tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> None:
+    def __init__(self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False) -> None:
+        """`plan`: the suite's trials and the catalog they use (the run's own, when browsing)."""
         super().__init__()
         self.run_dir = run_dir
         self.plan = plan
         self.resume_existing = resume
         self.browse = browse
-        self.tasks_dir, self.agents_dir = tasks_dir, agents_dir
         self.state = RunState()
         self.control = RunControl()
         self.sort = 0
@@ -288,12 +282,10 @@ class LonghaulApp(App[str]):
     # -- running ---------------------------------------------------------------------------------
 
     def _start(self, resume: bool) -> None:
-        from longhaul.runner import arun
-
         async def go() -> None:
             try:
                 await arun(self.plan, out=None if resume else self.run_dir, resume=self.run_dir if resume else None,
-                           display=self.state, control=self.control, tasks_dir=self.tasks_dir, agents_dir=self.agents_dir)
+                           display=self.state, control=self.control)
             except asyncio.CancelledError:
                 self.state.interrupted = True
                 raise
@@ -329,7 +321,7 @@ class LonghaulApp(App[str]):
     def _done(self, c: CellState) -> Text:
         text = Text(f"{c.done}/{c.total}")
         if c.errors:
-            text.append(f" ×{c.errors}", style=STYLE["error"])
+            text.append(f" ×{c.errors}", style=colour("error"))
         if c.in_flight:
             text.append(f" ▶{len(c.in_flight)}", style="cyan")
         return text
@@ -360,7 +352,7 @@ class LonghaulApp(App[str]):
         bar.update(total=max(1, s.total), progress=s.done)
         counts = Text()
         for o in OUTCOMES:
-            counts.append(f"{o} {s.outcomes.get(o, 0)}  ", style=STYLE[o])
+            counts.append(f"{o} {s.outcomes.get(o, 0)}  ", style=colour(o))
         self.query_one("#outcomes", Static).update(counts)
 
     def _rows(self) -> list[CellKey]:
@@ -493,14 +485,18 @@ class LonghaulApp(App[str]):
         if not read_index(self.run_dir):
             self.notify("no trial is stored yet")
             return
-        self.push_screen(SummaryScreen(summary(self.run_dir, self.agents_dir)))
+        self.push_screen(SummaryScreen(summary(self.run_dir, self.plan.catalog if self.plan else None)))
 
     def action_theme(self) -> None:
         self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
 
     async def action_report(self) -> None:
-        mine = ["--agents-dir", str(self.agents_dir)] if self.agents_dir is not None else []  # their traits, for elasticity
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir), *mine,
+        # The report of the tasks and strategies on screen: folders given to browse a run override its manifest's.
+        where: list[str] = []
+        if self.plan is not None:
+            for flag, folder in (("--tasks-dir", self.plan.catalog.tasks_dir), ("--agents-dir", self.plan.catalog.agents_dir)):
+                where += [flag, str(folder)] if folder else []
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir), *where,
                                                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         _, err = await proc.communicate()
         if proc.returncode != 0:

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from longhaul.errors import BadInput
 from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
 from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
 
@@ -38,7 +39,7 @@ class Providers:
     ) -> None:
         """`max_connections` bounds the requests in flight to any one provider and base URL.
         `base_url` (the `--base-url` flag) overrides the environment for real providers.
-        `tasks` are those the simulated model knows (default: the built-ins)."""
+        `tasks` are those the simulated model knows (a run's catalog's; default: none)."""
         if max_connections < 1:
             raise BadInput(f"--max-connections: must be at least 1 (got {max_connections})")
         self._max_connections = max_connections
@@ -63,8 +64,6 @@ class Providers:
         `BadInput` naming the variable, raised before any trial starts."""
         address = parse_address(model)
         if address.provider == "sim":
-            from longhaul.sim.profiles import parse_profile
-
             parse_profile(address.model)
         else:
             resolve_endpoint(address, self._env, self._base_url)
@@ -111,10 +110,9 @@ class Providers:
 
     async def _sim_url(self) -> str:
         if self._sim is None:
-            from longhaul.registry import load_tasks
-            from longhaul.sim.server import start
+            from longhaul.sim.server import start  # aiohttp: loaded only when a run uses the sim
 
-            self._sim = await start(self._tasks if self._tasks is not None else load_tasks())
+            self._sim = await start(self._tasks if self._tasks is not None else {})
         return self._sim.url
 
     async def aclose(self) -> None:

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from longhaul.catalog import Catalog
 from longhaul.dryrun import read_prices
 from longhaul.errors import StoreError
-from longhaul.registry import load_tasks
 from longhaul.report.results import Results, aggregate
 from longhaul.store import read_manifest, read_trials
 from longhaul.task import Task
 from longhaul.trial import TrialRecord
 
 
-def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: Path | str | None = None,
-                 trials: list[TrialRecord] | None = None, agents_dir: Path | str | None = None) -> dict[str, Path]:
+def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, catalog: Catalog | None = None,
+                 trials: list[TrialRecord] | None = None) -> dict[str, Path]:
     """Write the three files (into the run folder unless `out_dir`); returns their paths.
-    `trials`: the run's trials when the caller already holds them (a run that just ended);
-    `agents_dir`: the user's own strategies, read by their traits."""
+    `catalog`: the tasks and strategies to read the run with (default: those its manifest records).
+    `trials`: the run's trials when the caller already holds them (a run that just ended)."""
     from longhaul.report import html, markdown
 
     manifest = read_manifest(run_dir)
     if trials is None:
         trials = read_trials(run_dir)
-    results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, tasks_dir, agents_dir)
-    tasks = load_tasks(tasks_dir)
+    catalog = catalog or Catalog.of_run(run_dir, manifest.catalog)
+    results = aggregate(trials, manifest, run_dir, read_prices(prices) if prices else {}, catalog)
+    tasks = catalog.tasks
     # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.
     size_labels = {name: task.size_param if type(task).size is Task.size else "size" for name, task in tasks.items()}
     out_dir = out_dir or run_dir

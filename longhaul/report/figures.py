@@ -12,29 +12,26 @@ no point (a gap in its line), and the mix shows provider errors as a grey count 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display, ever
+from longhaul.outcome_style import colour
+from longhaul.report.results import CellResult
+from longhaul.verdict import VERDICTS, Outcome
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-from longhaul.report.results import CellResult  # noqa: E402
-from longhaul.verdict import VERDICTS, Outcome  # noqa: E402
-
-COLOURS = {
-    "complete": "#2e7d32",
-    "cant_do": "#c62828",
-    "wont_do": "#f9a825",
-    "budget_exhausted": "#6a1b9a",
-    "unparseable": "#00838f",
-    "error": "#9e9e9e",
-}
-
-plt.rcParams.update(
+# The figures' look, applied only while one is drawn (rc_context): importing or drawing never
+# changes the rcParams or the backend of a program that uses matplotlib itself. Figures are made
+# with the object-oriented API and saved through the SVG canvas: no pyplot, no display, ever.
+_STYLE: dict[str, Any] = (
     {
         "svg.fonttype": "none",
         "font.family": "sans-serif",
@@ -47,6 +44,17 @@ plt.rcParams.update(
     }
 )
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _styled(draw: _F) -> _F:
+    @functools.wraps(draw)
+    def styled(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(_STYLE):
+            return draw(*args, **kwargs)
+
+    return styled  # type: ignore[return-value]
+
 
 def label(model: str, simulated: bool) -> str:
     """A model's name for a legend: long sim parameter strings are shortened (the tables below
@@ -55,11 +63,16 @@ def label(model: str, simulated: bool) -> str:
     return f"{name} (sim)" if simulated else name
 
 
-def _svg(fig: plt.Figure) -> str:
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height))
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     # Fixed margins, not bbox_inches="tight": that draws every figure twice.
     fig.savefig(buf, format="svg")
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]
 
@@ -77,19 +90,20 @@ LEGEND_WIDTH = 2.6
 """Inches on the right of a row of panels for the legend."""
 
 
-def _panels(n: int, height: float = 2.8) -> tuple[plt.Figure, list[plt.Axes]]:
+def _panels(n: int, height: float = 2.8) -> tuple[Figure, list[Axes]]:
     width = 0.7 + 2.9 * n + LEGEND_WIDTH
-    fig, axes = plt.subplots(1, n, figsize=(width, height), sharey=True, squeeze=False)
+    fig = _figure(width, height)
+    axes = fig.subplots(1, n, sharey=True, squeeze=False)
     fig.subplots_adjust(left=0.7 / width, right=1 - LEGEND_WIDTH / width, top=1 - 0.62 / height, bottom=0.5 / height, wspace=0.12)
     return fig, list(axes[0])
 
 
-def _title(fig: plt.Figure, text: str) -> None:
+def _title(fig: Figure, text: str) -> None:
     fig.text(0.005, 0.995, text, ha="left", va="top", fontsize=10, fontweight="bold")
 
 
 def _model_colours(models: list[str]) -> dict[str, str]:
-    palette = plt.get_cmap("tab10").colors
+    palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]
     return {m: palette[i % len(palette)] for i, m in enumerate(models)}
 
 
@@ -112,6 +126,7 @@ def _or_nan(x: float | None) -> float:
     return math.nan if x is None else x
 
 
+@_styled
 def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
     strategies, models, series = _series(cells)
     colours = _model_colours(models)
@@ -134,6 +149,7 @@ def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
     return _svg(fig)
 
 
+@_styled
 def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     """Small multiples (a row per model, a column per strategy) drawn on one axes: a grid of
     real subplots costs seconds to render for a dozen models, and this reads the same."""
@@ -143,7 +159,8 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     span = len(sizes) + 1  # bars of one panel, and a gap
     row_height = 1.3
     width, height = max(7.0, 2.2 + 0.42 * span * len(strategies)), row_height * 0.9 * len(models) + 1.5
-    fig, ax = plt.subplots(figsize=(width, height))
+    fig = _figure(width, height)
+    ax = fig.subplots()
     fig.subplots_adjust(left=2.0 / width, right=0.99, top=1 - 0.45 / height, bottom=0.95 / height)
     xs: dict[str, list[float]] = {o: [] for o in VERDICTS}
     hs: dict[str, list[float]] = {o: [] for o in VERDICTS}
@@ -160,12 +177,12 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
                     bs[o].append(bottom)
                     bottom += share
                 if c.provider_errors.count:
-                    ax.text(x, base + 1.0, str(c.provider_errors.count), ha="center", va="bottom", fontsize=6, color=COLOURS["error"])
+                    ax.text(x, base + 1.0, str(c.provider_errors.count), ha="center", va="bottom", fontsize=6, color=colour("error"))
         sim = any(c.simulated for c in cells if c.model == model)
         ax.text(-1.0, base + 0.5, label(model, sim).replace(" (sim)", "\n(sim)"), ha="right", va="center", fontsize=7)
         ax.plot([-0.6, len(strategies) * span - 1.4], [base - 0.08] * 2, color="#ccc", lw=0.6)
     for o in VERDICTS:
-        ax.bar(xs[o], hs[o], bottom=bs[o], color=COLOURS[o], width=0.85, label=o)
+        ax.bar(xs[o], hs[o], bottom=bs[o], color=colour(o), width=0.85, label=o)
     top = (len(models) - 1) * row_height + 1.05
     for col, strategy in enumerate(strategies):
         ax.text(col * span + (len(sizes) - 1) / 2, top, strategy, ha="center", va="bottom", fontsize=9)
@@ -183,6 +200,7 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     return _svg(fig)
 
 
+@_styled
 def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
     strategies, models, series = _series(cells)
     colours = _model_colours(models)
@@ -218,6 +236,7 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
     return _svg(fig)
 
 
+@_styled
 def first_error(task: str, cells: list[CellResult], size_label: str) -> str | None:
     strategies, models, series = _series(cells)
     if not any(c.median_first_error is not None for c in cells):

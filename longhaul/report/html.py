@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from html import escape
 
+from longhaul import outcome_style
 from longhaul.excerpt import excerpt
 from longhaul.report import figures
 from longhaul.report.results import CellResult, Results, Share, either
@@ -31,14 +32,13 @@ h3{font-size:16px;margin:24px 0 6px}.meta{color:#666;font-size:12px}
 .lead{font-size:16px;background:#f3f7ff;border-left:4px solid #3b6fd8;padding:10px 14px;margin:10px 0}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 th{background:#fafafa;position:sticky;top:0}td.l,th.l{text-align:left}.ci{color:#888;font-size:11px}
-.o-complete{color:#2e7d32}.o-cant_do{color:#c62828}.o-wont_do{color:#b7791f}.o-budget_exhausted{color:#6a1b9a}.o-unparseable{color:#00838f}.o-error{color:#777}
 figure{margin:10px 0 18px}figure svg{max-width:100%;height:auto}
 details{margin:4px 0}summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfb;border:1px solid #eee;padding:8px;font-size:12px;max-height:480px;overflow:auto}
 mark{border-radius:3px;padding:0 1px}mark.first_error{background:#ffcdd2;outline:1px solid #c62828}mark.refusal,mark.elision,mark.subset,mark.code,mark.offer_to_continue{background:#ffe8a3}
 mark.claims_complete{background:#e1bee7}mark.impossible{background:#c8e6c9}.gap{color:#999;font-style:italic}
 .turn{border-left:3px solid #ccc;padding-left:10px;margin:10px 0}.turn h4{margin:4px 0;font-size:13px}
 nav a{margin-right:12px}.scroll{overflow-x:auto}
-"""
+""" + outcome_style.css() + "\n"
 
 
 def _pct(x: float | None) -> str:

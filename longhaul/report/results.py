@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from longhaul.dryrun import Price
-from longhaul.registry import load_strategies, load_tasks
+from longhaul.catalog import Catalog
 from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import needed_tokens as tokens_needed
@@ -222,19 +222,20 @@ def _balked(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
     return [t for t in answered(trials) if t.turns and t.turns[0].verdict.outcome == "wont_do"]
 
 
-def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, tasks_dir: Path | str | None = None,
-            agents_dir: Path | str | None = None) -> Results:
-    """Aggregate a run's store into `Results`."""
-    return aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, tasks_dir, agents_dir)
+def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, catalog: Catalog | None = None) -> Results:
+    """Aggregate a run's store into `Results`, with its own tasks and strategies unless `catalog` is given."""
+    manifest = read_manifest(run_dir)
+    return aggregate(read_trials(run_dir), manifest, run_dir, prices or {}, catalog)
 
 
 def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
-              tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None) -> Results:
-    """The run's `Results`. Strategies are read by their traits (`agents_dir`: the user's own); a
-    strategy the loader does not know (a run made with an `--agents-dir` not given here) neither
-    follows up nor is single-turn."""
-    tasks = load_tasks(tasks_dir)
-    strategies = load_strategies(agents_dir)
+              catalog: Catalog | None = None) -> Results:
+    """`Results` of these trials, read with `catalog` (default: the one the run's manifest records).
+    Strategies are read by their traits; one the catalog does not know neither follows up nor is
+    single-turn."""
+    catalog = catalog or Catalog.of_run(run_dir, manifest.catalog)
+    tasks = catalog.tasks
+    strategies = catalog.strategies
     run_strategies = sorted({t.spec.strategy for t in trials})
     follow_ups = [name for name in run_strategies if name in strategies and strategies[name].follows_up]
     single = [name for name in run_strategies if name in strategies and strategies[name].single_turn]

@@ -8,3 +8,8 @@ FINGERPRINT = "longhaul-sim"
 """Every OpenAI-format reply of the sim carries it as `system_fingerprint` (and every Anthropic
 message id starts `msg_sim_`), so a client that reaches the sim under another address still
 knows it is talking to a simulation."""
+
+JUDGE_MARK = "longhaul refusal judge"
+"""Every prompt of longhaul's refusal judge names itself with this phrase, so that the simulated
+judge (`sim/judge`) knows one when it reads it. It lives here, below the judge, so that the sim
+never imports the engine it serves."""

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from longhaul.errors import BadInput
+from longhaul.sim import JUDGE_MARK
 from longhaul.sim.reading import Situation
 from longhaul.task import describe_validation_error
 
@@ -322,9 +323,7 @@ class Judge(Profile):
     stand-in for a model's reading), a fixed class, or `garbled` (a reply naming no class)."""
 
     def write(self, s: Situation, rng: random.Random) -> Script:
-        from longhaul.refusal_judge import MARK
-
-        if MARK not in s.text or (m := _RESPONSE.search(s.text)) is None:
+        if JUDGE_MARK not in s.text or (m := _RESPONSE.search(s.text)) is None:
             return Script("I am longhaul's simulated refusal judge; I answer only its judge prompts (--refusal-judge).",
                           "No judge prompt here.")
         if self.says == "garbled":
