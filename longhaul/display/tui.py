@@ -50,6 +50,11 @@ def _key(cell: CellKey) -> str:
     return "\x1f".join(map(str, cell))
 
 
+def _cell(key: str) -> CellKey:
+    model, task, size, strategy = key.split("\x1f")
+    return model, task, int(size), strategy
+
+
 def short(model: str, width: int = 16) -> str:
     """A model's name for the grid (the trial pane gives it whole)."""
     return model if len(model) <= width else model[: width - 1] + "…"
@@ -272,6 +277,12 @@ class LonghaulApp(App[str]):
             self.state.simulated = bool(self.plan and self.plan.suite.simulated_only())
         self._rebuild()
         grid.focus()
+        # The row under the cursor is selected now, so the first paint already shows its trial: the
+        # grid's own highlight event arrives later, and the repaint tick it would wait for races
+        # whatever reads the screen first (a snapshot, a user's first glance).
+        if grid.row_count:
+            row_key, _ = grid.coordinate_to_cell_key(grid.cursor_coordinate)
+            self.selected = _cell(row_key.value)
         # The main screen's timer, not the app's: Textual stops a screen's timers before it
         # removes the screen's widgets, so a repaint never looks for a widget that has gone.
         self.repaint = self.screen.set_interval(self.REPAINT, self._refresh)
@@ -304,6 +315,8 @@ class LonghaulApp(App[str]):
 
     def _refresh(self, force: bool = False) -> None:
         """Repaint what changed since the last tick (called four times a second)."""
+        if not self.is_running:
+            return  # quitting: the screen's widgets go before the timer stops, and a tick can fall between
         cells, trials, header = self.state.take_changes()
         if header or cells or force:
             self._header()
@@ -390,8 +403,10 @@ class LonghaulApp(App[str]):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is None or event.row_key.value is None:
             return
-        model, task, size, strategy = event.row_key.value.split("\x1f")
-        self.selected = (model, task, int(size), strategy)
+        cell = _cell(event.row_key.value)
+        if cell == self.selected:
+            return  # already shown (the first row, selected on mount)
+        self.selected = cell
         self.follow = True
         # Drawn on the next repaint tick: holding a key down moves the cursor at once and reads
         # only the trial it stops on.
