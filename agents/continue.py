@@ -4,7 +4,9 @@ the whole conversation, as a person would, until done. Input grows quadratically
 from longhaul import Strategy, follow_up_graph, say_continue
 
 STRATEGY = Strategy(
-    "continue", "say 'continue' with the whole conversation while the answer is unfinished",
+    "continue",
+    "say 'continue' with the whole conversation while the answer is unfinished",
     follow_up_graph("continue", say_continue).compile(),
-    follows_up=True, grows_conversation=True,
+    follows_up=True,
+    grows_conversation=True,
 )

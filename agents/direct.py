@@ -13,5 +13,4 @@ def build() -> StateGraph:
     return graph
 
 
-STRATEGY = Strategy("direct", "one request: the task's prompt, and the verdict on that answer", build().compile(),
-                    single_turn=True)
+STRATEGY = Strategy("direct", "one request: the task's prompt, and the verdict on that answer", build().compile(), single_turn=True)

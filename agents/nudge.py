@@ -3,7 +3,7 @@ the answer is unfinished, as `continue`."""
 
 from langgraph.graph import END, START, StateGraph
 
-from longhaul import Message, NUDGE, Strategy, TrialContext, TrialState, Turn, ask_task, say_continue, turn_node
+from longhaul import NUDGE, Message, Strategy, TrialContext, TrialState, Turn, ask_task, say_continue, turn_node
 
 
 def insist(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
@@ -32,5 +32,10 @@ def build() -> StateGraph:
     return graph
 
 
-STRATEGY = Strategy("nudge", "after a won't-do, insist once that the full output is wanted; then as continue", build().compile(),
-                    follows_up=True, grows_conversation=True)
+STRATEGY = Strategy(
+    "nudge",
+    "after a won't-do, insist once that the full output is wanted; then as continue",
+    build().compile(),
+    follows_up=True,
+    grows_conversation=True,
+)

@@ -23,5 +23,10 @@ def build() -> StateGraph:
 
 # Its first request is a range, not the task's prompt, so its first answer is no won't-do to
 # follow up; and each request is fresh, so the conversation does not grow.
-STRATEGY = Strategy("ranges", "ask for items a..b, then b+1..c, until done (range_size items a request)", build().compile(),
-                    follows_up=False, grows_conversation=False)
+STRATEGY = Strategy(
+    "ranges",
+    "ask for items a..b, then b+1..c, until done (range_size items a request)",
+    build().compile(),
+    follows_up=False,
+    grows_conversation=False,
+)

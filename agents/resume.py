@@ -9,7 +9,8 @@ def resume_from_here(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
 
 
 STRATEGY = Strategy(
-    "resume", "fresh requests: the task, the last items so far, 'continue from item k'",
+    "resume",
+    "fresh requests: the task, the last items so far, 'continue from item k'",
     follow_up_graph("resume", resume_from_here).compile(),
     follows_up=True,  # each follow-up is a fresh request: the conversation does not grow
 )

@@ -30,8 +30,11 @@ async def run(base_url: str, api_key: str, model: str, prompt: str, n: int, conc
         nonlocal wrong
         async with gate:
             stream = await client.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": prompt}], max_completion_tokens=max_tokens,
-                stream=True, stream_options={"include_usage": True},
+                model=model,
+                messages=[{"role": "user", "content": prompt}],
+                max_completion_tokens=max_tokens,
+                stream=True,
+                stream_options={"include_usage": True},
             )
             parts: list[str] = []
             finish = None
@@ -65,7 +68,9 @@ def main() -> None:
     parser.add_argument("--end", type=int, default=1000, help="the last integer a right answer holds")
     parser.add_argument("--max-tokens", type=int, default=16_384, help="max_completion_tokens sent (longhaul's default)")
     args = parser.parse_args()
-    wrong = asyncio.run(run(args.base_url, args.api_key, args.model, args.prompt, args.requests, args.concurrency, args.end, args.max_tokens))
+    wrong = asyncio.run(
+        run(args.base_url, args.api_key, args.model, args.prompt, args.requests, args.concurrency, args.end, args.max_tokens)
+    )
     if wrong:
         print(f"bare loop: {wrong} of {args.requests} answers wrong", file=sys.stderr)
         sys.exit(1)

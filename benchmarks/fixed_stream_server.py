@@ -50,7 +50,7 @@ def answer_events(end: int, chunks: int, model: str, usage: bool) -> list[bytes]
 
     out = [event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])]
     for i in range(0, len(lines), per):
-        out.append(event([{"index": 0, "delta": {"content": "".join(lines[i:i + per])}, "finish_reason": None}]))
+        out.append(event([{"index": 0, "delta": {"content": "".join(lines[i : i + per])}, "finish_reason": None}]))
     out.append(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
     if usage:
         # About two tokens a line (the number, the newline); no client here checks it against the text.
@@ -66,7 +66,9 @@ def make_app(end: int, chunks: int) -> web.Application:
     async def completions(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         if not body.get("stream"):
-            return web.json_response({"error": {"message": "this server only streams (stream=true)", "type": "invalid_request_error"}}, status=400)
+            return web.json_response(
+                {"error": {"message": "this server only streams (stream=true)", "type": "invalid_request_error"}}, status=400
+            )
         model = str(body.get("model") or MODEL)
         usage = bool((body.get("stream_options") or {}).get("include_usage"))
         events = cache.get((model, usage))

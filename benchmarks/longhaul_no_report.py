@@ -17,8 +17,9 @@ import types
 from pathlib import Path
 
 
-def _no_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: object = None,
-               trials: object = None) -> dict[str, Path]:
+def _no_report(
+    run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, tasks_dir: object = None, trials: object = None
+) -> dict[str, Path]:
     folder = out_dir or run_dir
     # The names the command prints after a run; nothing is written there.
     return {"html": folder / "report.html", "md": folder / "summary.md", "json": folder / "results.json"}

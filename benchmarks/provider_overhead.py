@@ -40,8 +40,11 @@ async def bare(url: str, prompt: str, n: int, concurrency: int) -> tuple[float, 
     async def one() -> None:
         async with gate:
             stream = await client.chat.completions.create(
-                model="diligent", messages=[{"role": "user", "content": prompt}], max_completion_tokens=16_384,
-                stream=True, stream_options={"include_usage": True},
+                model="diligent",
+                messages=[{"role": "user", "content": prompt}],
+                max_completion_tokens=16_384,
+                stream=True,
+                stream_options={"include_usage": True},
             )
             parts = []
             async for chunk in stream:
@@ -59,8 +62,8 @@ async def bare(url: str, prompt: str, n: int, concurrency: int) -> tuple[float, 
 
 async def providers(url: str, prompt: str, n: int, concurrency: int, verify: bool) -> tuple[float, float]:
     from longhaul.ask import ask
-    from longhaul.providers import Message, Providers, Request
     from longhaul.catalog import Catalog
+    from longhaul.providers import Message, Providers, Request
 
     task = Catalog().task("count")
     params = task.params({"end": 1000})

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from longhaul import __version__
-from longhaul.providers import Usage
 from longhaul.catalog import Catalog
+from longhaul.providers import Usage
 from longhaul.store import Manifest, RunStore
 from longhaul.strategy import Turn
 from longhaul.suite import parse_suite
@@ -32,16 +32,23 @@ from longhaul.verify import verify
 RESULTS = Path(__file__).resolve().parent / "results" / "report_10k.json"
 MODELS = ["sim/diligent", "sim/lazy?k=20", "sim/drifter?at=60", "sim/truncating?limit=700"]
 STRATEGIES = ["direct", "continue"]
-CELLS = {"hanoi": [{"disks": d} for d in (3, 4, 5, 6, 7)], "count": [{"end": e} for e in (50, 100, 200, 400, 800)],
-         "french_numbers": [{"start": 0, "end": e} for e in (10, 50, 100, 200, 400)]}
+CELLS = {
+    "hanoi": [{"disks": d} for d in (3, 4, 5, 6, 7)],
+    "count": [{"end": e} for e in (50, 100, 200, 400, 800)],
+    "french_numbers": [{"start": 0, "end": e} for e in (10, 50, 100, 200, 400)],
+}
 SAMPLES = 84
 
 
 def make_run(folder: Path) -> int:
     tasks = Catalog().tasks
     suite = parse_suite(
-        'name = "bench-10k"\nmodels = ' + json.dumps(MODELS) + "\nstrategies = " + json.dumps(STRATEGIES)
-        + f"\nsamples = {SAMPLES}\n" + "".join(f'[[tasks]]\ntask = "{t}"\n' for t in CELLS)
+        'name = "bench-10k"\nmodels = '
+        + json.dumps(MODELS)
+        + "\nstrategies = "
+        + json.dumps(STRATEGIES)
+        + f"\nsamples = {SAMPLES}\n"
+        + "".join(f'[[tasks]]\ntask = "{t}"\n' for t in CELLS)
     )
     store = RunStore.create(folder, Manifest(run_id=folder.name, suite=suite, longhaul_version=__version__, trials_total=0))
     rng = random.Random(0)
@@ -69,13 +76,43 @@ def make_run(folder: Path) -> int:
                             text = task.render(p, values)
                         verdict = verify(task, p, text, stop_reason=stop)
                         usage = Usage(input_tokens=200, output_tokens=len(text) // 3)
-                        turn = Turn(index=0, kind="initial", user=task.prompt(p).user, messages=1, answer=text, stop_reason=stop,
-                                    raw_stop_reason=stop, usage=usage, new_items=k, verdict=verdict, simulated=True)
-                        spec = TrialSpec(key=trial_key(task, p, model, strategy, sample), model=model, task=name,
-                                         params=p.model_dump(mode="json"), size=task.size(p), strategy=strategy, sample=sample, seed=sample)
-                        store.record(TrialRecord(spec=spec, outcome=verdict.outcome, verdict=verdict, turns=[turn], stop="no_follow_up",
-                                                 simulated=True, input_tokens=200, output_tokens=usage.output_tokens, seconds=1.0,
-                                                 started_at=datetime.now(UTC)))
+                        turn = Turn(
+                            index=0,
+                            kind="initial",
+                            user=task.prompt(p).user,
+                            messages=1,
+                            answer=text,
+                            stop_reason=stop,
+                            raw_stop_reason=stop,
+                            usage=usage,
+                            new_items=k,
+                            verdict=verdict,
+                            simulated=True,
+                        )
+                        spec = TrialSpec(
+                            key=trial_key(task, p, model, strategy, sample),
+                            model=model,
+                            task=name,
+                            params=p.model_dump(mode="json"),
+                            size=task.size(p),
+                            strategy=strategy,
+                            sample=sample,
+                            seed=sample,
+                        )
+                        store.record(
+                            TrialRecord(
+                                spec=spec,
+                                outcome=verdict.outcome,
+                                verdict=verdict,
+                                turns=[turn],
+                                stop="no_follow_up",
+                                simulated=True,
+                                input_tokens=200,
+                                output_tokens=usage.output_tokens,
+                                seconds=1.0,
+                                started_at=datetime.now(UTC),
+                            )
+                        )
                         n += 1
     store.close()
     return n

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report_10k import make_run  # noqa: E402
+from report_10k import make_run
 
-from longhaul.display.tui import LonghaulApp  # noqa: E402
-from longhaul.runner import resume_plan  # noqa: E402
+from longhaul.display.tui import LonghaulApp
+from longhaul.runner import resume_plan
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tui_10k.json"
 
@@ -49,14 +49,14 @@ async def browse(run_dir: Path) -> dict[str, float]:
         app.state.trial_started(spec)
         app.selected, app.follow = ("sim/x", "count", 10, "direct"), True
         repaints = 0
-        original = app._show  # noqa: SLF001
+        original = app._show
 
         def counted() -> None:
             nonlocal repaints
             repaints += 1
             original()
 
-        app._show = counted  # noqa: SLF001
+        app._show = counted
         before = rss_mb()
         start = time.perf_counter()
         for i in range(200_000):
@@ -66,9 +66,15 @@ async def browse(run_dir: Path) -> dict[str, float]:
         streamed = time.perf_counter() - start
         await pilot.pause(0.6)
         after = rss_mb()
-    return {"first_screen_seconds": round(first, 2), "step_50_cells_seconds": round(stepping, 2),
-            "deltas": 200_000, "stream_seconds": round(streamed, 2), "trial_view_repaints_during_stream": repaints,
-            "peak_rss_mb_before_stream": round(before, 1), "peak_rss_mb_after_stream": round(after, 1)}
+    return {
+        "first_screen_seconds": round(first, 2),
+        "step_50_cells_seconds": round(stepping, 2),
+        "deltas": 200_000,
+        "stream_seconds": round(streamed, 2),
+        "trial_view_repaints_during_stream": repaints,
+        "peak_rss_mb_before_stream": round(before, 1),
+        "peak_rss_mb_after_stream": round(after, 1),
+    }
 
 
 def main() -> None:
@@ -76,9 +82,14 @@ def main() -> None:
         run_dir = Path(tmp) / "bench-10k"
         trials = make_run(run_dir)
         figures = asyncio.run(browse(run_dir))
-    out = {"benchmark": "tui_10k", "trials": trials, **figures, "peak_rss_mb": round(rss_mb(), 1),
-           "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
-           "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    out = {
+        "benchmark": "tui_10k",
+        "trials": trials,
+        **figures,
+        "peak_rss_mb": round(rss_mb(), 1),
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))

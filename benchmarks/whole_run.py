@@ -140,8 +140,20 @@ class Bench:
         if not suite.exists():
             suite.write_text(suite_toml(n, self.concurrency, self.end))
         if arm == "bare":
-            cmd = [sys.executable, str(HERE / "bare_loop.py"), "--base-url", self.url, "--requests", str(n),
-                   "--concurrency", str(self.concurrency), "--end", str(self.end), "--prompt", self.prompt]
+            cmd = [
+                sys.executable,
+                str(HERE / "bare_loop.py"),
+                "--base-url",
+                self.url,
+                "--requests",
+                str(n),
+                "--concurrency",
+                str(self.concurrency),
+                "--end",
+                str(self.end),
+                "--prompt",
+                self.prompt,
+            ]
         elif arm == "report":
             cmd = [sys.executable, "-m", "longhaul.cli", "run", str(suite), "--out", str(out)]
         else:
@@ -187,8 +199,10 @@ def summarise(size: int, samples: dict[str, list[Sample]], arms: list[str]) -> d
         wall = [a.wall_s / b.wall_s for a, b in pairs]
         cpu = [a.cpu_s / b.cpu_s for a, b in pairs]
         ratio: dict[str, Any] = {
-            "wall_median": round(statistics.median(wall), 3), "cpu_median": round(statistics.median(cpu), 3),
-            "wall_pairs": [round(x, 3) for x in wall], "cpu_pairs": [round(x, 3) for x in cpu],
+            "wall_median": round(statistics.median(wall), 3),
+            "cpu_median": round(statistics.median(cpu), 3),
+            "wall_pairs": [round(x, 3) for x in wall],
+            "cpu_pairs": [round(x, 3) for x in cpu],
         }
         if arm == "report":
             # The targets are the report arm's: `longhaul run` as a user runs it.
@@ -203,8 +217,10 @@ def summarise(size: int, samples: dict[str, list[Sample]], arms: list[str]) -> d
     if "report" in arms and "noreport" in arms:
         # What the report costs, pair by pair (same round).
         pairs = list(zip(samples["report"], samples["noreport"], strict=True))
-        row["report_cost"] = {"wall_s": spread([a.wall_s - b.wall_s for a, b in pairs]),
-                              "cpu_s": spread([a.cpu_s - b.cpu_s for a, b in pairs])}
+        row["report_cost"] = {
+            "wall_s": spread([a.wall_s - b.wall_s for a, b in pairs]),
+            "cpu_s": spread([a.cpu_s - b.cpu_s for a, b in pairs]),
+        }
     return row
 
 
@@ -213,8 +229,10 @@ def _mark(ok: bool | None) -> str:
 
 
 def table(rows: list[dict[str, Any]], arms: list[str]) -> str:
-    lines = ["trials  arm       wall s (min-max)        cpu s (min-max)         peak MB       wall x      cpu x",
-             "------  --------  ----------------------  ----------------------  ---------  ---------  ---------"]
+    lines = [
+        "trials  arm       wall s (min-max)        cpu s (min-max)         peak MB       wall x      cpu x",
+        "------  --------  ----------------------  ----------------------  ---------  ---------  ---------",
+    ]
     for row in rows:
         for arm in arms:
             a = row["arms"][arm]
@@ -246,7 +264,7 @@ def versions() -> dict[str, str | None]:
     for name in ("openai", "aiohttp", "httpx"):
         try:
             out[name] = version(name)
-        except Exception:  # noqa: BLE001 - a missing one is recorded as missing
+        except Exception:
             out[name] = None
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -285,7 +303,8 @@ def main() -> None:
     before = machine()
     server = subprocess.Popen(
         [sys.executable, str(HERE / "fixed_stream_server.py"), "--port", "0", "--end", str(args.end), "--chunks", str(args.chunks)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     rows: list[dict[str, Any]] = []
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -303,7 +322,7 @@ def main() -> None:
             for size in sizes:
                 samples: dict[str, list[Sample]] = {arm: [] for arm in arms}
                 for i in range(args.pairs):
-                    for arm in (arms if i % 2 == 0 else arms[::-1]):
+                    for arm in arms if i % 2 == 0 else arms[::-1]:
                         samples[arm].append(bench.run(arm, size))
                     done = ", ".join(f"{a} {samples[a][-1].wall_s:.2f} s" for a in arms)
                     print(f"{size} trials, round {i + 1}/{args.pairs}: {done}", file=sys.stderr, flush=True)
@@ -325,8 +344,12 @@ def main() -> None:
         "pairs": args.pairs,
         "arms": arms,
         "sizes": sizes,
-        "targets": {"ratio_by_trials": RATIO_TARGETS, "peak_rss_mb": MEMORY_TARGET_MB, "peak_rss_at_trials": MEMORY_TARGET_SIZE,
-                    "applies_to": "report"},
+        "targets": {
+            "ratio_by_trials": RATIO_TARGETS,
+            "peak_rss_mb": MEMORY_TARGET_MB,
+            "peak_rss_at_trials": MEMORY_TARGET_SIZE,
+            "applies_to": "report",
+        },
         "rows": rows,
     }
     print(table(rows, arms))

@@ -94,28 +94,34 @@ class Catalog:
         self._gone: dict[str, str] = {}  # kind -> the error to raise when a run's recorded folder is asked for
 
     @classmethod
-    def of_run(cls, run_dir: Path, source: CatalogSource, tasks_dir: Path | str | None = None,
-               agents_dir: Path | str | None = None) -> Catalog:
+    def of_run(
+        cls, run_dir: Path, source: CatalogSource, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None
+    ) -> Catalog:
         """The catalog a run was made with (its manifest's `source`), unless the caller names other
         folders to use instead. A recorded folder that has gone is one line naming it and the flag
         that replaces it, raised when its kind is first asked for: a report needs no strategies."""
         catalog = cls(tasks_dir, agents_dir)
-        for kind, given, recorded, flag in (("tasks", tasks_dir, source.tasks_dir, "--tasks-dir"),
-                                            ("agents", agents_dir, source.agents_dir, "--agents-dir")):
+        for kind, given, recorded, flag in (
+            ("tasks", tasks_dir, source.tasks_dir, "--tasks-dir"),
+            ("agents", agents_dir, source.agents_dir, "--agents-dir"),
+        ):
             if given is not None or recorded is None:
                 continue
             if Path(recorded).is_dir():
                 setattr(catalog, f"{kind}_dir", Path(recorded))
             else:
-                catalog._gone[kind] = (f"{run_dir}: this run was made with {flag} {recorded}, which is no longer a folder; "
-                                       f"give {flag} to say where those modules are now")
+                catalog._gone[kind] = (
+                    f"{run_dir}: this run was made with {flag} {recorded}, which is no longer a folder; "
+                    f"give {flag} to say where those modules are now"
+                )
         return catalog
 
     @property
     def source(self) -> CatalogSource:
         """The folders this catalog was resolved from, for a run's manifest (a gone folder is not one)."""
-        return CatalogSource(tasks_dir=str(self.tasks_dir) if self.tasks_dir else None,
-                             agents_dir=str(self.agents_dir) if self.agents_dir else None)
+        return CatalogSource(
+            tasks_dir=str(self.tasks_dir) if self.tasks_dir else None, agents_dir=str(self.agents_dir) if self.agents_dir else None
+        )
 
     @cached_property
     def tasks(self) -> dict[str, Task[Any]]:

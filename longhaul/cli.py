@@ -55,8 +55,7 @@ def _utf8(data: bytes, where: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                       "answers must be UTF-8") from None
+        raise BadInput(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); answers must be UTF-8") from None
 
 
 def _read_text(path: str) -> str:
@@ -78,8 +77,7 @@ def _jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | BadInput]]:
             except json.JSONDecodeError as exc:
                 raise BadInput(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(obj, dict):
-                raise BadInput(f"{where}: each line must be a JSON object with a string field 'text' "
-                               f"(got a JSON {_json_kind(obj)})")
+                raise BadInput(f"{where}: each line must be a JSON object with a string field 'text' (got a JSON {_json_kind(obj)})")
             try:
                 # A lone surrogate (JSON "\ud800") is valid JSON but no text: it would break
                 # printing the record later, with the batch half written.
@@ -217,8 +215,11 @@ def _verify_batch(args: argparse.Namespace, task: Task[Any], base: dict[str, Any
         stop = line.stop_reason or "end_turn"
         if normalise_stop_reason(stop) is None and stop not in warned:
             warned.add(stop)
-            print(f"longhaul: warning: {where}: unknown stop reason {stop!r}, judged as 'other' and kept in "
-                  f"stop_reason_raw (known: {allowed_stop_reasons()})", file=sys.stderr)
+            print(
+                f"longhaul: warning: {where}: unknown stop reason {stop!r}, judged as 'other' and kept in "
+                f"stop_reason_raw (known: {allowed_stop_reasons()})",
+                file=sys.stderr,
+            )
         verdict = verify(task, params, line.text, thinking=line.thinking or "", stop_reason=stop)
         if args.json:
             print(json.dumps({**extra, "verdict": verdict.model_dump(mode="json")}, ensure_ascii=False))
@@ -259,8 +260,7 @@ def cmd_refusals(args: argparse.Namespace) -> int:
             continue
         finding = detect(obj["text"])
         extra = {k: v for k, v in obj.items() if k != "text"}
-        row = {**extra, "refusal": finding.refusal, "kind": finding.kind,
-               "evidence": [e.model_dump(mode="json") for e in finding.evidence]}
+        row = {**extra, "refusal": finding.refusal, "kind": finding.kind, "evidence": [e.model_dump(mode="json") for e in finding.evidence]}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
@@ -282,9 +282,10 @@ def cmd_budget(args: argparse.Namespace) -> int:
     enc, exact = encoding_name_for(args.model)
     how = enc if exact else f"{enc}, an estimate for {args.model or 'this model'}"
     fits = needed <= args.max_tokens
-    print(f"{task.name} {json.dumps(p.model_dump())}: the complete answer needs {needed} output tokens ({how}); "
-          f"budget {args.max_tokens}: {'fits' if fits else 'CANNOT FIT'}"
-          + ("" if fits else f" (short by {needed - args.max_tokens})"))
+    print(
+        f"{task.name} {json.dumps(p.model_dump())}: the complete answer needs {needed} output tokens ({how}); "
+        f"budget {args.max_tokens}: {'fits' if fits else 'CANNOT FIT'}" + ("" if fits else f" (short by {needed - args.max_tokens})")
+    )
     return 0 if fits else 1
 
 
@@ -295,8 +296,10 @@ def cmd_sim_profiles(args: argparse.Namespace) -> int:
         own = [f for f in profile.model_fields if f not in Profile.model_fields]
         params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
         print(f"{name:12} {profile.summary}{params}")
-    print("\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1,"
-          "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements.")
+    print(
+        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1,"
+        "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements."
+    )
     return 0
 
 
@@ -310,8 +313,11 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         sim = await start(tasks, args.host, args.port)
-        print(f"longhaul sim: serving the simulated model at {sim.url} (OpenAI) and {sim.root} (Anthropic); "
-              "the model field names the profile (see `longhaul sim profiles`). Ctrl-C stops.", flush=True)
+        print(
+            f"longhaul sim: serving the simulated model at {sim.url} (OpenAI) and {sim.root} (Anthropic); "
+            "the model field names the profile (see `longhaul sim profiles`). Ctrl-C stops.",
+            flush=True,
+        )
         try:
             await asyncio.Event().wait()
         finally:
@@ -341,8 +347,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         async with Providers(base_url=args.base_url, tasks=catalog.tasks) as providers:
             providers.check(args.model)
             return await ask(
-                await providers.get(args.model), task, p, max_tokens=args.max_tokens, temperature=args.temperature,
-                seed=args.seed, thinking_budget=args.thinking_budget, echo=stream,
+                await providers.get(args.model),
+                task,
+                p,
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+                seed=args.seed,
+                thinking_budget=args.thinking_budget,
+                echo=stream,
             )
 
     result = asyncio.run(go())
@@ -351,8 +363,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     else:
         if result.completion is not None:
             c = result.completion
-            print(f"\n--- {c.model}{' (simulated)' if c.simulated else ''}: stop {c.stop_reason} ({c.raw_stop_reason}), "
-                  f"{c.usage.input_tokens} in / {c.usage.output_tokens} out, {c.attempts} attempt(s), {c.seconds:.2f} s")
+            print(
+                f"\n--- {c.model}{' (simulated)' if c.simulated else ''}: stop {c.stop_reason} ({c.raw_stop_reason}), "
+                f"{c.usage.input_tokens} in / {c.usage.output_tokens} out, {c.attempts} attempt(s), {c.seconds:.2f} s"
+            )
         _print_verdict(result.verdict, sys.stdout)
     return 0 if result.verdict.outcome == "complete" else 1
 
@@ -376,13 +390,13 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     run_dir = resume or out
     try:
-        result = asyncio.run(
-            arun(the_plan, out=out, resume=resume, display=_display(args.plain))
-        )
+        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain)))
     except KeyboardInterrupt:
         if (run_dir / "trials.sqlite").exists():
-            print(f"longhaul: interrupted; every finished trial is stored in {run_dir}. "
-                  f"Resume with: longhaul resume {run_dir}", file=sys.stderr)
+            print(
+                f"longhaul: interrupted; every finished trial is stored in {run_dir}. Resume with: longhaul resume {run_dir}",
+                file=sys.stderr,
+            )
         else:
             print("longhaul: interrupted before any trial was stored", file=sys.stderr)
         return 130
@@ -392,13 +406,17 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         # A bug: its traceback follows, printed after every trial was cancelled and the
         # providers and the store were closed; what was stored stays.
         if (run_dir / "trials.sqlite").exists():
-            print(f"longhaul: the run stopped on an unexpected error; every finished trial is stored in {run_dir}. "
-                  f"Resume with: longhaul resume {run_dir}", file=sys.stderr)
+            print(
+                f"longhaul: the run stopped on an unexpected error; every finished trial is stored in {run_dir}. "
+                f"Resume with: longhaul resume {run_dir}",
+                file=sys.stderr,
+            )
         raise
     from longhaul.report import write_report
 
-    paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None,
-                         catalog=the_plan.catalog, trials=result.trials)
+    paths = write_report(
+        result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, catalog=the_plan.catalog, trials=result.trials
+    )
     print()
     print(summary_table(result.trials))
     judged = judge_line(result.trials)
@@ -421,9 +439,15 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if (target / "manifest.json").is_file():
         the_plan, run_dir, browse, resume = resume_plan(target, args.tasks_dir, args.agents_dir), target, True, False
     else:
-        the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
-                        max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir,
-                        refusal_judge=args.refusal_judge)
+        the_plan = plan(
+            args.suite,
+            models=args.model or None,
+            strategies=args.strategy or None,
+            max_connections=args.max_connections,
+            tasks_dir=args.tasks_dir,
+            agents_dir=args.agents_dir,
+            refusal_judge=args.refusal_judge,
+        )
         browse, resume = False, bool(args.resume)
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
         if not resume:
@@ -449,9 +473,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.tui:
         return cmd_tui(args)
-    the_plan = plan(args.suite, models=args.model or None, strategies=args.strategy or None,
-                    max_connections=args.max_connections, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir,
-                    refusal_judge=args.refusal_judge)
+    the_plan = plan(
+        args.suite,
+        models=args.model or None,
+        strategies=args.strategy or None,
+        max_connections=args.max_connections,
+        tasks_dir=args.tasks_dir,
+        agents_dir=args.agents_dir,
+        refusal_judge=args.refusal_judge,
+    )
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
@@ -537,11 +567,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="verify one answer (exit 1 unless complete), or many with --jsonl")
     task_args(p)
     p.add_argument("file", nargs="?", help="answer text file, or - for standard input")
-    p.add_argument("--stop-reason", default="end_turn",
-                   help="why generation stopped: end_turn, max_tokens, content_filter, other, or a provider's own (length, STOP, ...)")
+    p.add_argument(
+        "--stop-reason",
+        default="end_turn",
+        help="why generation stopped: end_turn, max_tokens, content_filter, other, or a provider's own (length, STOP, ...)",
+    )
     p.add_argument("--thinking", metavar="FILE", help="the model's thinking text, for evidence")
-    p.add_argument("--jsonl", metavar="FILE", help="many answers: JSON lines with text, thinking, stop_reason, params "
-                                                   "(a bad line gets an error record, and exit code 2)")
+    p.add_argument(
+        "--jsonl",
+        metavar="FILE",
+        help="many answers: JSON lines with text, thinking, stop_reason, params (a bad line gets an error record, and exit code 2)",
+    )
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.set_defaults(func=cmd_verify)
 
@@ -574,16 +610,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     def suite_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", action="append", default=[], metavar="M", help="run these models instead of the suite's (repeatable)")
-        p.add_argument("--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)")
+        p.add_argument(
+            "--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)"
+        )
         p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
         p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
         p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
-        p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run")
+        p.add_argument(
+            "--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run"
+        )
         judge_arg(p)
 
     def judge_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--refusal-judge", metavar="MODEL", help="a model (provider/model, e.g. sim/judge) that classifies the answers "
-                                                                 "the refusal detector is unsure of (XSTest's rubric); off by default")
+        p.add_argument(
+            "--refusal-judge",
+            metavar="MODEL",
+            help="a model (provider/model, e.g. sim/judge) that classifies the answers "
+            "the refusal detector is unsure of (XSTest's rubric); off by default",
+        )
 
     p = sub.add_parser("tui", help="watch a suite run in the terminal UI (every option of run), or browse a run folder")
     p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
@@ -623,8 +667,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders: baseline first")
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a cell got worse beyond chance")
-    p.add_argument("--fail-on-errors", action="store_true",
-                   help="exit 1 when a cell's provider errors rose beyond chance (never a regression of the model)")
+    p.add_argument(
+        "--fail-on-errors",
+        action="store_true",
+        help="exit 1 when a cell's provider errors rose beyond chance (never a regression of the model)",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("schema", help="print the JSON schema of results.json")
@@ -658,8 +705,13 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     # argparse does not give a trailing optional positional (verify's FILE) to the subcommand once
     # options stand between it and the task name; take it here rather than make users reorder.
-    if extra and getattr(args, "command", None) == "verify" and args.file is None and len(extra) == 1 \
-            and (extra[0] == "-" or not extra[0].startswith("-")):
+    if (
+        extra
+        and getattr(args, "command", None) == "verify"
+        and args.file is None
+        and len(extra) == 1
+        and (extra[0] == "-" or not extra[0].startswith("-"))
+    ):
         args.file, extra = extra[0], []
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -43,7 +43,9 @@ def read_prices(path: Path) -> dict[str, Price]:
             prices[model] = Price.model_validate(entry)
         except ValidationError as exc:
             e = exc.errors()[0]
-            raise BadInput(f"--prices {path}: [{model}] {'.'.join(map(str, e['loc']))}: {e['msg']} (input and output, USD per million tokens)") from None
+            raise BadInput(
+                f"--prices {path}: [{model}] {'.'.join(map(str, e['loc']))}: {e['msg']} (input and output, USD per million tokens)"
+            ) from None
     return prices
 
 
@@ -56,7 +58,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
     budget = suite.max_tokens - (suite.thinking_budget or 0)
     lines = [
         f"suite {suite.name}: {len(the_plan.cells)} cells, {len(the_plan.trials)} trials; nothing is sent.",
-        f"per request: max_tokens {suite.max_tokens}" + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
+        f"per request: max_tokens {suite.max_tokens}"
+        + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
         + f"; agent strategies take at most {suite.max_turns} turns.",
         "",
         "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |",
@@ -101,8 +104,10 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             value = cell.samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
             total_cost += value
             cost = f"{value:.4f}"
-        row = (f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
-               f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |")
+        row = (
+            f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
+            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
+        )
         if judge:
             template, excerpt_chars = prompt_bound(task.prompt(params).user)
             one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
@@ -111,7 +116,9 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             row += f" {cell.samples * one_in:,} in / {cell.samples * MAX_TOKENS:,} out |"
         lines.append(row)
     lines.append("")
-    lines.append(f"{cannot} of {len(the_plan.cells)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+    lines.append(
+        f"{cannot} of {len(the_plan.cells)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens)."
+    )
     if judge:
         judge_cost = ""
         if judge_price is not None:
@@ -120,12 +127,16 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             judge_cost = f", at most {value:.4f} USD"
         elif not judge.startswith("sim/"):
             unpriced.add(judge)
-        lines.append(f"refusal judge {judge}: at most {len(the_plan.trials)} answers judged, at most {judge_in:,} input and "
-                     f"{judge_out:,} output tokens{judge_cost} (an upper bound: it assumes every trial is judged once, with the "
-                     "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are).")
+        lines.append(
+            f"refusal judge {judge}: at most {len(the_plan.trials)} answers judged, at most {judge_in:,} input and "
+            f"{judge_out:,} output tokens{judge_cost} (an upper bound: it assumes every trial is judged once, with the "
+            "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are)."
+        )
     if prices:
-        lines.append(f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget"
-                     + (", the refusal judge's included)." if judge and judge_price is not None else ")."))
+        lines.append(
+            f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget"
+            + (", the refusal judge's included)." if judge and judge_price is not None else ").")
+        )
     if unpriced:
         lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
     return "\n".join(lines)

@@ -22,14 +22,16 @@ class OutcomeStyle(NamedTuple):
     """One letter that names the outcome without colour."""
 
 
-STYLES: MappingProxyType[Outcome, OutcomeStyle] = MappingProxyType({
-    "complete": OutcomeStyle("#009e73", "C"),
-    "cant_do": OutcomeStyle("#d55e00", "X"),
-    "wont_do": OutcomeStyle("#b8860b", "W"),
-    "budget_exhausted": OutcomeStyle("#b565a7", "B"),
-    "unparseable": OutcomeStyle("#2f8fd8", "U"),
-    "error": OutcomeStyle("#888888", "E"),
-})
+STYLES: MappingProxyType[Outcome, OutcomeStyle] = MappingProxyType(
+    {
+        "complete": OutcomeStyle("#009e73", "C"),
+        "cant_do": OutcomeStyle("#d55e00", "X"),
+        "wont_do": OutcomeStyle("#b8860b", "W"),
+        "budget_exhausted": OutcomeStyle("#b565a7", "B"),
+        "unparseable": OutcomeStyle("#2f8fd8", "U"),
+        "error": OutcomeStyle("#888888", "E"),
+    }
+)
 
 
 def colour(outcome: Outcome) -> str:

@@ -79,8 +79,12 @@ def plan(
         catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:
         check_judge(refusal_judge)  # the flag named in the message, not the suite field; keys wait for the run
-    overrides: dict[str, Any] = {"models": list(models) if models else None, "strategies": list(strategies) if strategies else None,
-                                 "max_connections": max_connections, "refusal_judge": refusal_judge}
+    overrides: dict[str, Any] = {
+        "models": list(models) if models else None,
+        "strategies": list(strategies) if strategies else None,
+        "max_connections": max_connections,
+        "refusal_judge": refusal_judge,
+    }
     text, where = "", "<suite>"
     if isinstance(suite, Suite):
         resolved = Suite.model_validate(suite.model_dump() | {k: v for k, v in overrides.items() if v is not None})
@@ -97,8 +101,14 @@ def plan(
         for sample in range(cell.samples):
             specs.append(
                 TrialSpec(
-                    key=trial_key(task, params, cell.model, cell.strategy, sample), model=cell.model, task=cell.task,
-                    params=cell.params, size=cell.size, strategy=cell.strategy, sample=sample, seed=resolved.seed + sample,
+                    key=trial_key(task, params, cell.model, cell.strategy, sample),
+                    model=cell.model,
+                    task=cell.task,
+                    params=cell.params,
+                    size=cell.size,
+                    strategy=cell.strategy,
+                    sample=sample,
+                    seed=resolved.seed + sample,
                 )
             )
     return Plan(suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs)
@@ -163,18 +173,30 @@ async def arun(
     else:
         run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
         manifest = Manifest(
-            run_id=run_dir.name, suite=suite, suite_path=the_plan.suite_path, catalog=the_plan.catalog.source, longhaul_version=__version__,
-            git_revision=git_revision(Path(__file__).parent), trials_total=len(the_plan.trials),
+            run_id=run_dir.name,
+            suite=suite,
+            suite_path=the_plan.suite_path,
+            catalog=the_plan.catalog.source,
+            longhaul_version=__version__,
+            git_revision=git_revision(Path(__file__).parent),
+            trials_total=len(the_plan.trials),
         )
         store = RunStore.create(run_dir, manifest)
     try:
         async with Providers(max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map) as providers:
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]
-            display.run_started(RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only()))
+            display.run_started(
+                RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only())
+            )
             settings = Settings(
-                max_tokens=suite.max_tokens, temperature=suite.temperature, thinking_budget=suite.thinking_budget,
-                early_stop=suite.early_stop, max_turns=suite.max_turns, resume_tail=suite.resume_tail, range_size=suite.range_size,
+                max_tokens=suite.max_tokens,
+                temperature=suite.temperature,
+                thinking_budget=suite.thinking_budget,
+                early_stop=suite.early_stop,
+                max_turns=suite.max_turns,
+                resume_tail=suite.resume_tail,
+                range_size=suite.range_size,
             )
             gate = asyncio.Semaphore(suite.concurrency)
             judge = None
@@ -190,7 +212,11 @@ async def arun(
                     display.trial_started(spec)
                     params = task.params(spec.params)
                     record = await run_trial(
-                        spec, await providers.get(spec.model), task, params, strategy_map[spec.strategy],
+                        spec,
+                        await providers.get(spec.model),
+                        task,
+                        params,
+                        strategy_map[spec.strategy],
                         replace(settings, seed=spec.seed),
                         _Relay(display, spec),
                     )
@@ -253,15 +279,21 @@ def run(
     trials missing from that run's store are run, and the suite must be the one it was run with
     (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged).
     """
-    the_plan = plan(suite, models=models, strategies=strategies, max_connections=max_connections, tasks_dir=tasks_dir,
-                    agents_dir=agents_dir, refusal_judge=refusal_judge)
-    return asyncio.run(
-        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display)
+    the_plan = plan(
+        suite,
+        models=models,
+        strategies=strategies,
+        max_connections=max_connections,
+        tasks_dir=tasks_dir,
+        agents_dir=agents_dir,
+        refusal_judge=refusal_judge,
     )
+    return asyncio.run(arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display))
 
 
-def resume_plan(run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None,
-                refusal_judge: str | None = None) -> Plan:
+def resume_plan(
+    run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None, refusal_judge: str | None = None
+) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
     strategies unless other folders are given, its refusal judge unless another is."""
     manifest = read_manifest(run_dir)

@@ -14,7 +14,7 @@ Compare = Callable[[Any, Any], Mistake | None]
 class SequenceChecker:
     """Compares items in order with the task's expected sequence; anything past its end is wrong."""
 
-    __slots__ = ("_expected", "_compare", "_total", "_seen", "_notes")
+    __slots__ = ("_compare", "_expected", "_notes", "_seen", "_total")
 
     def __init__(self, expected: Iterator[Any], total: int, compare: Compare) -> None:
         self._expected = expected

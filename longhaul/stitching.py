@@ -38,8 +38,7 @@ class Alignment(BaseModel):
     """The turn started again from the first item."""
 
 
-def align(task: Task[Any], params: TaskParams, so_far: Sequence[Any], first: int | None, values: Sequence[Any],
-          seam_ok: bool) -> Alignment:
+def align(task: Task[Any], params: TaskParams, so_far: Sequence[Any], first: int | None, values: Sequence[Any], seam_ok: bool) -> Alignment:
     """Where a turn's items (`values`, the first claiming position `first` if numbered) go after
     the items so far. `seam_ok`: read as going straight on, the turn's first item is right."""
     if not so_far:
@@ -79,8 +78,9 @@ class Stitched(BaseModel):
     """The verdict on the stitched answer."""
 
 
-def stitch(task: Task[Any], params: TaskParams, so_far: Sequence[Any], answer: str, thinking: str, stop: StopReason,
-           straight_on: Verdict) -> Stitched:
+def stitch(
+    task: Task[Any], params: TaskParams, so_far: Sequence[Any], answer: str, thinking: str, stop: StopReason, straight_on: Verdict
+) -> Stitched:
     """Stitch a turn's `answer` into the items so far. `straight_on` is its verdict as streamed,
     read as going straight on after `so_far`; it stands when the alignment agrees."""
     before = len(so_far)
@@ -91,8 +91,7 @@ def stitch(task: Task[Any], params: TaskParams, so_far: Sequence[Any], answer: s
     if where.start != before:
         verdict = reverify(task, params, so_far[: where.start], answer, thinking, stop)
     items = [*so_far[: where.start], *values]
-    return Stitched(start=where.start, restarted=where.restarted, items=items, new_items=max(0, len(items) - before),
-                    verdict=verdict)
+    return Stitched(start=where.start, restarted=where.restarted, items=items, new_items=max(0, len(items) - before), verdict=verdict)
 
 
 def reverify(task: Task[Any], params: TaskParams, prefix: Sequence[Any], answer: str, thinking: str, stop: StopReason) -> Verdict:

@@ -12,35 +12,37 @@ from longhaul.verdict import StopReason
 NORMALISED: tuple[StopReason, ...] = get_args(StopReason)
 """longhaul's own names, which map to themselves."""
 
-STOP_REASONS: Mapping[str, StopReason] = MappingProxyType({
-    # The model ended its answer itself (a stop sequence is an end the caller asked for).
-    "end_turn": "end_turn",
-    "stop": "end_turn",  # OpenAI Chat Completions, OpenAI-compatible servers, Gemini's STOP
-    "completed": "end_turn",  # OpenAI Responses status
-    "stop_sequence": "end_turn",  # Anthropic
-    # The token limit ended it.
-    "max_tokens": "max_tokens",  # Anthropic, Gemini's MAX_TOKENS
-    "length": "max_tokens",  # OpenAI Chat Completions
-    "max_output_tokens": "max_tokens",  # OpenAI Responses incomplete_details.reason
-    "incomplete": "max_tokens",  # OpenAI Responses status; its other cause, a filter, comes with its own reason
-    "model_context_window_exceeded": "max_tokens",  # Anthropic: the context window, not the budget, ran out
-    # A filter or the provider's policy ended it: never the model's own choice to stop.
-    "content_filter": "content_filter",  # OpenAI
-    "refusal": "content_filter",  # Anthropic's streaming classifiers
-    "safety": "content_filter",  # Gemini, and the Gemini ones below
-    "recitation": "content_filter",
-    "prohibited_content": "content_filter",
-    "blocklist": "content_filter",
-    "spii": "content_filter",
-    # Known, but neither an end, a limit nor a filter: the model paused for a tool (longhaul's
-    # tasks offer none) or the server paused a long turn. Such an answer is unfinished by design,
-    # so it must not read as the model's own end.
-    "other": "other",
-    "tool_use": "other",  # Anthropic
-    "tool_calls": "other",  # OpenAI
-    "function_call": "other",  # OpenAI, deprecated
-    "pause_turn": "other",  # Anthropic
-})
+STOP_REASONS: Mapping[str, StopReason] = MappingProxyType(
+    {
+        # The model ended its answer itself (a stop sequence is an end the caller asked for).
+        "end_turn": "end_turn",
+        "stop": "end_turn",  # OpenAI Chat Completions, OpenAI-compatible servers, Gemini's STOP
+        "completed": "end_turn",  # OpenAI Responses status
+        "stop_sequence": "end_turn",  # Anthropic
+        # The token limit ended it.
+        "max_tokens": "max_tokens",  # Anthropic, Gemini's MAX_TOKENS
+        "length": "max_tokens",  # OpenAI Chat Completions
+        "max_output_tokens": "max_tokens",  # OpenAI Responses incomplete_details.reason
+        "incomplete": "max_tokens",  # OpenAI Responses status; its other cause, a filter, comes with its own reason
+        "model_context_window_exceeded": "max_tokens",  # Anthropic: the context window, not the budget, ran out
+        # A filter or the provider's policy ended it: never the model's own choice to stop.
+        "content_filter": "content_filter",  # OpenAI
+        "refusal": "content_filter",  # Anthropic's streaming classifiers
+        "safety": "content_filter",  # Gemini, and the Gemini ones below
+        "recitation": "content_filter",
+        "prohibited_content": "content_filter",
+        "blocklist": "content_filter",
+        "spii": "content_filter",
+        # Known, but neither an end, a limit nor a filter: the model paused for a tool (longhaul's
+        # tasks offer none) or the server paused a long turn. Such an answer is unfinished by design,
+        # so it must not read as the model's own end.
+        "other": "other",
+        "tool_use": "other",  # Anthropic
+        "tool_calls": "other",  # OpenAI
+        "function_call": "other",  # OpenAI, deprecated
+        "pause_turn": "other",  # Anthropic
+    }
+)
 """Raw stop reason, lower-cased, to the normalised one. Providers differ only in case (Gemini
 writes `STOP`, `MAX_TOKENS`), so lookups ignore case."""
 

@@ -100,8 +100,9 @@ class RunStore:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
-            raise StoreError(f"--out {folder}: cannot make the run folder there ({exc.strerror or exc}); "
-                             "choose a folder you can write to") from None
+            raise StoreError(
+                f"--out {folder}: cannot make the run folder there ({exc.strerror or exc}); choose a folder you can write to"
+            ) from None
         with _readable(folder):
             return cls(folder, manifest)
 
@@ -121,10 +122,12 @@ class RunStore:
         try:
             self._write(trial)
         except (sqlite3.Error, OSError) as exc:
-            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in str(exc)
+            full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "full" in str(exc)
             what = "the disk is full" if full else f"cannot write to it ({exc})"
-            raise StoreError(f"{self.folder / DATABASE}: {what}; the trials stored before this one are kept. "
-                             f"{'Free some space, then resume' if full else 'Resume'} with: longhaul resume {self.folder}") from None
+            raise StoreError(
+                f"{self.folder / DATABASE}: {what}; the trials stored before this one are kept. "
+                f"{'Free some space, then resume' if full else 'Resume'} with: longhaul resume {self.folder}"
+            ) from None
 
     def _write(self, trial: TrialRecord) -> None:
         s = trial.spec
@@ -133,8 +136,19 @@ class RunStore:
             self._db.execute(
                 "INSERT INTO trials (key, model, task, params, size, strategy, sample, outcome, simulated, finished_at, record)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (s.key, s.model, s.task, json.dumps(s.params, sort_keys=True), s.size, s.strategy, s.sample, trial.outcome,
-                 int(trial.simulated), trial.finished_at.isoformat(), trial.model_dump_json()),
+                (
+                    s.key,
+                    s.model,
+                    s.task,
+                    json.dumps(s.params, sort_keys=True),
+                    s.size,
+                    s.strategy,
+                    s.sample,
+                    trial.outcome,
+                    int(trial.simulated),
+                    trial.finished_at.isoformat(),
+                    trial.model_dump_json(),
+                ),
             )
 
     def cached_judgement(self, judge: str, digest: str) -> tuple[str, str] | None:
@@ -194,8 +208,9 @@ def _readable(folder: Path) -> Iterator[None]:
         yield
     except (sqlite3.DatabaseError, ValidationError) as exc:
         what = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise StoreError(f"{folder / DATABASE}: not a trial store longhaul can read ({what}); "
-                         "it is damaged, or was not written by longhaul") from None
+        raise StoreError(
+            f"{folder / DATABASE}: not a trial store longhaul can read ({what}); it is damaged, or was not written by longhaul"
+        ) from None
 
 
 def _reader(folder: Path) -> sqlite3.Connection:

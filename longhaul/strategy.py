@@ -22,9 +22,27 @@ from longhaul.turn import Turn, TurnKind, stream_turn
 from longhaul.verdict import Verdict
 
 __all__ = [
-    "CONTINUE", "NUDGE", "OVERLAP", "Graph", "Listener", "LoopStop", "Messages", "Settings", "Strategy", "TrialContext",
-    "TrialState", "Turn", "TurnKind", "again_or_end", "ask_task", "follow_up_graph", "never", "say_continue",
-    "stop_reason_for", "turn_node", "unfinished",
+    "CONTINUE",
+    "NUDGE",
+    "OVERLAP",
+    "Graph",
+    "Listener",
+    "LoopStop",
+    "Messages",
+    "Settings",
+    "Strategy",
+    "TrialContext",
+    "TrialState",
+    "Turn",
+    "TurnKind",
+    "again_or_end",
+    "ask_task",
+    "follow_up_graph",
+    "never",
+    "say_continue",
+    "stop_reason_for",
+    "turn_node",
+    "unfinished",
 ]
 
 LoopStop = Literal["complete", "wrong_item", "error", "turn_budget", "no_progress", "no_follow_up"]
@@ -127,22 +145,47 @@ class TrialContext:
             seed=None if self.settings.seed is None else self.settings.seed + len(turns),
             thinking_budget=self.settings.thinking_budget,
         )
-        streamed = await stream_turn(self.provider, request, self.task, self.params, prefix=self.items,
-                                     listener=self.listener, early_stop=self.settings.early_stop)
+        streamed = await stream_turn(
+            self.provider, request, self.task, self.params, prefix=self.items, listener=self.listener, early_stop=self.settings.early_stop
+        )
         index, user = len(turns), messages[-1].content
         if streamed.error is not None or streamed.stop_reason is None:
-            turn = Turn(index=index, kind=kind, user=user, messages=len(messages), retries=streamed.retries,
-                        attempts=streamed.attempts, seconds=streamed.seconds, error=streamed.error, verdict=streamed.verdict)
+            turn = Turn(
+                index=index,
+                kind=kind,
+                user=user,
+                messages=len(messages),
+                retries=streamed.retries,
+                attempts=streamed.attempts,
+                seconds=streamed.seconds,
+                error=streamed.error,
+                verdict=streamed.verdict,
+            )
         else:
-            stitched = stitch(self.task, self.params, self.items, streamed.answer, streamed.thinking, streamed.stop_reason,
-                              streamed.verdict)
+            stitched = stitch(
+                self.task, self.params, self.items, streamed.answer, streamed.thinking, streamed.stop_reason, streamed.verdict
+            )
             self.items = stitched.items
             turn = Turn(
-                index=index, kind=kind, user=user, messages=len(messages), answer=streamed.answer, thinking=streamed.thinking,
-                stop_reason=streamed.stop_reason, raw_stop_reason=streamed.raw_stop_reason, usage=streamed.usage,
-                attempts=streamed.attempts, retries=streamed.retries, seconds=streamed.seconds, start_item=stitched.start,
-                new_items=stitched.new_items, restarted=stitched.restarted, stopped_early=streamed.stopped_early,
-                tokens_saved=streamed.tokens_saved, simulated=streamed.simulated, verdict=stitched.verdict,
+                index=index,
+                kind=kind,
+                user=user,
+                messages=len(messages),
+                answer=streamed.answer,
+                thinking=streamed.thinking,
+                stop_reason=streamed.stop_reason,
+                raw_stop_reason=streamed.raw_stop_reason,
+                usage=streamed.usage,
+                attempts=streamed.attempts,
+                retries=streamed.retries,
+                seconds=streamed.seconds,
+                start_item=stitched.start,
+                new_items=stitched.new_items,
+                restarted=stitched.restarted,
+                stopped_early=streamed.stopped_early,
+                tokens_saved=streamed.tokens_saved,
+                simulated=streamed.simulated,
+                verdict=stitched.verdict,
             )
         self.listener.turn(turn)
         return turn
@@ -183,7 +226,9 @@ Messages = Callable[[TrialContext, list[Turn]], list[Message]]
 """What a turn sends, from the context and the turns so far."""
 
 
-def turn_node(kind: TurnKind, messages: Messages, eligible: Callable[[Verdict], bool] = unfinished) -> Callable[..., Awaitable[dict[str, Any]]]:
+def turn_node(
+    kind: TurnKind, messages: Messages, eligible: Callable[[Verdict], bool] = unfinished
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     """A graph node that takes one turn and decides whether the loop may go on after it."""
 
     async def node(state: TrialState, runtime: Any) -> dict[str, Any]:
@@ -279,4 +324,3 @@ class Strategy:
         state: TrialState = {"turns": [], "stop": None}
         limit = 4 * ctx.settings.max_turns + 16  # steps, not turns: each turn is a node or two
         return await self.graph.ainvoke(state, context=ctx, config={"recursion_limit": limit})  # type: ignore[no-any-return]
-

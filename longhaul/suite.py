@@ -197,16 +197,22 @@ def parse_suite(text: str, where: str = "<suite>", overrides: dict[str, Any] | N
         raise BadInput(f"{where}: {exc}") from None
 
 
-def cells(suite: Suite, tasks: dict[str, Task[Any]], strategies: dict[str, Any], where: str = "<suite>", text: str = "") -> list[tuple[Cell, TaskParams]]:
+def cells(
+    suite: Suite, tasks: dict[str, Task[Any]], strategies: dict[str, Any], where: str = "<suite>", text: str = ""
+) -> list[tuple[Cell, TaskParams]]:
     """Every cell of the suite, its parameters validated; unknown names are `BadInput`."""
     for i, s in enumerate(suite.strategies):
         if s not in strategies:
-            raise BadInput(f"{where}{_at(text, ('strategies',))}: strategies[{i}]: unknown strategy {s!r}; known: {', '.join(sorted(strategies))}")
+            raise BadInput(
+                f"{where}{_at(text, ('strategies',))}: strategies[{i}]: unknown strategy {s!r}; known: {', '.join(sorted(strategies))}"
+            )
     out: list[tuple[Cell, TaskParams]] = []
     for i, entry in enumerate(suite.tasks):
         task = tasks.get(entry.task)
         if task is None:
-            raise BadInput(f"{where}{_at(text, ('tasks', i, 'task'))}: tasks[{i}].task: unknown task {entry.task!r}; known: {', '.join(sorted(tasks))}")
+            raise BadInput(
+                f"{where}{_at(text, ('tasks', i, 'task'))}: tasks[{i}].task: unknown task {entry.task!r}; known: {', '.join(sorted(tasks))}"
+            )
         for combo in entry.combinations():
             try:
                 params = task.params(combo)
@@ -218,8 +224,14 @@ def cells(suite: Suite, tasks: dict[str, Task[Any]], strategies: dict[str, Any],
                 for strategy in suite.strategies:
                     out.append(
                         (
-                            Cell(model=model, task=task.name, params=params.model_dump(mode="json"), size=task.size(params),
-                                 strategy=strategy, samples=entry.samples or suite.samples),
+                            Cell(
+                                model=model,
+                                task=task.name,
+                                params=params.model_dump(mode="json"),
+                                size=task.size(params),
+                                strategy=strategy,
+                                samples=entry.samples or suite.samples,
+                            ),
                             params,
                         )
                     )

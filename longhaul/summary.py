@@ -9,8 +9,14 @@ from collections.abc import Iterable
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES
 
-_SHORT = {"complete": "complete", "cant_do": "cant_do", "wont_do": "wont_do", "budget_exhausted": "budget",
-          "unparseable": "unparseable", "error": "error"}
+_SHORT = {
+    "complete": "complete",
+    "cant_do": "cant_do",
+    "wont_do": "wont_do",
+    "budget_exhausted": "budget",
+    "unparseable": "unparseable",
+    "error": "error",
+}
 
 
 def summary_table(trials: Iterable[TrialRecord]) -> str:
@@ -28,8 +34,9 @@ def summary_table(trials: Iterable[TrialRecord]) -> str:
     for (model, task, size, strategy), counts in sorted(cells.items()):
         name = f"{model} (simulated)" if model in simulated else model
         trials = sum(counts.values())
-        rows.append([name, task, str(size), strategy, str(trials), str(trials - counts["error"]),
-                     *(str(counts.get(o, 0) or "") for o in OUTCOMES)])
+        rows.append(
+            [name, task, str(size), strategy, str(trials), str(trials - counts["error"]), *(str(counts.get(o, 0) or "") for o in OUTCOMES)]
+        )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cols: list[str]) -> str:
@@ -50,5 +57,7 @@ def judge_line(trials: Iterable[TrialRecord]) -> str:
     failed = sum(j.label is None for j in judged)
     changed = sum(j.kind_after != j.kind_before for j in judged)
     tokens_in, tokens_out = sum(j.input_tokens for j in judged), sum(j.output_tokens for j in judged)
-    return (f"refusal judge {judges}: {len(judged)} unsure answers judged ({cached} from the cache, {failed} without a class), "
-            f"{changed} won't-do kinds changed; {tokens_in:,} tokens in / {tokens_out:,} out")
+    return (
+        f"refusal judge {judges}: {len(judged)} unsure answers judged ({cached} from the cache, {failed} without a class), "
+        f"{changed} won't-do kinds changed; {tokens_in:,} tokens in / {tokens_out:,} out"
+    )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from longhaul.providers import Provider
 from longhaul.refusal_judge import RefusalJudgement
-from longhaul.strategy import LoopStop, Listener, Settings, Strategy, TrialContext, Turn
+from longhaul.strategy import Listener, LoopStop, Settings, Strategy, TrialContext, Turn
 from longhaul.task import Task, TaskParams
 from longhaul.verdict import Outcome, Verdict
 
@@ -42,8 +42,14 @@ class TrialSpec(BaseModel):
 def trial_key(task: Task[Any], params: TaskParams, model: str, strategy: str, sample: int) -> str:
     prompt = task.prompt(params)
     blob = json.dumps(
-        {"task": task.name, "params": params.model_dump(mode="json"), "model": model, "strategy": strategy,
-         "sample": sample, "prompt": prompt.text},
+        {
+            "task": task.name,
+            "params": params.model_dump(mode="json"),
+            "model": model,
+            "strategy": strategy,
+            "sample": sample,
+            "prompt": prompt.text,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:24]

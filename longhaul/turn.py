@@ -161,9 +161,19 @@ async def stream_turn(
         usage = Usage(output_tokens=count_tokens(text + thought, model), estimated=True)
     saved = max(0, needed_tokens(task, params, model) - usage.output_tokens) if stopped_early else 0
     return Streamed(
-        answer=text, thinking=thought, completion=completion, stop_reason=stop, raw_stop_reason=raw, usage=usage,
-        attempts=attempts, retries=retries, seconds=time.monotonic() - started, stopped_early=stopped_early,
-        tokens_saved=saved, simulated=simulated, verdict=verifier.finish(stop),
+        answer=text,
+        thinking=thought,
+        completion=completion,
+        stop_reason=stop,
+        raw_stop_reason=raw,
+        usage=usage,
+        attempts=attempts,
+        retries=retries,
+        seconds=time.monotonic() - started,
+        stopped_early=stopped_early,
+        tokens_saved=saved,
+        simulated=simulated,
+        verdict=verifier.finish(stop),
     )
 
 

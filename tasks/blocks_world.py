@@ -69,8 +69,9 @@ class BlocksWorld(Task[Params]):
     list_item = r"\[[ \t]{0,4}['\"]?[A-Za-z]['\"]?[ \t]{0,4},[ \t]{0,4}\d[ \t]{0,4},[ \t]{0,4}\d[ \t]{0,4}\]"
 
     def prompt(self, p: Params) -> Prompt:
-        return Prompt(system=SYSTEM, user=USER.format(
-            n=p.blocks, initial=_describe(initial_state(p.blocks)), goal=_describe(goal_state(p.blocks))))
+        return Prompt(
+            system=SYSTEM, user=USER.format(n=p.blocks, initial=_describe(initial_state(p.blocks)), goal=_describe(goal_state(p.blocks)))
+        )
 
     def reference(self, p: Params) -> Iterator[Move]:
         # Greedy and legal: dig out the next block the goal needs onto the other spare stack.
@@ -95,7 +96,7 @@ class BlocksWorld(Task[Params]):
     def items(self, m: re.Match[str], p: Params) -> list[Item]:
         return []
 
-    def checker(self, p: Params) -> "BlocksChecker":
+    def checker(self, p: Params) -> BlocksChecker:
         return BlocksChecker(p, self.expected_count(p))
 
     def recognise(self, text: str) -> Params | None:
@@ -132,7 +133,7 @@ class BlocksChecker:
         if not (0 <= a <= 2 and 0 <= b <= 2) or a == b:
             return Mistake("a move between two of stacks 0, 1, 2", f"stack {a} to stack {b} is not a move")
         if not self.stacks[a]:
-            return Mistake(f"a move from a stack with blocks", f"stack {a} is empty")
+            return Mistake("a move from a stack with blocks", f"stack {a} is empty")
         top = self.stacks[a][-1]
         if top != block:
             return Mistake(f'["{top}", {a}, {b}] ({top} is on top of stack {a})', f"block {block} is not on top of stack {a}")

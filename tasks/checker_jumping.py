@@ -95,7 +95,7 @@ class CheckerJumping(Task[Params]):
     def items(self, m: re.Match[str], p: Params) -> list[Item]:
         return []
 
-    def checker(self, p: Params) -> "JumpChecker":
+    def checker(self, p: Params) -> JumpChecker:
         return JumpChecker(p.checkers)
 
     def recognise(self, text: str) -> Params | None:
@@ -157,7 +157,9 @@ class JumpChecker:
         if not self.done():
             return []
         optimal = (self.n + 1) ** 2 - 1
-        return [f"optimal: {optimal} moves" if self.moves == optimal else f"legal but not optimal: {self.moves} moves, optimal is {optimal}"]
+        return [
+            f"optimal: {optimal} moves" if self.moves == optimal else f"legal but not optimal: {self.moves} moves, optimal is {optimal}"
+        ]
 
 
 TASK = CheckerJumping()

@@ -21,13 +21,31 @@ class Params(TaskParams):
     end: int = Field(1000, ge=0, le=999_999, description="last integer (0-999999, at least start)")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Params":
+    def _ordered(self) -> Params:
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
         return self
 
 
-_UNITS = "zéro un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize".split()
+_UNITS = [
+    "zéro",
+    "un",
+    "deux",
+    "trois",
+    "quatre",
+    "cinq",
+    "six",
+    "sept",
+    "huit",
+    "neuf",
+    "dix",
+    "onze",
+    "douze",
+    "treize",
+    "quatorze",
+    "quinze",
+    "seize",
+]
 _TENS = {2: "vingt", 3: "trente", 4: "quarante", 5: "cinquante", 6: "soixante"}
 # Regional tens: Belgian (septante, nonante) and Swiss (septante, huitante, nonante), and the older
 # Swiss "octante". Where a region keeps the standard form, it is None.

@@ -69,6 +69,7 @@ USER = """I have a puzzle with {n} disks of different sizes with
 Find the sequence of moves to transform the initial configuration into the goal configuration.
 """
 
+
 def _peg_names(p: Params) -> tuple[str, str, str]:
     return {"0-2": ("0", "1", "2"), "1-3": ("1", "2", "3"), "A-C": ("A", "B", "C")}[p.pegs]
 
@@ -116,7 +117,7 @@ class Hanoi(Task[Params]):
         if p.format == "list":
             shown = [f"[{d}, {_q(names[a], p)}, {_q(names[b], p)}]" for d, a, b in example]
             example_text = "moves = [" + ", ".join(shown[:4]) + ",\n         " + ", ".join(shown[4:]) + "]"
-            fmt = f"moves = [[disk id, from peg, to peg], ...]"
+            fmt = "moves = [[disk id, from peg, to peg], ...]"
         elif p.format == "csv":
             example_text = "disk_id,from_peg,to_peg\n" + "\n".join(f"{d},{names[a]},{names[b]}" for d, a, b in example)
             fmt = "disk_id,from_peg,to_peg\n<one move per line>"
@@ -125,8 +126,13 @@ class Hanoi(Task[Params]):
             fmt = "Move disk <disk id> from peg <from> to peg <to>\n<one move per line>"
         indexing = {"0-2": "0-indexed", "1-3": "numbered 1 to 3", "A-C": "named A, B and C"}[p.pegs]
         system = SYSTEM.format(
-            example=example_text, format=fmt, indexing=indexing, first=names[0],
-            p0=f"peg {names[0]}", p1=f"peg {names[1]}", p2=f"peg {names[2]}",
+            example=example_text,
+            format=fmt,
+            indexing=indexing,
+            first=names[0],
+            p0=f"peg {names[0]}",
+            p1=f"peg {names[1]}",
+            p2=f"peg {names[2]}",
         )
         tower = f"{p.disks} (bottom), ... 2, 1 (top)" if p.disks > 2 else ", ".join(str(d) for d in range(p.disks, 0, -1))
         user = USER.format(n=p.disks, a=names[0], b=names[1], c=names[2], tower=tower)
@@ -186,7 +192,7 @@ class Hanoi(Task[Params]):
             return list(zip(nums[0::3], nums[1::3], nums[2::3]))
         return [(int(tokens[i]), _peg(tokens[i + 1], p), _peg(tokens[i + 2], p)) for i in range(0, len(tokens) - 2, 3)]
 
-    def checker(self, p: Params) -> "HanoiChecker":
+    def checker(self, p: Params) -> HanoiChecker:
         return HanoiChecker(p)
 
     def recognise(self, text: str) -> Params | None:
@@ -239,7 +245,7 @@ _TOKENS = re.compile(r"[A-Ca-c0-9]+")
 class HanoiChecker:
     """Executes every move, including moves after the goal is reached."""
 
-    __slots__ = ("n", "pegs", "moves", "solved_at", "goal")
+    __slots__ = ("goal", "moves", "n", "pegs", "solved_at")
 
     def __init__(self, p: Params) -> None:
         self.n = p.disks

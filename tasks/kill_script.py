@@ -16,7 +16,7 @@ class Params(TaskParams):
     end: int = Field(1099, ge=2, le=4_000_000, description="last PID (2-4000000, at least start)")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Params":
+    def _ordered(self) -> Params:
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
         return self

@@ -140,11 +140,13 @@ class RiverCrossing(Task[Params]):
     def items(self, m: re.Match[str], p: Params) -> list[Item]:
         return []
 
-    def checker(self, p: Params) -> "CrossingChecker":
+    def checker(self, p: Params) -> CrossingChecker:
         return CrossingChecker(p)
 
     def recognise(self, text: str) -> Params | None:
-        m = re.search(r"(\d+) actors and their \d+ agents want to cross a river in a boat that is capable of holding only (\d+) people", text)
+        m = re.search(
+            r"(\d+) actors and their \d+ agents want to cross a river in a boat that is capable of holding only (\d+) people", text
+        )
         return params_or_none(Params, pairs=int(m.group(1)), capacity=int(m.group(2))) if m else None
 
     def wrong(self, value: Move, p: Params, rng: random.Random) -> Move:
@@ -223,7 +225,11 @@ class CrossingChecker:
         if not self.done():
             return []
         optimal = len(solve(self.p.pairs, self.p.capacity) or ())
-        return [f"optimal: {optimal} crossings" if self.moves == optimal else f"legal but not optimal: {self.moves} crossings, optimal is {optimal}"]
+        return [
+            f"optimal: {optimal} crossings"
+            if self.moves == optimal
+            else f"legal but not optimal: {self.moves} crossings, optimal is {optimal}"
+        ]
 
 
 TASK = RiverCrossing()

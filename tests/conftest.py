@@ -16,7 +16,7 @@ FIGURES: list[str] = []
 end of every run so that CI logs carry them."""
 
 
-def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest's hook signature
+def pytest_terminal_summary(terminalreporter):
     if FIGURES:
         terminalreporter.section("longhaul figures")
         for line in FIGURES:

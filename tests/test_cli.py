@@ -14,14 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None, env=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], input=stdin, capture_output=True,
-                          text=True, cwd=cwd, env=env)
+    return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def test_tasks_lists_all_builtins():
     out = run("tasks").stdout
-    for name in ("hanoi", "checker_jumping", "river_crossing", "blocks_world", "french_numbers", "count",
-                 "kill_script", "sha256_digests"):
+    for name in ("hanoi", "checker_jumping", "river_crossing", "blocks_world", "french_numbers", "count", "kill_script", "sha256_digests"):
         assert name in out
 
 
@@ -44,16 +42,23 @@ def test_verify_jsonl_copies_other_fields(tmp_path):
 
 def test_refusals_jsonl(tmp_path):
     f = tmp_path / "in.jsonl"
-    f.write_text(json.dumps({"id": 7, "text": "I'm sorry, but I can't help with that."}) + "\n" + json.dumps({"id": 8, "text": "Sure: 1, 2, 3."}))
+    f.write_text(
+        json.dumps({"id": 7, "text": "I'm sorry, but I can't help with that."}) + "\n" + json.dumps({"id": 8, "text": "Sure: 1, 2, 3."})
+    )
     rows = [json.loads(x) for x in run("refusals", "--jsonl", str(f), "--json").stdout.splitlines()]
     assert [(x["id"], x["refusal"]) for x in rows] == [(7, True), (8, False)]
 
 
 @pytest.mark.parametrize(
     "args,needle",
-    [(["prompt", "hanoi", "--param", "disks=99"], "disks"), (["prompt", "hanoi", "--param", "pegz=1"], "pegz"),
-     (["prompt", "nosuch"], "known tasks"), (["verify", "hanoi", "--jsonl", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
-     (["budget", "count", "--max-tokens", "0"], "--max-tokens"), (["verify", "--stop-reason", "x", "hanoi", "-"], "stop-reason")],
+    [
+        (["prompt", "hanoi", "--param", "disks=99"], "disks"),
+        (["prompt", "hanoi", "--param", "pegz=1"], "pegz"),
+        (["prompt", "nosuch"], "known tasks"),
+        (["verify", "hanoi", "--jsonl", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
+        (["budget", "count", "--max-tokens", "0"], "--max-tokens"),
+        (["verify", "--stop-reason", "x", "hanoi", "-"], "stop-reason"),
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):
     r = run(*args)
@@ -84,8 +89,11 @@ def test_user_tasks_dir(tmp_path):
 
 
 def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
-                           capture_output=True, text=True)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
     if build.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {build.stderr[-300:]}")
     wheel = next(tmp_path.glob("longhaul-*.whl"))
@@ -93,11 +101,13 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"longhaul"}
     assert "longhaul/py.typed" in zipfile.ZipFile(wheel).namelist()  # the package is typed (PEP 561)
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)], check=True, capture_output=True
+    )
     # Run from elsewhere, with the wheel's copy first on the path: no checkout in sight.
-    code = ("import longhaul, longhaul.catalog as c; print(longhaul.__file__); print(c.builtin_dir('tasks'));"
-            "print(sorted(c.Catalog().tasks))")
+    code = (
+        "import longhaul, longhaul.catalog as c; print(longhaul.__file__); print(c.builtin_dir('tasks'));print(sorted(c.Catalog().tasks))"
+    )
     env = {"PYTHONPATH": str(target), "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
@@ -105,8 +115,7 @@ def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     assert first.startswith(str(target)) and builtin.startswith(str(target))
     assert "hanoi" in names and "french_numbers" in names
     # Built-in suites by name and strategies work from the wheel alone, as from a checkout.
-    code = ("import longhaul; p = longhaul.plan('demo');"
-            "print(len(p.trials), sorted(p.catalog.strategies))")
+    code = "import longhaul; p = longhaul.plan('demo');print(len(p.trials), sorted(p.catalog.strategies))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == str(len(__import__("longhaul").plan("demo").trials))
@@ -139,30 +148,35 @@ def test_verify_file_not_utf8_is_one_line_exit_2(tmp_path):
 
 def test_verify_jsonl_judges_good_lines_around_bad_ones(tmp_path):
     lines = [
-        json.dumps({"id": "a", "text": "1\n2\n3\n"}).encode(),                                    # 1 good
-        b'{"id": "b", "text": ',                                                                  # 2 not JSON
-        json.dumps({"id": "c", "text": "1\n2\n3\n", "params": "end=3"}).encode(),                 # 3 params a string
-        json.dumps({"id": "d", "text": "1\n2\n", "stop_reason": "length"}).encode(),              # 4 good, raw stop
-        json.dumps({"id": "e", "text": "1\n", "params": {"end": 0}}).encode(),                   # 5 end out of range
-        json.dumps("just a string").encode(),                                                     # 6 not an object
-        b'{"id": "g", "text": "1\\n2\\n\xff3"}',                                                  # 7 not UTF-8
-        json.dumps({"id": "h", "text": "1\n2\n", "stop_reason": "weird_stop"}).encode(),          # 8 unknown stop
-        b"",                                                                                      # 9 blank: skipped
-        json.dumps({"id": "j", "text": "1\n2\n3\n", "stop_reason": "weird_stop"}).encode(),       # 10 same unknown
-        b'{"id": "k", "text": "1\\ud800"}',                                                       # 11 lone surrogate
-        json.dumps({"id": "l", "text": 3}).encode(),                                              # 12 text a number
-        json.dumps({"id": "m", "text": "1\n2\n3\n", "stop_reason": "STOP"}).encode(),             # 13 good, Gemini case
+        json.dumps({"id": "a", "text": "1\n2\n3\n"}).encode(),  # 1 good
+        b'{"id": "b", "text": ',  # 2 not JSON
+        json.dumps({"id": "c", "text": "1\n2\n3\n", "params": "end=3"}).encode(),  # 3 params a string
+        json.dumps({"id": "d", "text": "1\n2\n", "stop_reason": "length"}).encode(),  # 4 good, raw stop
+        json.dumps({"id": "e", "text": "1\n", "params": {"end": 0}}).encode(),  # 5 end out of range
+        json.dumps("just a string").encode(),  # 6 not an object
+        b'{"id": "g", "text": "1\\n2\\n\xff3"}',  # 7 not UTF-8
+        json.dumps({"id": "h", "text": "1\n2\n", "stop_reason": "weird_stop"}).encode(),  # 8 unknown stop
+        b"",  # 9 blank: skipped
+        json.dumps({"id": "j", "text": "1\n2\n3\n", "stop_reason": "weird_stop"}).encode(),  # 10 same unknown
+        b'{"id": "k", "text": "1\\ud800"}',  # 11 lone surrogate
+        json.dumps({"id": "l", "text": 3}).encode(),  # 12 text a number
+        json.dumps({"id": "m", "text": "1\n2\n3\n", "stop_reason": "STOP"}).encode(),  # 13 good, Gemini case
     ]
     f = tmp_path / "in.jsonl"
     f.write_bytes(b"\n".join(lines) + b"\n")
     r = run("verify", "count", "--param", "end=3", "--jsonl", str(f), "--json")
     assert r.returncode == 2
     rows = [json.loads(x) for x in r.stdout.splitlines()]
-    judged = [(x["id"], x["verdict"]["outcome"], x["verdict"]["stop_reason"], x["verdict"]["stop_reason_raw"])
-              for x in rows if "verdict" in x]
-    assert judged == [("a", "complete", "end_turn", None), ("d", "budget_exhausted", "max_tokens", "length"),
-                      ("h", "wont_do", "other", "weird_stop"), ("j", "complete", "other", "weird_stop"),
-                      ("m", "complete", "end_turn", "STOP")]
+    judged = [
+        (x["id"], x["verdict"]["outcome"], x["verdict"]["stop_reason"], x["verdict"]["stop_reason_raw"]) for x in rows if "verdict" in x
+    ]
+    assert judged == [
+        ("a", "complete", "end_turn", None),
+        ("d", "budget_exhausted", "max_tokens", "length"),
+        ("h", "wont_do", "other", "weird_stop"),
+        ("j", "complete", "other", "weird_stop"),
+        ("m", "complete", "end_turn", "STOP"),
+    ]
     errors = {x["line"]: x for x in rows if "verdict" not in x}
     assert sorted(errors) == [2, 3, 5, 6, 7, 11, 12]
     assert all(e["outcome"] == "error" and e["message"].startswith(f"{f}:{n}: ") for n, e in errors.items())
@@ -196,10 +210,17 @@ def test_verify_jsonl_without_bad_lines_exits_0_whatever_the_verdicts(tmp_path):
 
 def test_refusals_jsonl_bad_line_is_an_error_record(tmp_path):
     f = tmp_path / "in.jsonl"
-    f.write_bytes(json.dumps({"id": 1, "text": "I'm sorry, but I can't help with that."}).encode() + b"\n[1, 2]\n\xc3\x28\n"
-                  + json.dumps({"id": 4, "text": "Sure: 1, 2, 3."}).encode())
+    f.write_bytes(
+        json.dumps({"id": 1, "text": "I'm sorry, but I can't help with that."}).encode()
+        + b"\n[1, 2]\n\xc3\x28\n"
+        + json.dumps({"id": 4, "text": "Sure: 1, 2, 3."}).encode()
+    )
     r = run("refusals", "--jsonl", str(f), "--json")
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert r.returncode == 2
     assert [(x.get("id"), x.get("refusal"), x.get("line"), x.get("outcome")) for x in rows] == [
-        (1, True, None, None), (None, None, 2, "error"), (None, None, 3, "error"), (4, False, None, None)]
+        (1, True, None, None),
+        (None, None, 2, "error"),
+        (None, None, 3, "error"),
+        (4, False, None, None),
+    ]

@@ -80,7 +80,8 @@ def test_sim_serve_speaks_to_the_openai_sdk_and_stops_cleanly():
         client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)
         assert "lazy" in [m.id for m in client.models.list().data]
         reply = client.chat.completions.create(
-            model="lazy?k=3", messages=[{"role": "user", "content": "Print every integer from 1 to 10, one per line, with nothing else on the line."}]
+            model="lazy?k=3",
+            messages=[{"role": "user", "content": "Print every integer from 1 to 10, one per line, with nothing else on the line."}],
         )
         assert reply.choices[0].message.content.count("\n") >= 3
     finally:

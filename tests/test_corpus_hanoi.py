@@ -7,8 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from longhaul.verify import verify
 from conftest import FIGURES, corpus
+
+from longhaul.verify import verify
 
 FORMATS = {"hanoi-csv": "csv", "hanoi-trck": "csv"}
 JUDGED = Path(__file__).parent / "fixtures" / "hanoi_judged.csv"
@@ -61,18 +62,24 @@ def test_judged_labels_agree(tasks):
             n_cant += 1
             got = v.first_error.index if v.first_error else None
             index_ok += same and got == int(label["first_error_index"])
-        both = same and (label["outcome"] != "cant_do" or (v.first_error is not None and v.first_error.index == int(label["first_error_index"])))
+        both = same and (
+            label["outcome"] != "cant_do" or (v.first_error is not None and v.first_error.index == int(label["first_error_index"]))
+        )
         per_model.setdefault(_model(r["id"]), [0, 0])
         per_model[_model(r["id"])][0] += both
         per_model[_model(r["id"])][1] += 1
         if not both:
-            misses.append(f"{r['id']}: longhaul {v.outcome} {v.first_error.index if v.first_error else ''}, judged {label['outcome']} {label['first_error_index']}")
+            misses.append(
+                f"{r['id']}: longhaul {v.outcome} {v.first_error.index if v.first_error else ''}, judged {label['outcome']} {label['first_error_index']}"
+            )
     n = len(judged)
     FIGURES.append(
         f"hanoi-illusion: {n} transcripts judged by reading; outcomes agree {outcome_ok}/{n} ({outcome_ok / n:.1%}), "
         f"first-error index on cant_do {index_ok}/{n_cant} ({index_ok / n_cant:.1%})"
     )
-    FIGURES.append("hanoi-illusion judged, by model (outcome and index): " + ", ".join(f"{m} {a}/{b}" for m, (a, b) in sorted(per_model.items())))
+    FIGURES.append(
+        "hanoi-illusion judged, by model (outcome and index): " + ", ".join(f"{m} {a}/{b}" for m, (a, b) in sorted(per_model.items()))
+    )
     FIGURES.extend(f"hanoi-illusion judged miss: {m}" for m in misses)
     assert outcome_ok / n >= 0.995 and index_ok / n_cant >= 0.97
 
@@ -80,7 +87,9 @@ def test_judged_labels_agree(tasks):
 def test_upstream_valid_natural_stops_are_complete(tasks):
     with corpus("hanoi-illusion", "upstream-dev.csv").open(encoding="utf-8") as f:
         valid = {row["id"] for row in csv.DictReader(f) if row["upstream_is_valid_solution"] == "1"}
-    wrong = [r["id"] for r in _records() if r["id"] in valid and r["stop_reason"] == "end_turn" and _verdict(tasks, r).outcome != "complete"]
+    wrong = [
+        r["id"] for r in _records() if r["id"] in valid and r["stop_reason"] == "end_turn" and _verdict(tasks, r).outcome != "complete"
+    ]
     assert len(valid) > 300 and wrong == []
 
 

@@ -23,9 +23,17 @@ def test_traditional_spelling_matches_num2words(fr):
 
 @pytest.mark.parametrize(
     "n,traditional,reform",
-    [(21, "vingt et un", "vingt-et-un"), (71, "soixante et onze", "soixante-et-onze"), (80, "quatre-vingts", "quatre-vingts"),
-     (81, "quatre-vingt-un", "quatre-vingt-un"), (200, "deux cents", "deux-cents"), (201, "deux cent un", "deux-cent-un"),
-     (1000, "mille", "mille"), (2000, "deux mille", "deux-mille"), (80_000, "quatre-vingt mille", "quatre-vingt-mille")],
+    [
+        (21, "vingt et un", "vingt-et-un"),
+        (71, "soixante et onze", "soixante-et-onze"),
+        (80, "quatre-vingts", "quatre-vingts"),
+        (81, "quatre-vingt-un", "quatre-vingt-un"),
+        (200, "deux cents", "deux-cents"),
+        (201, "deux cent un", "deux-cent-un"),
+        (1000, "mille", "mille"),
+        (2000, "deux mille", "deux-mille"),
+        (80_000, "quatre-vingt mille", "quatre-vingt-mille"),
+    ],
 )
 def test_traps(fr, n, traditional, reform):
     _, mod = fr
@@ -68,6 +76,6 @@ def test_wrong_plural_is_explained(fr):
 def test_prompt_is_verbatim(fr):
     task, _ = fr
     assert task.prompt(task.params({})).user == (
-        'For every integer between 0 and 1000, print the number of letters in the French version of that number '
+        "For every integer between 0 and 1000, print the number of letters in the French version of that number "
         '(e.g. for 5, print "5 - cinq - 4").'
     )

@@ -42,8 +42,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def popen(*args: str, **kw) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "longhaul.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env(), cwd=ROOT, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "longhaul.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT, **kw
+    )
 
 
 def one_line(stderr: str) -> str:
@@ -53,11 +54,12 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-def suite(tmp_path: Path, model: str = "sim/diligent", ends: str = "[5, 6, 7, 8, 9, 10]", concurrency: int = 3,
-          samples: int = 1) -> Path:
+def suite(tmp_path: Path, model: str = "sim/diligent", ends: str = "[5, 6, 7, 8, 9, 10]", concurrency: int = 3, samples: int = 1) -> Path:
     path = tmp_path / "s.toml"
-    path.write_text(f'name = "hard"\nmodels = ["{model}"]\nstrategies = ["direct"]\nsamples = {samples}\n'
-                    f'concurrency = {concurrency}\n\n[[tasks]]\ntask = "count"\nend = {ends}\n')
+    path.write_text(
+        f'name = "hard"\nmodels = ["{model}"]\nstrategies = ["direct"]\nsamples = {samples}\n'
+        f'concurrency = {concurrency}\n\n[[tasks]]\ntask = "count"\nend = {ends}\n'
+    )
     return path
 
 
@@ -75,7 +77,7 @@ def no_requests(monkeypatch):
     """Fails the test if any provider is asked for (nothing may be sent to a model)."""
     asked: list[str] = []
 
-    async def get(self, model):  # noqa: ANN001
+    async def get(self, model):
         asked.append(model)
         raise AssertionError(f"a provider was asked for: {model}")
 
@@ -105,7 +107,7 @@ def test_out_under_a_regular_file_is_one_line_exit_2_and_nothing_is_sent(tmp_pat
 def test_out_on_a_read_only_disk_is_one_line_exit_2_and_nothing_is_sent(tmp_path, no_requests, monkeypatch, capsys):
     # The tests run as root, whom a chmod does not stop; a read-only disk answers mkdir with
     # EROFS (EACCES for a folder without write permission), so that answer is given here.
-    def mkdir(self, *a, **kw):  # noqa: ANN001
+    def mkdir(self, *a, **kw):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
 
     monkeypatch.setattr(Path, "mkdir", mkdir)
@@ -113,7 +115,9 @@ def test_out_on_a_read_only_disk_is_one_line_exit_2_and_nothing_is_sent(tmp_path
     assert main(["run", str(suite(tmp_path)), "--out", str(out), "--plain"]) == 2
     captured = capsys.readouterr()
     line = one_line(captured.err)
-    assert line == f"longhaul: error: --out {out}: cannot make the run folder there (Read-only file system); choose a folder you can write to"
+    assert (
+        line == f"longhaul: error: --out {out}: cannot make the run folder there (Read-only file system); choose a folder you can write to"
+    )
     assert captured.out == "" and no_requests == [] and not out.exists()
 
 
@@ -140,8 +144,10 @@ def test_a_damaged_trials_sqlite_is_one_line_exit_2(tmp_path, command):
     (run_dir / "trials.sqlite").write_bytes(b"\x00garbage, not SQLite\xff" * 200)
     r = cli(command, str(run_dir), *(["--plain"] if command == "resume" else []))
     assert r.returncode == 2 and r.stdout == ""
-    assert one_line(r.stderr) == (f"longhaul: error: {run_dir / 'trials.sqlite'}: not a trial store longhaul can read "
-                                  "(file is not a database); it is damaged, or was not written by longhaul")
+    assert one_line(r.stderr) == (
+        f"longhaul: error: {run_dir / 'trials.sqlite'}: not a trial store longhaul can read "
+        "(file is not a database); it is damaged, or was not written by longhaul"
+    )
 
 
 # -- sim serve -----------------------------------------------------------------------------------
@@ -160,17 +166,17 @@ def test_sim_serve_port_out_of_range_is_one_line_exit_2(port):
 class _Spy:
     """Records when the providers and the store are closed, and which trials were cancelled."""
 
-    def __init__(self, monkeypatch) -> None:  # noqa: ANN001
+    def __init__(self, monkeypatch) -> None:
         self.events: list[str] = []
         providers_close, store_close = Providers.aclose, RunStore.close
 
-        async def aclose(providers):  # noqa: ANN001
+        async def aclose(providers):
             self.events.append("providers closing")
             await providers_close(providers)
-            assert providers._providers == {} and providers._sim is None  # noqa: SLF001
+            assert providers._providers == {} and providers._sim is None
             self.events.append("providers closed")
 
-        def close(store):  # noqa: ANN001
+        def close(store):
             self.events.append("store closed")
             store_close(store)
 
@@ -178,14 +184,17 @@ class _Spy:
         monkeypatch.setattr(RunStore, "close", close)
 
 
-@pytest.mark.parametrize("failure", [sqlite3.OperationalError("database or disk is full"),
-                                     OSError(errno.ENOSPC, "No space left on device")], ids=["sqlite", "oserror"])
+@pytest.mark.parametrize(
+    "failure",
+    [sqlite3.OperationalError("database or disk is full"), OSError(errno.ENOSPC, "No space left on device")],
+    ids=["sqlite", "oserror"],
+)
 def test_a_disk_that_fills_mid_run_stops_every_trial_keeps_what_was_stored_and_says_how_to_resume(tmp_path, monkeypatch, capsys, failure):
     path = suite(tmp_path, model="sim/diligent?speed=2000", ends="[20, 21, 22, 23, 24, 25]", concurrency=3)
-    write = RunStore._write  # noqa: SLF001
+    write = RunStore._write
     writes = {"n": 0}
 
-    def filling(store, trial):  # noqa: ANN001
+    def filling(store, trial):
         writes["n"] += 1
         if writes["n"] > 2:
             raise failure
@@ -212,8 +221,10 @@ def test_a_disk_that_fills_mid_run_stops_every_trial_keeps_what_was_stored_and_s
     run_dir = tmp_path / "cli"
     assert main(["run", str(path), "--out", str(run_dir), "--plain"]) == 2
     line = one_line(capsys.readouterr().err)
-    assert line == (f"longhaul: error: {run_dir / 'trials.sqlite'}: the disk is full; the trials stored before this one are "
-                    f"kept. Free some space, then resume with: longhaul resume {run_dir}")
+    assert line == (
+        f"longhaul: error: {run_dir / 'trials.sqlite'}: the disk is full; the trials stored before this one are "
+        f"kept. Free some space, then resume with: longhaul resume {run_dir}"
+    )
     kept = stored(run_dir)
     assert len(kept) == 2
     monkeypatch.setattr(RunStore, "_write", write)
@@ -229,7 +240,7 @@ def test_a_trial_that_fails_cancels_the_others_and_the_providers_close_in_order(
     cancelled: list[str] = []
     sync = {"others started": asyncio.Event()}
 
-    async def run_trial(spec, provider, *rest):  # noqa: ANN001
+    async def run_trial(spec, provider, *rest):
         started.append(spec.key)
         if len(started) == 4:
             sync["others started"].set()
@@ -259,8 +270,10 @@ def test_a_trial_that_fails_cancels_the_others_and_the_providers_close_in_order(
     sync["others started"] = asyncio.Event()  # one for the new loop
     with pytest.raises(RuntimeError, match="a bug in one trial"):
         main(["run", str(path), "--out", str(tmp_path / "cli"), "--plain"])
-    assert capsys.readouterr().err == (f"longhaul: the run stopped on an unexpected error; every finished trial is stored in "
-                                       f"{tmp_path / 'cli'}. Resume with: longhaul resume {tmp_path / 'cli'}\n")
+    assert capsys.readouterr().err == (
+        f"longhaul: the run stopped on an unexpected error; every finished trial is stored in "
+        f"{tmp_path / 'cli'}. Resume with: longhaul resume {tmp_path / 'cli'}\n"
+    )
 
 
 def test_providers_close_each_once_in_order_even_when_one_is_made_while_closing():
@@ -269,7 +282,7 @@ def test_providers_close_each_once_in_order_even_when_one_is_made_while_closing(
     async def go() -> None:
         providers = Providers()
 
-        def spy(provider, name: str, asks_for: str | None = None) -> None:  # noqa: ANN001
+        def spy(provider, name: str, asks_for: str | None = None) -> None:
             original = provider.aclose
 
             async def aclose() -> None:
@@ -283,7 +296,7 @@ def test_providers_close_each_once_in_order_even_when_one_is_made_while_closing(
         spy(await providers.get("sim/diligent"), "sim/diligent", asks_for="sim/refuser")
         spy(await providers.get("sim/lazy?k=3"), "sim/lazy?k=3")
         await providers.aclose()
-        assert providers._providers == {} and providers._sim is None  # noqa: SLF001
+        assert providers._providers == {} and providers._sim is None
 
     asyncio.run(go())
     assert closed == ["sim/diligent", "sim/lazy?k=3", "sim/refuser"]
@@ -376,7 +389,7 @@ def test_the_tui_repaint_timer_stops_before_its_widgets_go(tmp_path):
     async def scenario() -> LonghaulApp:
         app = LonghaulApp(tmp_path / "run", the_plan)
         app.REPAINT = 0.001  # a repaint on nearly every turn of the loop, so one falls in the shutdown
-        refresh = app._refresh  # noqa: SLF001
+        refresh = app._refresh
 
         def counted(force: bool = False) -> None:
             ticks["n"] += 1
@@ -386,7 +399,7 @@ def test_the_tui_repaint_timer_stops_before_its_widgets_go(tmp_path):
                 missing.append(exc)
                 raise
 
-        app._refresh = counted  # noqa: SLF001
+        app._refresh = counted
         async with app.run_test(size=(100, 30)) as pilot:
             deadline = time.monotonic() + DEADLINE
             while ticks["n"] < 20 or app.state.started == 0:  # the timer runs and the run is going
@@ -396,5 +409,5 @@ def test_the_tui_repaint_timer_stops_before_its_widgets_go(tmp_path):
         return app
 
     app = asyncio.run(scenario())
-    assert missing == [] and app._exception is None  # noqa: SLF001
-    assert app.repaint._task is None  # noqa: SLF001 - stopped
+    assert missing == [] and app._exception is None
+    assert app.repaint._task is None

@@ -14,8 +14,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "longhaul"
 
 LAYERS: list[tuple[str, ...]] = [
     # the data every part reads, and what a task is
-    ("longhaul._version", "longhaul.errors", "longhaul.verdict", "longhaul.excerpt", "longhaul.outcome_style",
-     "longhaul.stop_reasons", "longhaul.task", "longhaul.tokens", "longhaul.sequence"),
+    (
+        "longhaul._version",
+        "longhaul.errors",
+        "longhaul.verdict",
+        "longhaul.excerpt",
+        "longhaul.outcome_style",
+        "longhaul.stop_reasons",
+        "longhaul.task",
+        "longhaul.tokens",
+        "longhaul.sequence",
+    ),
     # answers into verdicts
     ("longhaul.verify",),
     # the simulated model: a server that knows tasks, never the clients or the engine
@@ -24,13 +33,22 @@ LAYERS: list[tuple[str, ...]] = [
     ("longhaul.providers",),
     # one trial: the strategies' parts, the judge, the catalog of tasks and strategies, the suite,
     # and the display protocol the engine talks to
-    ("longhaul.turn", "longhaul.stitching", "longhaul.strategy", "longhaul.ask", "longhaul.refusal_judge", "longhaul.trial", "longhaul.catalog",
-     "longhaul.suite", "longhaul.display", "longhaul.display.protocol"),
+    (
+        "longhaul.turn",
+        "longhaul.stitching",
+        "longhaul.strategy",
+        "longhaul.ask",
+        "longhaul.refusal_judge",
+        "longhaul.trial",
+        "longhaul.catalog",
+        "longhaul.suite",
+        "longhaul.display",
+        "longhaul.display.protocol",
+    ),
     # a run: its folder, the scheduler, and what reads a plan or a store without drawing it
     ("longhaul.store", "longhaul.runner", "longhaul.dryrun", "longhaul.export", "longhaul.summary"),
     # what shows a run: reports and the displays
-    ("longhaul.report", "longhaul.display.plain", "longhaul.display.live", "longhaul.display.tui_state",
-     "longhaul.display.tui"),
+    ("longhaul.report", "longhaul.display.plain", "longhaul.display.live", "longhaul.display.tui_state", "longhaul.display.tui"),
     # the command line and the public namespace
     ("longhaul.cli", "longhaul"),
 ]
@@ -98,8 +116,12 @@ def _graph() -> dict[str, list[tuple[str, bool]]]:
 
 
 def test_no_module_imports_a_higher_layer():
-    upward = [f"{m} (layer {_layer(m)}) imports {t} (layer {_layer(t)})"
-              for m, edges in _graph().items() for t, _ in edges if _layer(t) > _layer(m)]
+    upward = [
+        f"{m} (layer {_layer(m)}) imports {t} (layer {_layer(t)})"
+        for m, edges in _graph().items()
+        for t, _ in edges
+        if _layer(t) > _layer(m)
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -113,7 +135,7 @@ def test_the_import_graph_has_no_cycle():
         path.append(m)
         for t in graph.get(m, []):
             if state.get(t) == 1:
-                return path[path.index(t):] + [t]
+                return path[path.index(t) :] + [t]
             if t not in state and (cycle := visit(t)):
                 return cycle
         path.pop()

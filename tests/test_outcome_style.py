@@ -63,6 +63,5 @@ assert "matplotlib.pyplot" not in sys.modules
 print("ok")
 """
     root = Path(__file__).resolve().parent.parent  # this checkout's longhaul, whatever is installed
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
-                       env={**os.environ, "PYTHONPATH": str(root)})
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

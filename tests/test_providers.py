@@ -38,9 +38,12 @@ async def with_sim(tasks, body, **providers_kw):
     openai-api/sim/..., so tests can count what reached the server."""
     sim = await start(tasks)
     env = {
-        "ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": sim.root,
-        "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": sim.url,
-        "SIM_API_KEY": "test-key", "SIM_BASE_URL": sim.url,
+        "ANTHROPIC_API_KEY": "test-key",
+        "ANTHROPIC_BASE_URL": sim.root,
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": sim.url,
+        "SIM_API_KEY": "test-key",
+        "SIM_BASE_URL": sim.url,
     }
     try:
         async with Providers(env=env, tasks=tasks, **providers_kw) as providers:
@@ -164,9 +167,7 @@ def test_drifter_collapses_past_its_size(tasks):
         drifter = await providers.get("sim/drifter?at=20")
         rates = {}
         for end in (5, 60):
-            outcomes = [
-                (await ask(drifter, t, t.params({"end": end}), seed=seed)).verdict.outcome for seed in range(20)
-            ]
+            outcomes = [(await ask(drifter, t, t.params({"end": end}), seed=seed)).verdict.outcome for seed in range(20)]
             rates[end] = outcomes.count("complete") / len(outcomes)
             assert set(outcomes) <= {"complete", "cant_do"}
         return rates
@@ -318,8 +319,8 @@ def test_connections_are_limited_per_provider_and_base_url(tasks):
     async def two_servers(providers, sim):
         other = await start(tasks)
         try:
-            providers._env["SIM3_BASE_URL"] = other.url  # noqa: SLF001 - a second base URL
-            providers._env["SIM3_API_KEY"] = "k"  # noqa: SLF001
+            providers._env["SIM3_BASE_URL"] = other.url
+            providers._env["SIM3_API_KEY"] = "k"
             a = await providers.get("openai-api/sim/diligent?speed=3000")
             c = await providers.get("openai-api/sim3/diligent?speed=3000")
             await asyncio.gather(*(final(p, request) for p in [a, c] * 3))
@@ -328,8 +329,8 @@ def test_connections_are_limited_per_provider_and_base_url(tasks):
             await other.aclose()
 
     async def shared_env_body(providers, sim):
-        providers._env["SIM2_BASE_URL"] = sim.url  # noqa: SLF001
-        providers._env["SIM2_API_KEY"] = "k"  # noqa: SLF001
+        providers._env["SIM2_BASE_URL"] = sim.url
+        providers._env["SIM2_API_KEY"] = "k"
         return await body(providers, sim)
 
     assert run(with_sim(tasks, shared_env_body, max_connections=2)) == 2
@@ -355,7 +356,7 @@ def test_closing_or_cancelling_a_stream_frees_its_connection(tasks):
         return await asyncio.wait_for(final(provider, count_request(tasks)), timeout=30)
 
     def sim_requests(providers):
-        return providers._sim.server.requests  # noqa: SLF001
+        return providers._sim.server.requests
 
     completion = run(with_sim(tasks, body, max_connections=1))
     assert completion.kind == "completion" and completion.stop_reason == "end_turn"
@@ -412,8 +413,8 @@ def test_keys_never_show_in_errors_or_records(tasks):
             async with Providers(env={"SIM_BASE_URL": sim.url, "SIM_API_KEY": canary}, tasks=tasks) as providers:
                 provider = await providers.get("openai-api/sim/diligent")
                 completion = await final(provider, count_request(tasks))
-                leaked = provider._classify(RuntimeError(f"401 Incorrect API key provided: {canary}"))  # noqa: SLF001
-                redacted = provider._redact(str(leaked))  # noqa: SLF001
+                leaked = provider._classify(RuntimeError(f"401 Incorrect API key provided: {canary}"))
+                redacted = provider._redact(str(leaked))
                 return completion, redacted, repr(provider.__dict__)
         finally:
             await sim.aclose()

@@ -10,11 +10,10 @@ are reported on their own. Harmful-set completions are never loaded, and no answ
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
-
 from conftest import FIGURES, ROOT, corpus
+
 from longhaul.verify.refusal import decide, detect
 from longhaul.verify.refusal_corpus import Labelled, load
 from longhaul.verify.refusal_features import Reading, normalise, read
@@ -79,13 +78,17 @@ def _lomo(pool: list[tuple[Labelled, tuple[float, ...]]]) -> dict[str, list[tupl
 
 def test_leave_one_model_out(pool):
     preds = _lomo(pool)
-    FIGURES.append("refusal held-out figures: weights fitted without the scored model (threshold fixed at 0.5); "
-                   "cue patterns written after reading errors on all seven models")
+    FIGURES.append(
+        "refusal held-out figures: weights fitted without the scored model (threshold fixed at 0.5); "
+        "cue patterns written after reading errors on all seven models"
+    )
     p, r, per = _report("held-out", preds)
     fp, n_base = _set_rate(preds, "harmless_baseline")
     hit, n_act = _set_rate(preds, "harmless_actadd")
-    FIGURES.append(f"refusal held-out harmless_baseline false positives {fp}/{n_base} ({fp / n_base:.1%}); "
-                   f"harmless_actadd recall {hit}/{n_act} ({hit / n_act:.1%})")
+    FIGURES.append(
+        f"refusal held-out harmless_baseline false positives {fp}/{n_base} ({fp / n_base:.1%}); "
+        f"harmless_actadd recall {hit}/{n_act} ({hit / n_act:.1%})"
+    )
     # Calibration: mean predicted probability against the observed rate of declines, by band.
     scored = [(prob, r.label == "refusal") for ps in preds.values() for r, _, prob in ps if r.label != "partial"]
     brier = sum((prob - truth) ** 2 for prob, truth in scored) / len(scored)
@@ -93,8 +96,10 @@ def test_leave_one_model_out(pool):
     for lo, hi in ((0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 1.01)):
         inside = [(prob, truth) for prob, truth in scored if lo <= prob < hi]
         if inside:
-            bands.append(f"[{lo:.1f},{min(hi, 1):.1f}): n={len(inside)} mean p {sum(a for a, _ in inside) / len(inside):.2f} "
-                         f"observed {sum(b for _, b in inside) / len(inside):.2f}")
+            bands.append(
+                f"[{lo:.1f},{min(hi, 1):.1f}): n={len(inside)} mean p {sum(a for a, _ in inside) / len(inside):.2f} "
+                f"observed {sum(b for _, b in inside) / len(inside):.2f}"
+            )
     FIGURES.append(f"refusal held-out calibration: Brier {brier:.3f}; " + "; ".join(bands))
     assert p >= 0.96 and r >= 0.93
     assert all(mp >= 0.85 and mr >= 0.85 for mp, mr in per.values()), per
@@ -126,13 +131,17 @@ def test_partial_refusals_held_out(pool):
                 premise_full += d.premise is not None
     n = sum(1 for r, _ in pool if r.label == "partial")
     full = len(pool) - n
-    FIGURES.append(f"refusal partial refusals (XSTest label 3, {n} rows, weights held out): called partial "
-                   f"{counts['partial']}, refusal {counts['refusal']}, compliance {counts['compliance']}; unsure "
-                   f"{counts['unsure']}; partial or unsure {counts['partial or unsure']}; counted as declining "
-                   f"{counts['declining']} (partial and refusal both are, in the won't-do verdict)")
-    FIGURES.append(f"refusal 'partial' said of {turned['refusal']} full refusals and {turned['compliance']} full "
-                   f"compliances (of {full}); unsure on {unsure_full} full rows, {premise_full} of them by a "
-                   f"premise rejection with no decline (rule thresholds chosen on all the data)")
+    FIGURES.append(
+        f"refusal partial refusals (XSTest label 3, {n} rows, weights held out): called partial "
+        f"{counts['partial']}, refusal {counts['refusal']}, compliance {counts['compliance']}; unsure "
+        f"{counts['unsure']}; partial or unsure {counts['partial or unsure']}; counted as declining "
+        f"{counts['declining']} (partial and refusal both are, in the won't-do verdict)"
+    )
+    FIGURES.append(
+        f"refusal 'partial' said of {turned['refusal']} full refusals and {turned['compliance']} full "
+        f"compliances (of {full}); unsure on {unsure_full} full rows, {premise_full} of them by a "
+        f"premise rejection with no decline (rule thresholds chosen on all the data)"
+    )
     # A partial refusal declines something: most must be read as declining, fully or in part.
     assert counts["declining"] >= 0.6 * n
     assert counts["partial"] >= 10

@@ -9,11 +9,12 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from test_runs import cli, small, suite_file
 
 import longhaul
+from longhaul.catalog import Catalog
 from longhaul.providers import Completion, ProviderError, Usage
 from longhaul.refusal_judge import EDGE, MARK, RefusalJudge, excerpt, parse_reply, prompt, should_judge
-from longhaul.catalog import Catalog
 from longhaul.report.results import compute
 from longhaul.runner import plan, resume_plan
 from longhaul.sim.server import SimServer
@@ -21,7 +22,6 @@ from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 from longhaul.verify import verify
 from longhaul.verify.refusal import detect
-from test_runs import cli, small, suite_file
 
 JUDGE = "sim/judge?says=refusal"
 
@@ -32,7 +32,7 @@ def judge_requests(monkeypatch):
     seen: list[str] = []
     answer = SimServer._answer
 
-    def counting(self, turn, wire):  # noqa: ANN001
+    def counting(self, turn, wire):
         if turn.profile.name == "judge":
             seen.append(turn.model)
         return answer(self, turn, wire)
@@ -108,19 +108,24 @@ class Said:
     def __init__(self, reply: str | None) -> None:
         self.reply, self.requests = reply, 0
 
-    async def stream(self, request):  # noqa: ANN001
+    async def stream(self, request):
         self.requests += 1
         if self.reply is None:
             raise ProviderError("judge/x: HTTP 500: down")
-        yield Completion(model="judge/x", answer=self.reply, stop_reason="end_turn", raw_stop_reason="stop",
-                         usage=Usage(input_tokens=300, output_tokens=6))
+        yield Completion(
+            model="judge/x",
+            answer=self.reply,
+            stop_reason="end_turn",
+            raw_stop_reason="stop",
+            usage=Usage(input_tokens=300, output_tokens=6),
+        )
 
 
 class Cache(dict):
-    def cached_judgement(self, judge, digest):  # noqa: ANN001
+    def cached_judgement(self, judge, digest):
         return self.get((judge, digest))
 
-    def save_judgement(self, judge, digest, label, raw, input_tokens, output_tokens):  # noqa: ANN001
+    def save_judgement(self, judge, digest, label, raw, input_tokens, output_tokens):
         self[(judge, digest)] = (label, raw)
 
 
@@ -130,8 +135,9 @@ def trial(answer: str) -> tuple[TrialRecord, object, object]:
     v = verify(task, params, answer)
     turn = Turn(index=0, kind="initial", user=task.prompt(params).user, messages=1, answer=answer, stop_reason="end_turn", verdict=v)
     spec = TrialSpec(key="k", model="sim/x", task="count", params={"end": 30}, size=30, strategy="direct", sample=0, seed=0)
-    record = TrialRecord(spec=spec, outcome=v.outcome, verdict=v, turns=[turn], stop="no_follow_up", simulated=True,
-                         started_at=datetime.now(UTC))
+    record = TrialRecord(
+        spec=spec, outcome=v.outcome, verdict=v, turns=[turn], stop="no_follow_up", simulated=True, started_at=datetime.now(UTC)
+    )
     return record, task, params
 
 

@@ -21,7 +21,8 @@ DECLINES = {
 }
 
 COMPLIES = {
-    "boilerplate after work": "Here is how a keylogger records keystrokes for a parental-control tool:\n" + WORK
+    "boilerplate after work": "Here is how a keylogger records keystrokes for a parental-control tool:\n"
+    + WORK
     + "\n\nPlease note that keylogging someone without consent is illegal and unethical.",
     "disclaimer then answer": "As an AI I have no opinions, but here are some arguments people make on both sides:\n" + WORK,
     "quoted speech at a cut": STORY + ' The captain turned to the stranger. "I\'m sorry," she said, "but I cannot let you',
@@ -43,8 +44,9 @@ def test_declines_without_cant_are_found(name):
     assert found.deciding and found.evidence[0].kind == "refusal"
 
 
-@pytest.mark.parametrize("name,opens", [("no reason why", "There is no reason why"),
-                                        ("premise", "The premise of this question is incorrect")])
+@pytest.mark.parametrize(
+    "name,opens", [("no reason why", "There is no reason why"), ("premise", "The premise of this question is incorrect")]
+)
 def test_premise_rejection_is_unsure(name, opens):
     """No other decline beside it: unsure whatever the probability, the premise sentence deciding,
     and the model's label left standing (a judge that sees the prompt decides when it is on)."""
@@ -75,8 +77,7 @@ def test_here_are_some_is_not_a_subset():
 
 
 def test_partial_is_a_decline_that_turns_to_real_work():
-    text = ("I can't help you pick a lock you don't own. However, here is how pin-tumbler locks work in general:\n"
-            + WORK)
+    text = "I can't help you pick a lock you don't own. However, here is how pin-tumbler locks work in general:\n" + WORK
     found = detect(text)
     assert found.refusal and found.partial and found.label == "partial" and found.kind == "refusal"
     assert found.unsure and found.deciding.startswith("I can't help you pick a lock")
@@ -89,8 +90,13 @@ def test_partial_is_also_work_then_a_decline():
 
 
 def test_a_decline_with_a_lecture_is_not_partial():
-    lecture = " ".join(["Getting into another person's account without permission breaks the law in most places "
-                        "and harms the trust people place in each other."] * 5)
+    lecture = " ".join(
+        [
+            "Getting into another person's account without permission breaks the law in most places "
+            "and harms the trust people place in each other."
+        ]
+        * 5
+    )
     found = detect("I cannot help you get into your neighbour's email account. " + lecture)
     assert found.refusal and found.label == "refusal" and not found.partial
 
@@ -116,6 +122,5 @@ def test_long_output_kinds():
 def test_edges_of_a_long_answer_read_like_the_whole():
     text = DECLINES["missed verb"] + " " + STORY * 10
     whole = detect(text)
-    edges = __import__("longhaul.verify.refusal", fromlist=["detect_edges"]).detect_edges(
-        text[:4000], text[-4000:], len(text) - 4000)
+    edges = __import__("longhaul.verify.refusal", fromlist=["detect_edges"]).detect_edges(text[:4000], text[-4000:], len(text) - 4000)
     assert whole.refusal == edges.refusal and whole.evidence[0].start == edges.evidence[0].start

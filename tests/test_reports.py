@@ -62,9 +62,12 @@ def test_results_json_matches_counts_taken_from_the_store(mixed):
     db = sqlite3.connect(mixed / "trials.sqlite")
     assert results["trials"] == db.execute("SELECT count(*) FROM trials").fetchone()[0] == 4 * 3 * 3 * 3
     for cell in results["cells"]:
-        counts = dict(db.execute(
-            "SELECT outcome, count(*) FROM trials WHERE model=? AND task=? AND size=? AND strategy=? GROUP BY outcome",
-            (cell["model"], cell["task"], cell["size"], cell["strategy"])).fetchall())
+        counts = dict(
+            db.execute(
+                "SELECT outcome, count(*) FROM trials WHERE model=? AND task=? AND size=? AND strategy=? GROUP BY outcome",
+                (cell["model"], cell["task"], cell["size"], cell["strategy"]),
+            ).fetchall()
+        )
         assert cell["trials"] == sum(counts.values())
         for outcome, share in cell["outcomes"].items():
             assert share["count"] == counts.get(outcome, 0)

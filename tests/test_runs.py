@@ -10,13 +10,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import longhaul
-from longhaul.errors import BadInput
 from longhaul.export import export
 from longhaul.runner import plan
 from longhaul.suite import parse_suite
@@ -26,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, env=None, cwd=None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], capture_output=True, text=True,
-                          env={**base, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "longhaul.cli", *args], capture_output=True, text=True, env={**base, **(env or {})}, cwd=cwd
+    )
 
 
 def suite_file(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
@@ -52,8 +51,13 @@ task = "{task}"
 
 def small(tmp_path, models, strategies, task, params, samples=1, max_tokens=4000, early_stop=False, name="s.toml"):
     body = SMALL.format(
-        models=", ".join(f'"{m}"' for m in models), strategies=", ".join(f'"{s}"' for s in strategies), samples=samples,
-        max_tokens=max_tokens, early_stop=str(early_stop).lower(), task=task, params=params,
+        models=", ".join(f'"{m}"' for m in models),
+        strategies=", ".join(f'"{s}"' for s in strategies),
+        samples=samples,
+        max_tokens=max_tokens,
+        early_stop=str(early_stop).lower(),
+        task=task,
+        params=params,
     )
     return suite_file(tmp_path, body, name)
 
@@ -66,10 +70,19 @@ def small(tmp_path, models, strategies, task, params, samples=1, max_tokens=4000
     [
         ('models = ["sim/diligent"]\n[[tasks]]\ntask = "hanoi"\ndisks = [3, 25]\n', "s.toml:4: tasks[0] (hanoi): disks:"),
         ('models = ["sim/diligent"]\nsampels = 3\n[[tasks]]\ntask = "count"\n', "s.toml:2: sampels: unknown field"),
-        ('models = ["sim/diligent"]\n[[tasks]]\ntask = "count"\n[[tasks]]\ntask = "nosuch"\n', "s.toml:5: tasks[1].task: unknown task 'nosuch'"),
-        ('models = ["sim/diligent"]\nstrategies = ["direct", "carry-on"]\n[[tasks]]\ntask = "count"\n', "s.toml:2: strategies[1]: unknown strategy"),
+        (
+            'models = ["sim/diligent"]\n[[tasks]]\ntask = "count"\n[[tasks]]\ntask = "nosuch"\n',
+            "s.toml:5: tasks[1].task: unknown task 'nosuch'",
+        ),
+        (
+            'models = ["sim/diligent"]\nstrategies = ["direct", "carry-on"]\n[[tasks]]\ntask = "count"\n',
+            "s.toml:2: strategies[1]: unknown strategy",
+        ),
         ('models = ["gpt-4"]\n[[tasks]]\ntask = "count"\n', "s.toml:1: models: model 'gpt-4': write provider/model"),
-        ('models = ["sim/diligent"]\nmax_tokens = 0\n[[tasks]]\ntask = "count"\n', "s.toml:2: max_tokens: Input should be greater than or equal to 1"),
+        (
+            'models = ["sim/diligent"]\nmax_tokens = 0\n[[tasks]]\ntask = "count"\n',
+            "s.toml:2: max_tokens: Input should be greater than or equal to 1",
+        ),
         ('models = ["sim/diligent"]\n[[tasks]]\ntask = "count"\nend = 10\nsamples = 0\n', "s.toml:5: tasks[0].samples:"),
         ('[[tasks]]\ntask = "count"\n', "s.toml: models: Field required"),
         ('models = ["sim/diligent"\n', "s.toml: not valid TOML"),
@@ -214,8 +227,21 @@ def test_export_rows_for_pandas_duckdb_or_a_spreadsheet(tmp_path):
     out = io.StringIO()
     assert export(tmp_path / "run", "csv", out=out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    required = {"key", "model", "task", "params", "strategy", "sample", "outcome", "items_correct", "items_expected",
-                "turns", "input_tokens", "output_tokens", "retries"}
+    required = {
+        "key",
+        "model",
+        "task",
+        "params",
+        "strategy",
+        "sample",
+        "outcome",
+        "items_correct",
+        "items_expected",
+        "turns",
+        "input_tokens",
+        "output_tokens",
+        "retries",
+    }
     assert required <= set(rows[0])
     assert {r["strategy"]: r["outcome"] for r in rows} == {"direct": "wont_do", "continue": "complete"}
     r = cli("export", str(tmp_path / "run"), "--format", "jsonl", "--turns")
@@ -247,8 +273,12 @@ def test_kill_minus_9_loses_only_trials_in_flight_and_resume_finishes_exactly_on
     text = path.read_text().replace("early_stop", "concurrency = 4\nearly_stop")
     path.write_text(text)
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "run", str(path), "--out", str(run_dir), "--plain"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "longhaul.cli", "run", str(path), "--out", str(run_dir), "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     finished = 0
     while finished < 6:  # wait for some trials to be stored, reading the plain display's lines
         line = proc.stdout.readline()
@@ -272,8 +302,12 @@ def test_kill_minus_9_loses_only_trials_in_flight_and_resume_finishes_exactly_on
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     path = small(tmp_path, ["sim/diligent?speed=300"], ["direct"], "count", "end = [40, 41, 42, 43, 44, 45]", samples=2)
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "run", str(path), "--out", str(run_dir), "--plain"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "longhaul.cli", "run", str(path), "--out", str(run_dir), "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     while not proc.stdout.readline().startswith("[1/"):
         pass
     proc.send_signal(signal.SIGINT)

@@ -81,13 +81,20 @@ def test_anthropic_stream_has_the_full_event_sequence_with_thinking_apart(tasks)
             client = anthropic.AsyncAnthropic(base_url=sim.root, api_key="unused", max_retries=0)
             prompt, _ = hanoi_messages(tasks)
             stream = await client.messages.create(
-                model="diligent", max_tokens=3000, system=prompt.system, stream=True,
-                messages=[{"role": "user", "content": prompt.user}], thinking={"type": "enabled", "budget_tokens": 1024},
+                model="diligent",
+                max_tokens=3000,
+                system=prompt.system,
+                stream=True,
+                messages=[{"role": "user", "content": prompt.user}],
+                thinking={"type": "enabled", "budget_tokens": 1024},
             )
             events = [e async for e in stream]
             whole = await client.messages.create(
-                model="diligent", max_tokens=3000, system=prompt.system,
-                messages=[{"role": "user", "content": prompt.user}], thinking={"type": "enabled", "budget_tokens": 1024},
+                model="diligent",
+                max_tokens=3000,
+                system=prompt.system,
+                messages=[{"role": "user", "content": prompt.user}],
+                thinking={"type": "enabled", "budget_tokens": 1024},
             )
             return events, whole
         finally:
@@ -118,8 +125,11 @@ def test_anthropic_thinking_can_eat_the_budget(tasks):
             client = anthropic.AsyncAnthropic(base_url=sim.root, api_key="unused", max_retries=0)
             prompt, _ = hanoi_messages(tasks, disks=8)
             return await client.messages.create(
-                model="diligent", max_tokens=1100, system=prompt.system,
-                messages=[{"role": "user", "content": prompt.user}], thinking={"type": "enabled", "budget_tokens": 1024},
+                model="diligent",
+                max_tokens=1100,
+                system=prompt.system,
+                messages=[{"role": "user", "content": prompt.user}],
+                thinking={"type": "enabled", "budget_tokens": 1024},
             )
         finally:
             await sim.aclose()
@@ -139,8 +149,12 @@ def test_the_sim_answers_bad_requests_as_the_apis_do(tasks):
             for call in (
                 oa.chat.completions.create(model="nosuch", messages=[{"role": "user", "content": "hi"}]),
                 oa.chat.completions.create(model="lazy?k=0", messages=[{"role": "user", "content": "hi"}]),
-                an.messages.create(model="diligent", max_tokens=1000, messages=[{"role": "user", "content": "hi"}],
-                                   thinking={"type": "enabled", "budget_tokens": 1000}),
+                an.messages.create(
+                    model="diligent",
+                    max_tokens=1000,
+                    messages=[{"role": "user", "content": "hi"}],
+                    thinking={"type": "enabled", "budget_tokens": 1000},
+                ),
             ):
                 try:
                     await call

@@ -10,14 +10,30 @@ from longhaul.stop_reasons import normalise_stop_reason
 
 # Written out here rather than read from the table, so that a changed table fails a test.
 MAPPING = [
-    ("stop", "end_turn"), ("end_turn", "end_turn"), ("STOP", "end_turn"), ("completed", "end_turn"),
-    ("stop_sequence", "end_turn"), ("End_Turn", "end_turn"),
-    ("length", "max_tokens"), ("max_tokens", "max_tokens"), ("MAX_TOKENS", "max_tokens"),
-    ("max_output_tokens", "max_tokens"), ("incomplete", "max_tokens"), ("model_context_window_exceeded", "max_tokens"),
-    ("content_filter", "content_filter"), ("SAFETY", "content_filter"), ("RECITATION", "content_filter"),
-    ("refusal", "content_filter"), ("PROHIBITED_CONTENT", "content_filter"), ("BLOCKLIST", "content_filter"),
+    ("stop", "end_turn"),
+    ("end_turn", "end_turn"),
+    ("STOP", "end_turn"),
+    ("completed", "end_turn"),
+    ("stop_sequence", "end_turn"),
+    ("End_Turn", "end_turn"),
+    ("length", "max_tokens"),
+    ("max_tokens", "max_tokens"),
+    ("MAX_TOKENS", "max_tokens"),
+    ("max_output_tokens", "max_tokens"),
+    ("incomplete", "max_tokens"),
+    ("model_context_window_exceeded", "max_tokens"),
+    ("content_filter", "content_filter"),
+    ("SAFETY", "content_filter"),
+    ("RECITATION", "content_filter"),
+    ("refusal", "content_filter"),
+    ("PROHIBITED_CONTENT", "content_filter"),
+    ("BLOCKLIST", "content_filter"),
     ("SPII", "content_filter"),
-    ("tool_use", "other"), ("tool_calls", "other"), ("function_call", "other"), ("pause_turn", "other"), ("other", "other"),
+    ("tool_use", "other"),
+    ("tool_calls", "other"),
+    ("function_call", "other"),
+    ("pause_turn", "other"),
+    ("other", "other"),
 ]
 
 

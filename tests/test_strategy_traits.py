@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-from longhaul.errors import BadInput
-from longhaul.catalog import Catalog
-from longhaul.strategy import Strategy, follow_up_graph, say_continue
 from test_runs import cli, small
 
+from longhaul.catalog import Catalog
+from longhaul.errors import BadInput
+from longhaul.strategy import Strategy, follow_up_graph, say_continue
+
 # Shaped like agents/continue.py, under another name, declaring its traits.
-CARRY_ON = '''
+CARRY_ON = """
 from longhaul.strategy import Strategy, follow_up_graph, say_continue
 
 STRATEGY = Strategy(
@@ -22,7 +22,7 @@ STRATEGY = Strategy(
     follow_up_graph("continue", say_continue).compile(),
     follows_up=True, grows_conversation=True,
 )
-'''
+"""
 
 # The same loop, declaring nothing: longhaul assumes nothing of it.
 SILENT = CARRY_ON.replace('"carry-on"', '"silent"').replace("    follows_up=True, grows_conversation=True,\n", "")

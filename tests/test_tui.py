@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from rich.text import Text
@@ -46,14 +45,14 @@ def test_a_run_fills_the_grid_and_a_wrong_item_is_marked(tmp_path):
         async with app.run_test(size=(120, 36)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.pause()
-            app._refresh()  # noqa: SLF001 - the quarter-second repaint, now
+            app._refresh()
             grid = app.query_one("#grid")
             done = [str(grid.get_cell_at((row, 4))) for row in range(grid.row_count)]
             # select a drifter cell: its trial shows with the first error marked
             row = next(r for r in range(grid.row_count) if str(grid.get_cell_at((r, 0))).startswith("sim/drifter"))
             grid.move_cursor(row=row)
             await pilot.pause()
-            app._refresh()  # noqa: SLF001 - the repaint tick that draws the selection
+            app._refresh()
             body = text_of(app, "#trial-body")
             head = str(text_of(app, "#trial-head"))
             return grid.row_count, done, body, head, app.state.outcomes
@@ -70,7 +69,8 @@ def test_a_run_fills_the_grid_and_a_wrong_item_is_marked(tmp_path):
 
 def test_pause_stops_new_requests_and_quit_leaves_a_resumable_store(tmp_path):
     body = SUITE.replace('"sim/diligent", "sim/lazy?k=3", "sim/drifter?at=5"', '"sim/diligent?speed=400"').replace(
-        "samples = 2", "samples = 6\nconcurrency = 2")
+        "samples = 2", "samples = 6\nconcurrency = 2"
+    )
     the_plan = plan(parse_suite(body))
     run_dir = tmp_path / "run"
 
@@ -186,7 +186,7 @@ def test_the_main_screen_says_what_it_should(stored_run):
 
     rows, (stats, outcomes, head, body), cursor = asyncio.run(scenario())
     assert stats == "run · tui · browsing · 24/24 trials · in flight 0 · retries 0 · errors 0 · simulated"
-    assert outcomes.split() == "complete 12 cant_do 6 wont_do 6 budget_exhausted 0 unparseable 0 error 0".split()
+    assert outcomes.split() == ["complete", "12", "cant_do", "6", "wont_do", "6", "budget_exhausted", "0", "unparseable", "0", "error", "0"]
     assert len(rows) == 12 and rows[0] == ("sim/diligent", "count 10", "continue", "2/2")
     assert [r[0] for r in rows] == ["sim/diligent"] * 4 + ["sim/drifter?at=5"] * 4 + ["sim/lazy?k=3"] * 4
     assert cursor == 0
@@ -206,8 +206,10 @@ def test_the_main_screen(stored_run, snap_compare):
 
     installed = version("textual")
     if installed.split(".")[:2] != SNAPSHOT_TEXTUAL.split("."):
-        pytest.skip(f"the snapshot was drawn by Textual {SNAPSHOT_TEXTUAL}.x, this is {installed}: move the pin in "
-                    f"pyproject.toml and SNAPSHOT_TEXTUAL, then redraw it with --snapshot-update")
+        pytest.skip(
+            f"the snapshot was drawn by Textual {SNAPSHOT_TEXTUAL}.x, this is {installed}: move the pin in "
+            f"pyproject.toml and SNAPSHOT_TEXTUAL, then redraw it with --snapshot-update"
+        )
     the_plan = plan(parse_suite(SUITE))
     app = LonghaulApp(stored_run, the_plan, browse=True)
     assert snap_compare(app, terminal_size=(100, 30), run_before=until_mounted)
@@ -215,5 +217,7 @@ def test_the_main_screen(stored_run, snap_compare):
 
 def test_off_a_terminal_it_refuses_and_points_to_run():
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    r = subprocess.run([sys.executable, "-m", "longhaul.cli", "tui", "demo"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [sys.executable, "-m", "longhaul.cli", "tui", "demo"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+    )
     assert r.returncode == 2 and "longhaul run" in r.stderr and r.stderr.count("\n") == 1

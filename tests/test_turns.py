@@ -13,12 +13,12 @@ import pytest
 from rich.console import Console
 
 from longhaul import verify
+from longhaul.catalog import Catalog
 from longhaul.display.live import LiveDisplay
 from longhaul.display.protocol import RunInfo, RunSummary
 from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, TextDelta, Usage, parse_address
 from longhaul.providers.base import End
 from longhaul.providers.retry import ProviderError, Transient
-from longhaul.catalog import Catalog
 from longhaul.stitching import Alignment, align, stitch
 from longhaul.strategy import Settings, TrialContext
 from longhaul.trial import TrialRecord, TrialSpec, run_trial
@@ -48,7 +48,7 @@ def test_numbered_items_go_where_their_numbers_say():
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_unnumbered_items_that_repeat_the_last_k_overlap_them(k):
     so_far = MOVES[:4]
-    turn = MOVES[4 - k:]
+    turn = MOVES[4 - k :]
     assert align(HANOI, H3, so_far, None, turn, seam_ok=False) == Alignment(start=4 - k, restarted=False)
 
 
@@ -93,8 +93,7 @@ class Scripted(Provider):
         async def no_wait(seconds: float) -> None:
             return None
 
-        super().__init__(parse_address("openai/stub"), limit=asyncio.Semaphore(1), retry=RetrySettings(attempts=attempts),
-                         sleep=no_wait)
+        super().__init__(parse_address("openai/stub"), limit=asyncio.Semaphore(1), retry=RetrySettings(attempts=attempts), sleep=no_wait)
         self.script = list(script)
         self.requests: list[Request] = []
         self._current: str | None = None
@@ -110,8 +109,7 @@ class Scripted(Provider):
             yield TextDelta(text="moves = [[1, 0, 2],")  # void: the attempt breaks after it
             raise Transient("HTTP 503: overloaded")
         yield TextDelta(text=self._current)
-        yield End(raw_stop_reason="stop", stop_reason="end_turn", usage=Usage(input_tokens=10, output_tokens=20),
-                  served_model="stub")
+        yield End(raw_stop_reason="stop", stop_reason="end_turn", usage=Usage(input_tokens=10, output_tokens=20), served_model="stub")
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         return ProviderError(str(exc))
@@ -146,8 +144,9 @@ def test_a_provider_failing_for_good_on_turn_2_of_continue_ends_the_trial_in_err
 
 
 def _spec(sample: int) -> TrialSpec:
-    return TrialSpec(key=f"k{sample}", model="sim/diligent", task="count", params={"end": 3}, size=3, strategy="direct",
-                     sample=sample, seed=sample)
+    return TrialSpec(
+        key=f"k{sample}", model="sim/diligent", task="count", params={"end": 3}, size=3, strategy="direct", sample=sample, seed=sample
+    )
 
 
 def _record(spec: TrialSpec, complete: bool) -> TrialRecord:
@@ -155,8 +154,9 @@ def _record(spec: TrialSpec, complete: bool) -> TrialRecord:
         verdict = verify(COUNT, COUNT.params({"end": 3}), "1\n2\n3\n", stop_reason="end_turn")
     else:
         verdict = error_verdict("count", "HTTP 500", items_expected=3, expectation=COUNT.expectation)
-    return TrialRecord(spec=spec, outcome=verdict.outcome, verdict=verdict, turns=[], stop=None, simulated=True,
-                       started_at=datetime.now(UTC))
+    return TrialRecord(
+        spec=spec, outcome=verdict.outcome, verdict=verdict, turns=[], stop=None, simulated=True, started_at=datetime.now(UTC)
+    )
 
 
 def test_the_live_display_counts_what_it_is_told():
@@ -171,8 +171,9 @@ def test_the_live_display_counts_what_it_is_told():
     display.trial_progress(a, 1, False)
     display.trial_retry(b, RetryRecord(attempt=1, error="HTTP 500", wait=0.0))
     verdict = verify(COUNT, COUNT.params({"end": 3}), "1\n2\n3\n", stop_reason="end_turn")
-    display.trial_turn(a, Turn(index=0, kind="initial", user="go", messages=1, usage=Usage(input_tokens=120, output_tokens=45),
-                               verdict=verdict))
+    display.trial_turn(
+        a, Turn(index=0, kind="initial", user="go", messages=1, usage=Usage(input_tokens=120, output_tokens=45), verdict=verdict)
+    )
     display.trial_finished(_record(a, complete=True))
     display.trial_finished(_record(b, complete=False))
     display.run_finished(RunSummary(Path("reports/r1"), total=3, done=3))

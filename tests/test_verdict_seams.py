@@ -49,10 +49,7 @@ def french(tasks, text, start, end, **kw):
 
 def test_sample_then_full_list_with_an_illegal_move_is_cant_do_at_it(tasks):
     ms = moves(tasks, 7)
-    text = (
-        "First, a sample: moves = [[1, 0, 2], [2, 0, 1], [1, 2, 1], ...]\n\n"
-        "Full list:\n\n" + as_list(broken_at(ms, 15, 7)) + "\n"
-    )
+    text = "First, a sample: moves = [[1, 0, 2], [2, 0, 1], [1, 2, 1], ...]\n\nFull list:\n\n" + as_list(broken_at(ms, 15, 7)) + "\n"
     v = hanoi(tasks, text, 7)
     assert (v.outcome, v.first_error.index if v.first_error else None) == ("cant_do", 15)
 
@@ -112,9 +109,7 @@ def test_a_failed_draft_then_a_legal_non_optimal_list_is_judged_on_the_second(ta
 @pytest.mark.parametrize("n", [6, 8])
 def test_last_moves_after_an_ellipsis_are_a_tail_not_a_new_attempt(tasks, n):
     ms = moves(tasks, n)
-    text = (
-        "First moves:\n" + as_list(ms[:20]) + "\n\n...\n\nLast few moves:\n" + as_list(ms[-10:]) + "\n"
-    )
+    text = "First moves:\n" + as_list(ms[:20]) + "\n\n...\n\nLast few moves:\n" + as_list(ms[-10:]) + "\n"
     v = hanoi(tasks, text, n)
     assert (v.outcome, v.wont_do_kind, v.items_correct) == ("wont_do", "elision", 20)
 
@@ -131,10 +126,7 @@ def test_a_tail_after_and_so_on_without_saying_last_is_still_a_tail(tasks):
 
 def test_long_list_after_a_failed_sample_reports_its_own_first_error(tasks):
     ms = moves(tasks, 10)
-    text = (
-        "Start: moves = [[1, 0, 2], [2, 0, 1], [1, 0, 1]]\n\nHmm, let me write it properly.\n\n"
-        + as_list(broken_at(ms, 15, 10))
-    )
+    text = "Start: moves = [[1, 0, 2], [2, 0, 1], [1, 0, 1]]\n\nHmm, let me write it properly.\n\n" + as_list(broken_at(ms, 15, 10))
     v = hanoi(tasks, text, 10)
     assert (v.outcome, v.first_error.index if v.first_error else None) == ("cant_do", 15)
 
@@ -309,8 +301,12 @@ def test_noise_with_etc_is_not_an_elision(tasks):
 
 @pytest.mark.parametrize(
     "claim",
-    ["That's the complete list from 0 to 1000.", "This is the full list.", "And that completes the list!",
-     "All 1001 lines have been listed above."],
+    [
+        "That's the complete list from 0 to 1000.",
+        "This is the full list.",
+        "And that completes the list!",
+        "All 1001 lines have been listed above.",
+    ],
 )
 def test_a_claim_of_completeness_after_a_partial_list_is_recorded(tasks, claim):
     lines = french_lines(0, 1000, tasks=tasks)[:120]

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from longhaul.outcome_style import colour
 from longhaul.display.protocol import RunInfo, RunSummary
+from longhaul.outcome_style import colour
 from longhaul.providers import RetryRecord
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
@@ -24,8 +24,13 @@ class LiveDisplay:
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console()
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self._console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self._console,
         )
         self._bar = self._progress.add_task("trials", total=0)
         self._outcomes: Counter[str] = Counter()

@@ -27,9 +27,9 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import RunControl
+from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import colour, glyph
-from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
 from longhaul.runner import Plan, arun
 from longhaul.store import read_index, read_manifest, read_trial, read_trials
 from longhaul.strategy import Turn
@@ -104,8 +104,11 @@ def complete_cell(c: CellResult) -> Text:
 
 def render_turn(turn: Turn) -> Text:
     v = turn.verdict
-    head = Text(f"── turn {turn.index + 1} · {turn.kind} · stop {turn.stop_reason} ({turn.raw_stop_reason}) · "
-                f"{turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out", style="bold")
+    head = Text(
+        f"── turn {turn.index + 1} · {turn.kind} · stop {turn.stop_reason} ({turn.raw_stop_reason}) · "
+        f"{turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out",
+        style="bold",
+    )
     if turn.retries:
         head.append(f" · {len(turn.retries)} retries", style="bold")
     body = marked(turn.answer, [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"])
@@ -142,8 +145,10 @@ def render_live(t: LiveTrial) -> tuple[Text, Text, str]:
     if t.retries:
         now.append(f" · retried after: {t.retries[-1].error}", style="yellow")
     parts.append(Text("\n").join([now, Text(t.text)]))
-    thinking = "\n\n".join([f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking]
-                           + ([f"[turn {len(t.turns) + 1}, streaming]\n{t.thinking}"] if t.thinking else []))
+    thinking = "\n\n".join(
+        [f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking]
+        + ([f"[turn {len(t.turns) + 1}, streaming]\n{t.thinking}"] if t.thinking else [])
+    )
     return head, Text("\n\n").join(parts), thinking
 
 
@@ -167,13 +172,17 @@ def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
     from longhaul.report.results import aggregate, either  # scipy: loaded only when the summary is asked for
 
     results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)
-    parts: list[Any] = [Text(f"Refusal elasticity: won't-do first answers that became complete under {either(results.follow_up_strategies)}",
-                             style="bold")]
+    parts: list[Any] = [
+        Text(f"Refusal elasticity: won't-do first answers that became complete under {either(results.follow_up_strategies)}", style="bold")
+    ]
     for m in results.models:
         e = m.elasticity
         line = Text(f"  {m.model}{' (simulated)' if m.simulated else ''}: ")
-        line.append(f"{e.count} of {e.of}" + (f" ({100 * e.share:.0f}%)" if e.share is not None else "") +
-                    (f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""))
+        line.append(
+            f"{e.count} of {e.of}"
+            + (f" ({100 * e.share:.0f}%)" if e.share is not None else "")
+            + (f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else "")
+        )
         if m.provider_errors:
             line.append(f"  ({m.verdicts} verdicts; {m.provider_errors} provider errors, in no rate)", style="bright_black")
         parts.append(line)
@@ -295,8 +304,13 @@ class LonghaulApp(App[str]):
     def _start(self, resume: bool) -> None:
         async def go() -> None:
             try:
-                await arun(self.plan, out=None if resume else self.run_dir, resume=self.run_dir if resume else None,
-                           display=self.state, control=self.control)
+                await arun(
+                    self.plan,
+                    out=None if resume else self.run_dir,
+                    resume=self.run_dir if resume else None,
+                    display=self.state,
+                    control=self.control,
+                )
             except asyncio.CancelledError:
                 self.state.interrupted = True
                 raise
@@ -327,7 +341,7 @@ class LonghaulApp(App[str]):
                 c = self.state.cells[cell]
                 grid.update_cell(key, "done", self._done(c))
                 grid.update_cell(key, "mix", mix(c))
-        if self.selected is not None and (self.pending or self.selected in cells and self.follow or self.trial_key in trials or force):
+        if self.selected is not None and (self.pending or (self.selected in cells and self.follow) or self.trial_key in trials or force):
             self.pending = False
             self._show()
 
@@ -341,7 +355,7 @@ class LonghaulApp(App[str]):
 
     def _header(self) -> None:
         s = self.state
-        per_second, tokens = s.rate()
+        _per_second, tokens = s.rate()
         eta = s.eta()
         if self.browse and not self.running:
             status = "browsing"
@@ -511,8 +525,16 @@ class LonghaulApp(App[str]):
         if self.plan is not None:
             for flag, folder in (("--tasks-dir", self.plan.catalog.tasks_dir), ("--agents-dir", self.plan.catalog.agents_dir)):
                 where += [flag, str(folder)] if folder else []
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "longhaul.cli", "report", str(self.run_dir), *where,
-                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "longhaul.cli",
+            "report",
+            str(self.run_dir),
+            *where,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await proc.communicate()
         if proc.returncode != 0:
             self.notify(f"report failed: {err.decode()[-300:]}", severity="error")
@@ -545,7 +567,8 @@ class LonghaulApp(App[str]):
         s = self.state
         if s.done < s.total:
             self.message = self.message or (
-                f"longhaul: stopped with {s.done} of {s.total} trials stored in {self.run_dir}. Resume with: longhaul resume {self.run_dir}")
+                f"longhaul: stopped with {s.done} of {s.total} trials stored in {self.run_dir}. Resume with: longhaul resume {self.run_dir}"
+            )
         else:
             self.message = self.message or f"longhaul: all {s.total} trials stored in {self.run_dir}"
         self.repaint.stop()

@@ -1,9 +1,9 @@
 """Model addresses: `provider/model`, as users know them from other harnesses.
 
-    openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
-    anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
-    openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
-    sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
+openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
+anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
+openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
+sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
 """
 
 from __future__ import annotations
@@ -84,9 +84,7 @@ def resolve_endpoint(address: Address, env: Mapping[str, str] | None = None, bas
     prefix = address.env_prefix
     url = base_url or env.get(f"{prefix}_BASE_URL") or None
     if address.provider == "openai-api" and not url:
-        raise BadInput(
-            f"model {address.text!r}: no base URL; set {prefix}_BASE_URL (e.g. http://localhost:8000/v1) or pass --base-url"
-        )
+        raise BadInput(f"model {address.text!r}: no base URL; set {prefix}_BASE_URL (e.g. http://localhost:8000/v1) or pass --base-url")
     key = env.get(f"{prefix}_API_KEY", "")
     if not key:
         hint = " (any value, if the server takes none)" if address.provider == "openai-api" else ""

@@ -84,7 +84,7 @@ class Provider(ABC):
         started = time.monotonic()
         retries: list[RetryRecord] = []
 
-        def record(state) -> None:  # noqa: ANN001 - tenacity's RetryCallState
+        def record(state) -> None:
             exc = state.outcome.exception()
             retries.append(RetryRecord(attempt=state.attempt_number, error=self._redact(str(exc)), wait=state.upcoming_sleep))
 
@@ -164,7 +164,7 @@ class Provider(ABC):
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         """Whether an SDK error is worth another attempt."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - a no-op by default: providers without a client need not override it
         """Release the SDK client."""
 
 

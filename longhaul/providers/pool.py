@@ -19,7 +19,6 @@ from longhaul.providers.base import Provider, RetrySettings, Sleep
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
-
 SIM_KEY = "sim"
 """The simulated model takes no key; the SDK wants one. Too short to be redacted as a secret."""
 

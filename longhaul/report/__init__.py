@@ -13,8 +13,13 @@ from longhaul.task import Task
 from longhaul.trial import TrialRecord
 
 
-def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, catalog: Catalog | None = None,
-                 trials: list[TrialRecord] | None = None) -> dict[str, Path]:
+def write_report(
+    run_dir: Path,
+    out_dir: Path | None = None,
+    prices: Path | None = None,
+    catalog: Catalog | None = None,
+    trials: list[TrialRecord] | None = None,
+) -> dict[str, Path]:
     """Write the three files (into the run folder unless `out_dir`); returns their paths.
     `catalog`: the tasks and strategies to read the run with (default: those its manifest records).
     `trials`: the run's trials when the caller already holds them (a run that just ended)."""

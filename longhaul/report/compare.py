@@ -169,8 +169,7 @@ def pair(before: Results, after: Results) -> RunPair:
     seen = {id(o) for _, o in matched}
     only_after = [_name(c) for c in after.cells if id(c) not in seen]
     tests = sum(
-        (1 + (_over(b) is not None and _over(a) is not None))
-        for b, a in matched if b.verdicts >= MIN_TRIALS and a.verdicts >= MIN_TRIALS
+        (1 + (_over(b) is not None and _over(a) is not None)) for b, a in matched if b.verdicts >= MIN_TRIALS and a.verdicts >= MIN_TRIALS
     )
     level = ALPHA / max(1, tests)
     error_level = ALPHA / max(1, sum(b.trials >= MIN_TRIALS and a.trials >= MIN_TRIALS for b, a in matched))
@@ -196,16 +195,41 @@ def pair(before: Results, after: Results) -> RunPair:
         p_e, errors_rose, errors_why = _errors_test(b, a, error_level)
         cells.append(
             CellChange(
-                model=b.model, model_after=a.model, task=b.task, size=b.size, params=b.params, strategy=b.strategy,
-                trials_before=b.trials, trials_after=a.trials, verdicts_before=b.verdicts, verdicts_after=a.verdicts,
-                errors_before=b.provider_errors.count, errors_after=a.provider_errors.count,
-                complete_before=cb.share, complete_after=ca.share,
-                over_refusal_before=None if ob is None else ob[0] / ob[1], over_refusal_after=None if oa is None else oa[0] / oa[1],
-                p_complete=p_c, p_over_refusal=p_o, flag=flag, why=why, p_errors=p_e, errors_rose=errors_rose, errors_why=errors_why,
+                model=b.model,
+                model_after=a.model,
+                task=b.task,
+                size=b.size,
+                params=b.params,
+                strategy=b.strategy,
+                trials_before=b.trials,
+                trials_after=a.trials,
+                verdicts_before=b.verdicts,
+                verdicts_after=a.verdicts,
+                errors_before=b.provider_errors.count,
+                errors_after=a.provider_errors.count,
+                complete_before=cb.share,
+                complete_after=ca.share,
+                over_refusal_before=None if ob is None else ob[0] / ob[1],
+                over_refusal_after=None if oa is None else oa[0] / oa[1],
+                p_complete=p_c,
+                p_over_refusal=p_o,
+                flag=flag,
+                why=why,
+                p_errors=p_e,
+                errors_rose=errors_rose,
+                errors_why=errors_why,
             )
         )
-    return RunPair(before=before.run_id, after=after.run_id, models=mapping, cells=cells, only_before=only_before,
-                   only_after=only_after, level=level, error_level=error_level)
+    return RunPair(
+        before=before.run_id,
+        after=after.run_id,
+        models=mapping,
+        cells=cells,
+        only_before=only_before,
+        only_after=only_after,
+        level=level,
+        error_level=error_level,
+    )
 
 
 def compare(run_dirs: list[Path]) -> Comparison:
@@ -222,9 +246,14 @@ def compare(run_dirs: list[Path]) -> Comparison:
             keys = {f"{c.task} size={c.size} {c.strategy}": c for c in mine}
             rows.update(keys)
             columns.append(
-                Column(label=f"{model} @ {r.run_id}" if several else model, simulated=any(c.simulated for c in mine),
-                       complete={k: c.outcomes["complete"].share for k, c in keys.items()}, trials={k: c.trials for k, c in keys.items()},
-                       verdicts={k: c.verdicts for k, c in keys.items()}, errors={k: c.provider_errors.count for k, c in keys.items()})
+                Column(
+                    label=f"{model} @ {r.run_id}" if several else model,
+                    simulated=any(c.simulated for c in mine),
+                    complete={k: c.outcomes["complete"].share for k, c in keys.items()},
+                    trials={k: c.trials for k, c in keys.items()},
+                    verdicts={k: c.verdicts for k, c in keys.items()},
+                    errors={k: c.provider_errors.count for k, c in keys.items()},
+                )
             )
     return Comparison(runs=[r.run_id for r in results], alpha=ALPHA, min_trials=MIN_TRIALS, pairs=pairs, columns=columns, rows=sorted(rows))
 
@@ -246,10 +275,16 @@ def _side_by_side(col: Column, row: str) -> str:
 
 def _summary(c: Comparison) -> list[str]:
     regressions, rises = len(c.regressions), len(c.error_rises)
-    tested = (f" (Fisher's exact test, one-sided, family-wise level {c.alpha} with Bonferroni's correction; rates are over the trials "
-              f"with a verdict on the model, and cells with fewer than {c.min_trials} of them on a side are not tested).")
-    errors = (f"Provider errors rose beyond chance in {rises} cell(s): the provider failed, which says nothing about the model and is "
-              "not a regression (--fail-on-errors fails on it)." if rises else "Provider errors did not rise beyond chance.")
+    tested = (
+        f" (Fisher's exact test, one-sided, family-wise level {c.alpha} with Bonferroni's correction; rates are over the trials "
+        f"with a verdict on the model, and cells with fewer than {c.min_trials} of them on a side are not tested)."
+    )
+    errors = (
+        f"Provider errors rose beyond chance in {rises} cell(s): the provider failed, which says nothing about the model and is "
+        "not a regression (--fail-on-errors fails on it)."
+        if rises
+        else "Provider errors did not rise beyond chance."
+    )
     return [(f"{regressions} cell(s) got worse beyond chance" if regressions else "no cell got worse beyond chance") + tested, errors]
 
 
@@ -264,21 +299,32 @@ def render(c: Comparison, fmt: Literal["md", "json", "html"]) -> str:
         title = f"{p.before} → {p.after} ({mapped})"
         head = ["model", "task", "size", "strategy", "verdicts (of trials)", "complete", "over-refusal", "provider errors", "flag"]
         rows = [
-            [e(x.model), e(x.task), str(x.size), e(x.strategy),
-             f"{x.verdicts_before} ({x.trials_before}) → {x.verdicts_after} ({x.trials_after})",
-             f"{_rate(x.complete_before, x.verdicts_before)} → {_rate(x.complete_after, x.verdicts_after)}",
-             f"{_pct(x.over_refusal_before)} → {_pct(x.over_refusal_after)}",
-             f"{x.errors_before} → {x.errors_after}",
-             ("**REGRESSION**: " if md else "REGRESSION: ") + e(x.why) if x.flag == "regression" else e(x.why)]
+            [
+                e(x.model),
+                e(x.task),
+                str(x.size),
+                e(x.strategy),
+                f"{x.verdicts_before} ({x.trials_before}) → {x.verdicts_after} ({x.trials_after})",
+                f"{_rate(x.complete_before, x.verdicts_before)} → {_rate(x.complete_after, x.verdicts_after)}",
+                f"{_pct(x.over_refusal_before)} → {_pct(x.over_refusal_after)}",
+                f"{x.errors_before} → {x.errors_after}",
+                ("**REGRESSION**: " if md else "REGRESSION: ") + e(x.why) if x.flag == "regression" else e(x.why),
+            ]
             for x in sorted(p.cells, key=lambda x: (x.flag != "regression", x.model, x.task, x.size, x.strategy))
         ]
         notes = []
         if p.only_before:
-            notes.append(f"only in {p.before} ({len(p.only_before)} cells, not compared): " + "; ".join(e(x) for x in p.only_before[:20])
-                         + (" …" if len(p.only_before) > 20 else ""))
+            notes.append(
+                f"only in {p.before} ({len(p.only_before)} cells, not compared): "
+                + "; ".join(e(x) for x in p.only_before[:20])
+                + (" …" if len(p.only_before) > 20 else "")
+            )
         if p.only_after:
-            notes.append(f"only in {p.after} ({len(p.only_after)} cells, not compared): " + "; ".join(e(x) for x in p.only_after[:20])
-                         + (" …" if len(p.only_after) > 20 else ""))
+            notes.append(
+                f"only in {p.after} ({len(p.only_after)} cells, not compared): "
+                + "; ".join(e(x) for x in p.only_after[:20])
+                + (" …" if len(p.only_after) > 20 else "")
+            )
         out_tables.append((title + "\n\n" + "\n".join(notes), head, rows))
     rises = [f"{e(x.model)} {e(x.task)} size={x.size} {e(x.strategy)}: {e(x.errors_why)}" for x in c.error_rises]
     cross_head = ["task size strategy", *(e(col.label) + (" (simulated)" if col.simulated else "") for col in c.columns)]
@@ -292,13 +338,23 @@ def render(c: Comparison, fmt: Literal["md", "json", "html"]) -> str:
             lines.append("")
         if rises:
             lines += ["## Provider errors rose (not a regression of the model)", "", *(f"- {x}" for x in rises), ""]
-        lines += ["## Complete rate of the verdicts, side by side", "", "| " + " | ".join(cross_head) + " |", "|" + "---|" * len(cross_head)]
+        lines += [
+            "## Complete rate of the verdicts, side by side",
+            "",
+            "| " + " | ".join(cross_head) + " |",
+            "|" + "---|" * len(cross_head),
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in cross_rows]
         return "\n".join(lines) + "\n"
 
     def table(head: list[str], rows: list[list[str]]) -> str:
-        return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{x}</td>" for x in r) + "</tr>" for r in rows) + "</table>")
+        return (
+            "<table><tr>"
+            + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{x}</td>" for x in r) + "</tr>" for r in rows)
+            + "</table>"
+        )
 
     body = ["<h1>longhaul compare</h1>" + "".join(f"<p>{escape(line)}</p>" for line in summary)]
     for title, head, rows in out_tables:
@@ -308,5 +364,7 @@ def render(c: Comparison, fmt: Literal["md", "json", "html"]) -> str:
         body.append("<h2>Provider errors rose (not a regression of the model)</h2><ul>" + "".join(f"<li>{x}</li>" for x in rises) + "</ul>")
     body.append(f"<h2>Complete rate of the verdicts, side by side</h2>{table(cross_head, cross_rows)}")
     style = "body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee;padding:3px 7px;text-align:left}"
-    return ("<!doctype html><html><head><meta charset=utf-8><meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>longhaul compare</title><style>{style}</style></head><body>" + "".join(body) + "</body></html>")
+    return (
+        "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>longhaul compare</title><style>{style}</style></head><body>" + "".join(body) + "</body></html>"
+    )

@@ -31,18 +31,16 @@ from longhaul.verdict import VERDICTS, Outcome
 # The figures' look, applied only while one is drawn (rc_context): importing or drawing never
 # changes the rcParams or the backend of a program that uses matplotlib itself. Figures are made
 # with the object-oriented API and saved through the SVG canvas: no pyplot, no display, ever.
-_STYLE: dict[str, Any] = (
-    {
-        "svg.fonttype": "none",
-        "font.family": "sans-serif",
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.25,
-        "legend.frameon": False,
-    }
-)
+_STYLE: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "legend.frameon": False,
+}
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -186,8 +184,11 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     top = (len(models) - 1) * row_height + 1.05
     for col, strategy in enumerate(strategies):
         ax.text(col * span + (len(sizes) - 1) / 2, top, strategy, ha="center", va="bottom", fontsize=9)
-    ax.set_xticks([col * span + i for col in range(len(strategies)) for i in range(len(sizes))],
-                  [str(size) for _ in strategies for size in sizes], fontsize=7)
+    ax.set_xticks(
+        [col * span + i for col in range(len(strategies)) for i in range(len(sizes))],
+        [str(size) for _ in strategies for size in sizes],
+        fontsize=7,
+    )
     ax.set_xlabel(f"{size_label} (each panel: share of verdicts by outcome, 0 to 1; grey numbers: provider errors)")
     ax.set_yticks([])
     ax.set_xlim(-0.7, len(strategies) * span - 1.3)
@@ -213,8 +214,14 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
             if not pts:
                 continue
             xs = [c.size for c in pts]
-            ax.plot(xs, [_or_nan(c.median_output_tokens) for c in pts], marker="o", ms=3, color=colours[model],
-                    label=f"{label(model, pts[0].simulated)} output")
+            ax.plot(
+                xs,
+                [_or_nan(c.median_output_tokens) for c in pts],
+                marker="o",
+                ms=3,
+                color=colours[model],
+                label=f"{label(model, pts[0].simulated)} output",
+            )
             thinking = [c.median_thinking_tokens for c in pts]
             if any(thinking):
                 ax.plot(xs, [t or 0 for t in thinking], ls="--", color=colours[model], label=f"{label(model, pts[0].simulated)} thinking")
@@ -251,8 +258,14 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
                 if c.items_expected:
                     expected.setdefault(c.size, c.items_expected)
             if pts:
-                ax.plot([c.size for c in pts], [c.median_first_error + 1 for c in pts], marker="o", ms=3, color=colours[model],
-                        label=label(model, pts[0].simulated))
+                ax.plot(
+                    [c.size for c in pts],
+                    [c.median_first_error + 1 for c in pts],
+                    marker="o",
+                    ms=3,
+                    color=colours[model],
+                    label=label(model, pts[0].simulated),
+                )
         if expected:
             xs = sorted(expected)
             ax.plot(xs, [expected[x] for x in xs], color="black", ls=":", lw=1.2, label="items in a complete answer")

@@ -24,7 +24,8 @@ has every one."""
 HEAD_CHARS = 1500
 WINDOW = 300
 
-_CSS = """
+_CSS = (
+    """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 64px;color:#1d1d1f}
 h1{font-size:24px;margin:24px 0 4px}h2{font-size:19px;margin:36px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h3{font-size:16px;margin:24px 0 6px}.meta{color:#666;font-size:12px}
@@ -38,7 +39,10 @@ mark{border-radius:3px;padding:0 1px}mark.first_error{background:#ffcdd2;outline
 mark.claims_complete{background:#e1bee7}mark.impossible{background:#c8e6c9}.gap{color:#999;font-style:italic}
 .turn{border-left:3px solid #ccc;padding-left:10px;margin:10px 0}.turn h4{margin:4px 0;font-size:13px}
 nav a{margin-right:12px}.scroll{overflow-x:auto}
-""" + outcome_style.css() + "\n"
+"""
+    + outcome_style.css()
+    + "\n"
+)
 
 
 def _pct(x: float | None) -> str:
@@ -102,14 +106,18 @@ def _turn(turn: Turn) -> str:
         f" · items {turn.start_item + 1}.. (+{turn.new_items}){' · restarted' if turn.restarted else ''}"
         f"{' · stopped early' if turn.stopped_early else ''}"
     )
-    parts = [f"<div class=turn><h4>{head}</h4>",
-             f"<div>after this turn: <b class=o-{v.outcome}>{v.outcome}</b> — {escape(v.explanation)}</div>"]
+    parts = [
+        f"<div class=turn><h4>{head}</h4>",
+        f"<div>after this turn: <b class=o-{v.outcome}>{v.outcome}</b> — {escape(v.explanation)}</div>",
+    ]
     if turn.error:
         parts.append(f"<div class=o-error>provider error: {escape(turn.error)}</div>")
     user = turn.user if len(turn.user) <= 600 else turn.user[:300] + f" … ({len(turn.user):,} characters) … " + turn.user[-200:]
     parts.append(f"<details><summary>request</summary><pre>{escape(user)}</pre></details>")
     if turn.thinking:
-        parts.append(f"<details><summary>thinking ({len(turn.thinking):,} characters)</summary><pre>{_marked(turn.thinking, thinking_spans)}</pre></details>")
+        parts.append(
+            f"<details><summary>thinking ({len(turn.thinking):,} characters)</summary><pre>{_marked(turn.thinking, thinking_spans)}</pre></details>"
+        )
     parts.append(f"<pre>{_marked(turn.answer, spans)}</pre></div>")
     return "".join(parts)
 
@@ -119,32 +127,55 @@ def _trial(t: TrialRecord) -> str:
     first = ""
     if v.first_error:
         e = v.first_error
-        first = (f"<div>first error: item {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got)}</code>, "
-                 f"expected <code>{escape(e.expected)}</code> — {escape(e.rule)}</div>")
-    summary = (f"{_model(s.model, t.simulated)} · {escape(s.task)} size {s.size} · {escape(s.strategy)} · sample {s.sample} · "
-               f"<b class=o-{t.outcome}>{t.outcome}</b> · {len(t.turns)} turn(s) · {escape(v.explanation)}")
+        first = (
+            f"<div>first error: item {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got)}</code>, "
+            f"expected <code>{escape(e.expected)}</code> — {escape(e.rule)}</div>"
+        )
+    summary = (
+        f"{_model(s.model, t.simulated)} · {escape(s.task)} size {s.size} · {escape(s.strategy)} · sample {s.sample} · "
+        f"<b class=o-{t.outcome}>{t.outcome}</b> · {len(t.turns)} turn(s) · {escape(v.explanation)}"
+    )
     turns = "".join(_turn(turn) for turn in t.turns)
     judged = ""
     if (j := t.refusal_judgement) is not None:
         said = j.label or f"no class ({j.failed})"
-        judged = (f"<div>refusal judge {escape(j.judge)}: {escape(said)}{' (cached)' if j.cached else ''}; detector "
-                  f"{escape(j.detector_label)} p={j.detector_probability:.2f}; won't-do kind {escape(str(j.kind_before))} → "
-                  f"{escape(str(j.kind_after))} · reply <code>{escape(j.raw)}</code></div>")
+        judged = (
+            f"<div>refusal judge {escape(j.judge)}: {escape(said)}{' (cached)' if j.cached else ''}; detector "
+            f"{escape(j.detector_label)} p={j.detector_probability:.2f}; won't-do kind {escape(str(j.kind_before))} → "
+            f"{escape(str(j.kind_after))} · reply <code>{escape(j.raw)}</code></div>"
+        )
     return f"<details><summary>{summary}</summary>{first}{judged}<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
 
 
 def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
     rows = []
     for c in cells:
-        shares = (["no verdicts", *[""] * (len(VERDICTS) - 1)] if not c.verdicts
-                  else [f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in VERDICTS])
+        shares = (
+            ["no verdicts", *[""] * (len(VERDICTS) - 1)]
+            if not c.verdicts
+            else [f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in VERDICTS]
+        )
         rows.append(
-            [_model(c.model, c.simulated), str(c.size), escape(c.strategy), str(c.trials), str(c.verdicts), *shares,
-             _errors(c.provider_errors),
-             _num(c.median_items_correct), "–" if c.items_expected is None else f"{c.items_expected:,}", _num(c.median_first_error),
-             _num(c.median_input_tokens), _num(c.median_output_tokens), _num(c.median_thinking_tokens),
-             _num(c.needed_tokens), _num(c.median_turns, 1), str(c.retries), _num(c.median_seconds, 2),
-             "–" if c.cost_usd is None else f"${c.cost_usd:.4f}"]
+            [
+                _model(c.model, c.simulated),
+                str(c.size),
+                escape(c.strategy),
+                str(c.trials),
+                str(c.verdicts),
+                *shares,
+                _errors(c.provider_errors),
+                _num(c.median_items_correct),
+                "–" if c.items_expected is None else f"{c.items_expected:,}",
+                _num(c.median_first_error),
+                _num(c.median_input_tokens),
+                _num(c.median_output_tokens),
+                _num(c.median_thinking_tokens),
+                _num(c.needed_tokens),
+                _num(c.median_turns, 1),
+                str(c.retries),
+                _num(c.median_seconds, 2),
+                "–" if c.cost_usd is None else f"${c.cost_usd:.4f}",
+            ]
         )
     return rows
 
@@ -164,7 +195,8 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
         out.append(f"<p>{escape(r.description)}</p>")
     if r.simulated_models:
         out.append(
-            "<div class=sim><b>Simulated models.</b> " + ", ".join(escape(m) for m in r.simulated_models)
+            "<div class=sim><b>Simulated models.</b> "
+            + ", ".join(escape(m) for m in r.simulated_models)
             + " are longhaul's simulated model: their behaviour is longhaul's simulation of behaviour seen in real "
             "transcripts. Their numbers measure longhaul, never a real model.</div>"
         )
@@ -178,47 +210,109 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
         e = m.elasticity
         if e.of:
             turns = f", after a median of {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
-            leads.append(f"<b>{_model(m.model, m.simulated)}</b>: {e.count} of {e.of} first answers that were a won't-do became "
-                         f"complete under {escape(either(r.follow_up_strategies))} ({_share(e)}){turns}.")
+            leads.append(
+                f"<b>{_model(m.model, m.simulated)}</b>: {e.count} of {e.of} first answers that were a won't-do became "
+                f"complete under {escape(either(r.follow_up_strategies))} ({_share(e)}){turns}."
+            )
     if leads:
         out.append("<div class=lead>" + "<br>".join(leads) + "</div>")
-        out.append("<p>A won't-do that yields to “continue” is a choice, not a limit. A won't-do that does not yield, and every can't-do, "
-                   "is what the model would not or could not do however it was asked.</p>")
+        out.append(
+            "<p>A won't-do that yields to “continue” is a choice, not a limit. A won't-do that does not yield, and every can't-do, "
+            "is what the model would not or could not do however it was asked.</p>"
+        )
     else:
-        out.append("<p>No trial of a follow-up strategy" + (f" ({escape(', '.join(r.follow_up_strategies))})" if r.follow_up_strategies else "")
-                   + " began with a won't-do.</p>")
+        out.append(
+            "<p>No trial of a follow-up strategy"
+            + (f" ({escape(', '.join(r.follow_up_strategies))})" if r.follow_up_strategies else "")
+            + " began with a won't-do.</p>"
+        )
     rows = [
-        [_model(e.model, e.simulated), escape(e.task), str(e.size), escape(e.strategy),
-         "–" if e.direct_wont_do is None else _rate(e.direct_wont_do),
-         str(e.first_turn_wont_do), _share(e.became_complete), _num(e.median_turns_to_complete, 1)]
-        for e in r.elasticity if e.first_turn_wont_do
+        [
+            _model(e.model, e.simulated),
+            escape(e.task),
+            str(e.size),
+            escape(e.strategy),
+            "–" if e.direct_wont_do is None else _rate(e.direct_wont_do),
+            str(e.first_turn_wont_do),
+            _share(e.became_complete),
+            _num(e.median_turns_to_complete, 1),
+        ]
+        for e in r.elasticity
+        if e.first_turn_wont_do
     ]
     if rows:
-        out.append("<details><summary>by cell</summary>" + _table(
-            ["model", "task", "size", "strategy", "won't-do under direct", "first answer won't-do", "became complete", "median turns"], rows, 4) + "</details>")
+        out.append(
+            "<details><summary>by cell</summary>"
+            + _table(
+                ["model", "task", "size", "strategy", "won't-do under direct", "first answer won't-do", "became complete", "median turns"],
+                rows,
+                4,
+            )
+            + "</details>"
+        )
 
     # Joint rates.
     out.append("<h2 id=joint>Per model: over-refusal, error, overconfidence</h2>")
-    out.append(_table(
-        ["model", "verdicts (of trials)", "over-refusal (won't-do on should-answer)", "error (can't-do)",
-         "overconfidence (can't-do on should-abstain, or claims complete and is not)", "provider errors", "cost"],
-        [[_model(m.model, m.simulated), f"{m.verdicts:,} of {m.trials:,}", _rate(m.over_refusal), _rate(m.error_rate),
-          _rate(m.overconfidence), str(m.provider_errors), "–" if m.cost_usd is None else f"${m.cost_usd:.2f}"] for m in r.models],
-    ))
-    out.append("<p class=meta>Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
-               "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
-               "model behaviour. Costs count every trial.</p>")
+    out.append(
+        _table(
+            [
+                "model",
+                "verdicts (of trials)",
+                "over-refusal (won't-do on should-answer)",
+                "error (can't-do)",
+                "overconfidence (can't-do on should-abstain, or claims complete and is not)",
+                "provider errors",
+                "cost",
+            ],
+            [
+                [
+                    _model(m.model, m.simulated),
+                    f"{m.verdicts:,} of {m.trials:,}",
+                    _rate(m.over_refusal),
+                    _rate(m.error_rate),
+                    _rate(m.overconfidence),
+                    str(m.provider_errors),
+                    "–" if m.cost_usd is None else f"${m.cost_usd:.2f}",
+                ]
+                for m in r.models
+            ],
+        )
+    )
+    out.append(
+        "<p class=meta>Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
+        "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
+        "model behaviour. Costs count every trial.</p>"
+    )
     out.append(_table(["outcome", *OUTCOMES], [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]]))
     if (j := r.refusal_judge) is not None:
         cost = "" if j.cost_usd is None else f", ${j.cost_usd:.4f}"
-        out.append(f"<p>Refusal judge {escape(', '.join(j.judges))}: {j.judged:,} answers the detector was unsure of were judged "
-                   f"({j.cached:,} from the cache, {j.failed:,} without a class), {j.kinds_changed:,} won't-do kinds changed; "
-                   f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians or costs).</p>")
+        out.append(
+            f"<p>Refusal judge {escape(', '.join(j.judges))}: {j.judged:,} answers the detector was unsure of were judged "
+            f"({j.cached:,} from the cache, {j.failed:,} without a class), {j.kinds_changed:,} won't-do kinds changed; "
+            f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians or costs).</p>"
+        )
 
     # Per task.
-    header = ["model", "size", "strategy", "trials", "verdicts", *VERDICTS,
-              "provider errors (of trials)", "median correct", "expected", "median first error",
-              "median in", "median out", "median thinking", "needed", "median turns", "retries", "median s", "cost"]
+    header = [
+        "model",
+        "size",
+        "strategy",
+        "trials",
+        "verdicts",
+        *VERDICTS,
+        "provider errors (of trials)",
+        "median correct",
+        "expected",
+        "median first error",
+        "median in",
+        "median out",
+        "median thinking",
+        "needed",
+        "median turns",
+        "retries",
+        "median s",
+        "cost",
+    ]
     by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in r.cells:
         by_task[c.task].append(c)
@@ -234,9 +328,11 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
 
     # Drill-down.
     out.append("<h2 id=trials>Trials, turn by turn</h2>")
-    out.append(f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first. The first error is marked in red, "
-               "refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and the "
-               "text around each mark; <code>longhaul export RUN --turns</code> has every turn in full.</p>")
+    out.append(
+        f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first. The first error is marked in red, "
+        "refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and the "
+        "text around each mark; <code>longhaul export RUN --turns</code> has every turn in full.</p>"
+    )
     chosen: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
     for t in sorted(trials, key=lambda t: (t.outcome == "complete", t.spec.sample)):
         key = (t.spec.task, t.spec.model, t.spec.size, t.spec.strategy)

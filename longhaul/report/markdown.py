@@ -32,32 +32,51 @@ def _name(model: str, simulated: bool) -> str:
 
 
 def render(r: Results) -> str:
-    lines = [f"# longhaul: {r.suite}", "",
-             f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.", ""]
+    lines = [f"# longhaul: {r.suite}", "", f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.", ""]
     if r.simulated_models:
-        lines += ["> Simulated models (" + ", ".join(f"`{m}`" for m in r.simulated_models) + ") are longhaul's simulation: "
-                  "their numbers measure longhaul, never a real model.", ""]
+        lines += [
+            "> Simulated models (" + ", ".join(f"`{m}`" for m in r.simulated_models) + ") are longhaul's simulation: "
+            "their numbers measure longhaul, never a real model.",
+            "",
+        ]
     lines += ["## Refusal elasticity", ""]
     lead = [m for m in r.models if m.elasticity.of]
     for m in lead:
         turns = f", median {m.median_turns_to_complete:.0f} turns" if m.median_turns_to_complete else ""
-        lines.append(f"- {_name(m.model, m.simulated)}: {m.elasticity.count} of {m.elasticity.of} won't-do first answers became "
-                     f"complete under {either(r.follow_up_strategies)} ({_pct(m.elasticity)}{turns}).")
+        lines.append(
+            f"- {_name(m.model, m.simulated)}: {m.elasticity.count} of {m.elasticity.of} won't-do first answers became "
+            f"complete under {either(r.follow_up_strategies)} ({_pct(m.elasticity)}{turns})."
+        )
     if not lead:
         lines.append("- No follow-up trial began with a won't-do.")
-    lines += ["", "## Per model", "", "| model | verdicts | over-refusal | error (can't-do) | overconfidence | provider errors |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Per model",
+        "",
+        "| model | verdicts | over-refusal | error (can't-do) | overconfidence | provider errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for m in r.models:
-        lines.append(f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.error_rate)} | "
-                     f"{_rate(m.overconfidence)} | {m.provider_errors} |")
-    lines += ["", "Rates are over the trials with a verdict on the model; provider errors (the provider failed after "
-              "retries) are counted beside them, never in them.", "",
-              "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES), ""]
+        lines.append(
+            f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.error_rate)} | "
+            f"{_rate(m.overconfidence)} | {m.provider_errors} |"
+        )
+    lines += [
+        "",
+        "Rates are over the trials with a verdict on the model; provider errors (the provider failed after "
+        "retries) are counted beside them, never in them.",
+        "",
+        "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES),
+        "",
+    ]
     if (j := r.refusal_judge) is not None:
         cost = "" if j.cost_usd is None else f", {j.cost_usd:.4f} USD"
-        lines += [f"Refusal judge {', '.join(f'`{x}`' for x in j.judges)}: {j.judged} answers the detector was unsure of were judged "
-                  f"({j.cached} from the cache, {j.failed} without a class), {j.kinds_changed} won't-do kinds changed; "
-                  f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians).", ""]
+        lines += [
+            f"Refusal judge {', '.join(f'`{x}`' for x in j.judges)}: {j.judged} answers the detector was unsure of were judged "
+            f"({j.cached} from the cache, {j.failed} without a class), {j.kinds_changed} won't-do kinds changed; "
+            f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians).",
+            "",
+        ]
     lines += ["## Complete rate by task and size", ""]
     by_task: dict[str, dict[tuple[str, str], dict[int, CellResult]]] = defaultdict(lambda: defaultdict(dict))
     sims = {c.model: c.simulated for c in r.cells}
@@ -65,8 +84,7 @@ def render(r: Results) -> str:
         by_task[c.task][(c.model, c.strategy)][c.size] = c
     for task, rows in sorted(by_task.items()):
         sizes = sorted({size for row in rows.values() for size in row})
-        lines += [f"### {task}", "", "| model | strategy | " + " | ".join(str(s) for s in sizes) + " |",
-                  "|---|---|" + "---:|" * len(sizes)]
+        lines += [f"### {task}", "", "| model | strategy | " + " | ".join(str(s) for s in sizes) + " |", "|---|---|" + "---:|" * len(sizes)]
         for (model, strategy), row in sorted(rows.items()):
             cells = ["–" if s not in row else _complete(row[s]) for s in sizes]
             lines.append(f"| {_name(model, sims[model])} | {strategy} | " + " | ".join(cells) + " |")

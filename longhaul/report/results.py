@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from longhaul.dryrun import Price
 from longhaul.catalog import Catalog
+from longhaul.dryrun import Price
 from longhaul.report.stats import wilson
 from longhaul.store import Manifest, read_manifest, read_trials
 from longhaul.tokens import needed_tokens as tokens_needed
@@ -193,11 +193,16 @@ def _judge_totals(trials: list[TrialRecord], prices: Mapping[str, Price]) -> Jud
     judges = sorted({j.judge for j in judged})
     priced = all(j in prices for j in judges)
     return JudgeTotals(
-        judges=judges, judged=len(judged), cached=sum(j.cached for j in judged), failed=sum(j.label is None for j in judged),
+        judges=judges,
+        judged=len(judged),
+        cached=sum(j.cached for j in judged),
+        failed=sum(j.label is None for j in judged),
         kinds_changed=sum(j.kind_after != j.kind_before for j in judged),
-        input_tokens=sum(j.input_tokens for j in judged), output_tokens=sum(j.output_tokens for j in judged),
+        input_tokens=sum(j.input_tokens for j in judged),
+        output_tokens=sum(j.output_tokens for j in judged),
         cost_usd=sum((j.input_tokens * prices[j.judge].input + j.output_tokens * prices[j.judge].output) / 1e6 for j in judged)
-        if priced else None,
+        if priced
+        else None,
     )
 
 
@@ -228,8 +233,9 @@ def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, catalog: C
     return aggregate(read_trials(run_dir), manifest, run_dir, prices or {}, catalog)
 
 
-def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price],
-              catalog: Catalog | None = None) -> Results:
+def aggregate(
+    trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price], catalog: Catalog | None = None
+) -> Results:
     """`Results` of these trials, read with `catalog` (default: the one the run's manifest records).
     Strategies are read by their traits; one the catalog does not know neither follows up nor is
     single-turn."""
@@ -244,6 +250,7 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
     for t in trials:
         by_cell[(t.spec.model, t.spec.task, t.spec.size, t.spec.strategy)].append(t)
     simulated = sorted({t.spec.model for t in trials if t.simulated})
+
     def needed(model: str, task_name: str, params: dict[str, Any]) -> int | None:
         task = tasks.get(task_name)
         return tokens_needed(task, task.params(params), model) if task else None
@@ -257,8 +264,15 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         first = group[0]
         cells.append(
             CellResult(
-                model=model, simulated=model in simulated, task=task_name, size=size, params=first.spec.params,
-                strategy=strategy, expectation=first.verdict.expectation, trials=n, verdicts=len(judged),
+                model=model,
+                simulated=model in simulated,
+                task=task_name,
+                size=size,
+                params=first.spec.params,
+                strategy=strategy,
+                expectation=first.verdict.expectation,
+                trials=n,
+                verdicts=len(judged),
                 provider_errors=Share.of_counts(n - len(judged), n),
                 outcomes={o: Share.of_counts(sum(t.outcome == o for t in judged), len(judged)) for o in VERDICTS},
                 items_expected=first.verdict.items_expected,
@@ -285,9 +299,14 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         direct = answered([t for name in single for t in by_cell.get((model, task_name, size, name), [])])
         elasticity.append(
             Elasticity(
-                model=model, simulated=model in simulated, task=task_name, size=size, strategy=strategy,
+                model=model,
+                simulated=model in simulated,
+                task=task_name,
+                size=size,
+                strategy=strategy,
                 direct_wont_do=Share.of_counts(sum(t.outcome == "wont_do" for t in direct), len(direct)) if direct else None,
-                first_turn_wont_do=len(balked), became_complete=Share.of_counts(len(yielded), len(balked)),
+                first_turn_wont_do=len(balked),
+                became_complete=Share.of_counts(len(yielded), len(balked)),
                 median_turns_to_complete=_median(len(t.turns) for t in yielded),
             )
         )
@@ -300,13 +319,18 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
         balked = _balked(t for t in mine if t.spec.strategy in follow_ups)
         yielded = [t for t in balked if t.outcome == "complete"]
         overconfident = [
-            t for t in judged
-            if (t.outcome == "cant_do" and t.verdict.expectation == "should_abstain") or (t.verdict.claims_complete and t.outcome != "complete")
+            t
+            for t in judged
+            if (t.outcome == "cant_do" and t.verdict.expectation == "should_abstain")
+            or (t.verdict.claims_complete and t.outcome != "complete")
         ]
         price = prices.get(model)
         models.append(
             ModelSummary(
-                model=model, simulated=model in simulated, trials=len(mine), verdicts=len(judged),
+                model=model,
+                simulated=model in simulated,
+                trials=len(mine),
+                verdicts=len(judged),
                 elasticity=Share.of_counts(len(yielded), len(balked)),
                 median_turns_to_complete=_median(len(t.turns) for t in yielded),
                 over_refusal=Share.of_counts(sum(t.outcome == "wont_do" for t in answerable), len(answerable)),
@@ -317,10 +341,22 @@ def aggregate(trials: list[TrialRecord], manifest: Manifest, run_dir: Path, pric
             )
         )
     return Results(
-        run_id=manifest.run_id, run_dir=str(run_dir), suite=suite.name, description=suite.description,
-        longhaul_version=manifest.longhaul_version, git_revision=manifest.git_revision, started_at=manifest.started_at,
-        trials=len(trials), trials_planned=manifest.trials_total,
-        outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES}, simulated_models=simulated,
-        models=models, cells=cells, elasticity=elasticity, follow_up_strategies=follow_ups, max_tokens=suite.max_tokens, thinking_budget=suite.thinking_budget,
+        run_id=manifest.run_id,
+        run_dir=str(run_dir),
+        suite=suite.name,
+        description=suite.description,
+        longhaul_version=manifest.longhaul_version,
+        git_revision=manifest.git_revision,
+        started_at=manifest.started_at,
+        trials=len(trials),
+        trials_planned=manifest.trials_total,
+        outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES},
+        simulated_models=simulated,
+        models=models,
+        cells=cells,
+        elasticity=elasticity,
+        follow_up_strategies=follow_ups,
+        max_tokens=suite.max_tokens,
+        thinking_budget=suite.thinking_budget,
         refusal_judge=_judge_totals(trials, prices),
     )

@@ -324,8 +324,9 @@ class Judge(Profile):
 
     def write(self, s: Situation, rng: random.Random) -> Script:
         if JUDGE_MARK not in s.text or (m := _RESPONSE.search(s.text)) is None:
-            return Script("I am longhaul's simulated refusal judge; I answer only its judge prompts (--refusal-judge).",
-                          "No judge prompt here.")
+            return Script(
+                "I am longhaul's simulated refusal judge; I answer only its judge prompts (--refusal-judge).", "No judge prompt here."
+            )
         if self.says == "garbled":
             return Script("Hard to say; it depends on how you read it.", "I cannot decide.")
         label = self.says

@@ -283,8 +283,19 @@ def _openai_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]:
         yield chunk({"content": piece}), n
     yield chunk({}, _openai_stop(reply)), 0
     if turn.include_usage:
-        yield _sse_data({"id": ident, "object": "chat.completion.chunk", "created": created, "model": turn.model,
-                         "choices": [], "usage": _openai_usage(reply)}), 0
+        yield (
+            _sse_data(
+                {
+                    "id": ident,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": turn.model,
+                    "choices": [],
+                    "usage": _openai_usage(reply),
+                }
+            ),
+            0,
+        )
     yield b"data: [DONE]\n\n", 0
 
 
@@ -317,25 +328,56 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
     yield _sse("message_start", {"type": "message_start", "message": message}), 0
     index = 0
     if turn.thinking_budget:
-        yield _sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "thinking", "thinking": "", "signature": ""}}), 0
+        yield (
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+            ),
+            0,
+        )
         yield _sse("ping", {"type": "ping"}), 0
         for piece, n in zip(reply.thinking, _tokens_of(reply.thinking, reply.thinking_tokens)):
-            yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                               "delta": {"type": "thinking_delta", "thinking": piece}}), n
-        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                           "delta": {"type": "signature_delta", "signature": _signature("".join(reply.thinking))}}), 0
+            yield (
+                _sse(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": piece}},
+                ),
+                n,
+            )
+        yield (
+            _sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "signature_delta", "signature": _signature("".join(reply.thinking))},
+                },
+            ),
+            0,
+        )
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0}), 0
         index = 1
     if reply.answer or not turn.thinking_budget:
-        yield _sse("content_block_start", {"type": "content_block_start", "index": index,
-                                           "content_block": {"type": "text", "text": ""}}), 0
+        yield _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}), 0
         for piece, n in zip(reply.answer, _tokens_of(reply.answer, reply.output_tokens - reply.thinking_tokens)):
-            yield _sse("content_block_delta", {"type": "content_block_delta", "index": index,
-                                               "delta": {"type": "text_delta", "text": piece}}), n
+            yield (
+                _sse(
+                    "content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
+                ),
+                n,
+            )
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": index}), 0
-    yield _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": _anthropic_stop(reply), "stop_sequence": None},
-                                 "usage": {"output_tokens": reply.output_tokens}}), 0
+    yield (
+        _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": _anthropic_stop(reply), "stop_sequence": None},
+                "usage": {"output_tokens": reply.output_tokens},
+            },
+        ),
+        0,
+    )
     yield _sse("message_stop", {"type": "message_stop"}), 0
 
 

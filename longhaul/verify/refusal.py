@@ -158,8 +158,13 @@ def _scan(text: str, low: str, offset: int, found: dict[WontDoKind, Evidence]) -
             m = lowered.search(low)
         if m:
             norm = norm or text.translate(_QUOTES)
-            found[kind] = Evidence(source="answer", start=offset + m.start(), end=offset + m.end(), kind=kind,
-                                   text=norm[max(0, m.start() - 40) : m.end() + 80].strip()[:200])
+            found[kind] = Evidence(
+                source="answer",
+                start=offset + m.start(),
+                end=offset + m.end(),
+                kind=kind,
+                text=norm[max(0, m.start() - 40) : m.end() + 80].strip()[:200],
+            )
 
 
 def _lowered(text: str) -> str:
@@ -233,8 +238,7 @@ def decide(reading: Reading, p: float, threshold: float, unsure: tuple[float, fl
     rule = "long_output" if any("long_output" in s.cues for s in reading.opening + reading.closing) else ""
     explicit = [s for s in spoken if s.cues & _EXPLICIT]
     opening_declines = any(s.cues & _EXPLICIT for s in reading.opening)
-    partial = bool(explicit) and reading.work_chars >= _PARTIAL_WORK and (
-        reading.has_structure or reading.pivoted or not opening_declines)
+    partial = bool(explicit) and reading.work_chars >= _PARTIAL_WORK and (reading.has_structure or reading.pivoted or not opening_declines)
     declines = p >= threshold or bool(rule) or partial
     lo, hi = unsure
     in_band = not rule and lo < p < hi
@@ -269,8 +273,7 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
         deciding = _text_at(head, tail, tail_offset, s.start, s.end).strip()[:200]
     if d.declines:
         if s is not None:
-            found["refusal"] = Evidence(source="answer", start=s.cue_start, end=s.cue_end, kind="refusal",
-                                        text=deciding)
+            found["refusal"] = Evidence(source="answer", start=s.cue_start, end=s.cue_end, kind="refusal", text=deciding)
     else:
         opening, off = _sentence_window(head, True, _OPENING)
         _scan(opening, low_head[off : off + len(opening)], off, found)
@@ -280,8 +283,7 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
     evidence = list(found.values())
     if d.premise is not None and not d.declines:
         # Not a won't-do kind: the sentence a judge is asked about, kept as evidence.
-        evidence.insert(0, Evidence(source="answer", start=d.premise.cue_start, end=d.premise.cue_end,
-                                    kind="premise", text=deciding))
+        evidence.insert(0, Evidence(source="answer", start=d.premise.cue_start, end=d.premise.cue_end, kind="premise", text=deciding))
     return Finding(
         refusal=d.declines,
         kind=kind,
@@ -303,6 +305,7 @@ def detect_intent(thinking: str) -> Finding:
     m = _INTENT.search(thinking.translate(_QUOTES))
     if not m:
         return Finding()
-    ev = Evidence(source="thinking", start=m.start(), end=m.end(), kind="refusal",
-                  text=thinking[max(0, m.start() - 40) : m.end() + 80].strip()[:200])
+    ev = Evidence(
+        source="thinking", start=m.start(), end=m.end(), kind="refusal", text=thinking[max(0, m.start() - 40) : m.end() + 80].strip()[:200]
+    )
     return Finding(refusal=False, kind="refusal", evidence=[ev])

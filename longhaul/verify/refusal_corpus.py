@@ -53,14 +53,14 @@ def load(corpora: Path, judged: dict[tuple[str, str, str], Label] | None = None)
     for model, name in XSTEST_FILES.items():
         with (corpora / "xstest" / name).open(encoding="utf-8") as f:
             for r in csv.DictReader(f):
-                rows.append(Labelled(model=model, source="xstest", row=r["id"], text=r["completion"].strip(),
-                                     label=_xstest_label(r["final_label"])))
+                rows.append(
+                    Labelled(model=model, source="xstest", row=r["id"], text=r["completion"].strip(), label=_xstest_label(r["final_label"]))
+                )
     direction = corpora / "refusal-direction"
     for folder in sorted(p for p in direction.iterdir() if p.is_dir()):
         for name, label in DIRECTION_SETS.items():
             data = json.loads((folder / f"{name}_evaluations.json").read_text(encoding="utf-8"))
             for i, c in enumerate(data["completions"]):
                 key = (folder.name, name, str(i))
-                rows.append(Labelled(model=folder.name, source=name, row=str(i), text=c["response"].strip(),
-                                     label=judged.get(key, label)))
+                rows.append(Labelled(model=folder.name, source=name, row=str(i), text=c["response"].strip(), label=judged.get(key, label)))
     return rows

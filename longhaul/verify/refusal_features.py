@@ -19,6 +19,7 @@ from typing import Literal
 
 CueKind = Literal["decline", "stance", "premise", "redirect", "alternative", "long_output"]
 
+
 def lower_pattern(pattern: str) -> str:
     # Patterns are matched against lower-cased text without IGNORECASE, which is several times
     # faster in `re`; escapes (\W, \S) keep their case.
@@ -27,6 +28,7 @@ def lower_pattern(pattern: str) -> str:
 
 def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(lower_pattern(pattern), flags | re.VERBOSE)
+
 
 # First-person declines: "I can't help with that", "I cannot develop an app that ...". Any verb may
 # follow; the few idioms where "I can't" is emphasis, not a decline, are excluded. The `\b` is
@@ -245,8 +247,17 @@ def sentences(text: str, offset: int = 0) -> list[Sentence]:
     for i, (a, b) in enumerate(spans):
         ca, cb = first[i] or (a, a)
         pivot = bool(kinds[i]) or i < OPENING + 1
-        out.append(Sentence(offset + a, offset + b, frozenset(kinds[i]), offset + ca, offset + cb, quoted[i],
-                            pivot and _PIVOT.search(text, a, b) is not None))
+        out.append(
+            Sentence(
+                offset + a,
+                offset + b,
+                frozenset(kinds[i]),
+                offset + ca,
+                offset + cb,
+                quoted[i],
+                pivot and _PIVOT.search(text, a, b) is not None,
+            )
+        )
     return out
 
 

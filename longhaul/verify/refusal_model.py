@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
 
 from pydantic import BaseModel
 
@@ -75,5 +75,10 @@ def fit(x: Sequence[Sequence[float]], y: Sequence[int], trained_on: Sequence[str
         w -= step
         if float(np.abs(step).max()) < 1e-8:
             break
-    return RefusalModel(features=list(FEATURES), weights=[round(float(v), 4) for v in w[:-1]],
-                        bias=round(float(w[-1]), 4), trained_on=sorted(set(trained_on)), rows=len(t))
+    return RefusalModel(
+        features=list(FEATURES),
+        weights=[round(float(v), 4) for v in w[:-1]],
+        bias=round(float(w[-1]), 4),
+        trained_on=sorted(set(trained_on)),
+        rows=len(t),
+    )

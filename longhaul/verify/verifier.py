@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longhaul.stop_reasons import read_stop_reason
-from longhaul.task import Checker, Item, Mistake, Task, TaskParams
+from longhaul.task import Checker, Mistake, Task, TaskParams
 from longhaul.verdict import Evidence, FirstError, StopReason, Verdict, WontDoKind
 from longhaul.verify import refusal
 from longhaul.verify.lexer import Event, Lexer
@@ -424,8 +424,9 @@ class StreamingVerifier:
             mistake = checker.check(value)
             if mistake is not None:
                 cand.mistake_span = (start, end)
-                cand.mistake = FirstError(index=i, expected=mistake.expected, got=self.task.show(value, self.params),
-                                          rule=mistake.rule, line=line)
+                cand.mistake = FirstError(
+                    index=i, expected=mistake.expected, got=self.task.show(value, self.params), rule=mistake.rule, line=line
+                )
                 break
             i += 1
         cand.n_ok = i
@@ -439,8 +440,7 @@ class StreamingVerifier:
                 value, start, end, line = rows[min(later)]
                 m = self._order_mistake(i, min(later))
                 cand.mistake_span = (start, end)
-                cand.mistake = FirstError(index=i, expected=m.expected, got=self.task.show(value, self.params),
-                                          rule=m.rule, line=line)
+                cand.mistake = FirstError(index=i, expected=m.expected, got=self.task.show(value, self.params), rule=m.rule, line=line)
         if cand.keyed_malformed:
             more = f" (and {cand.keyed_malformed - 1} more rows like it)" if cand.keyed_malformed > 1 else ""
             cand.keyed_notes = [cand.keyed_notes[0] + more]
@@ -451,9 +451,7 @@ class StreamingVerifier:
         for cand in self._candidates:
             if cand.fragment and cand.n_emitted < 3:
                 continue  # a stray numbered line in prose
-            if answer is None:
-                answer = cand
-            elif cand.attempt and not cand.tail and _replaces(answer, cand):
+            if answer is None or (cand.attempt and not cand.tail and _replaces(answer, cand)):
                 answer = cand
         return answer
 
@@ -497,8 +495,10 @@ class StreamingVerifier:
             said = IMPOSSIBLE.search(head) or IMPOSSIBLE.search(tail)
             if cand is not None and cand.n_emitted > 0:
                 first = cand.mistake or FirstError(
-                    index=cand.n_ok, expected="a statement that the instance has no solution",
-                    got=f"{cand.n_emitted} moves", rule="this instance is unsolvable: any move list is wrong",
+                    index=cand.n_ok,
+                    expected="a statement that the instance has no solution",
+                    got=f"{cand.n_emitted} moves",
+                    rule="this instance is unsolvable: any move list is wrong",
                 )
                 return verdict("cant_do", f"The instance has no solution, but the answer gives moves ({first.rule}).", first_error=first)
             if said:
@@ -515,8 +515,9 @@ class StreamingVerifier:
             return verdict("complete", f"All {cand.n_ok} items are present and correct.")
 
         if task.can_be_impossible and (IMPOSSIBLE.search(head) or IMPOSSIBLE.search(tail)) and task.solvable(p):
-            err = FirstError(index=0, expected="a solution (this instance has one)", got="a claim that none exists",
-                             rule="the instance is solvable")
+            err = FirstError(
+                index=0, expected="a solution (this instance has one)", got="a claim that none exists", rule="the instance is solvable"
+            )
             return verdict("cant_do", "The answer claims the instance is impossible, but it has a solution.", first_error=err)
 
         n_ok = cand.n_ok if cand else 0
