@@ -255,7 +255,7 @@ class HanoiChecker:
         self.solved_at: int | None = None
 
     def check(self, move: Move) -> Mistake | None:
-        ok, mistake = self.check_many([move])
+        _ok, mistake = self.check_many([move])
         return mistake
 
     def check_many(self, moves: list[Move]) -> tuple[int, Mistake | None]:

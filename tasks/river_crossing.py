@@ -117,7 +117,7 @@ class RiverCrossing(Task[Params]):
         side = {f"a_{i}": 0 for i in range(1, p.pairs + 1)} | {f"A_{i}": 0 for i in range(1, p.pairs + 1)}
         boat = 0
         for x, y, z, u, w in plan:
-            here = lambda who, i: side[f"{who}_{i}"] == boat  # noqa: E731
+            here = lambda who, i, boat=boat: side[f"{who}_{i}"] == boat  # noqa: E731
             idx = range(1, p.pairs + 1)
             both = [i for i in idx if here("a", i) and here("A", i)]
             actor_only = [i for i in idx if here("a", i) and not here("A", i)]

@@ -62,5 +62,5 @@ def test_resume_uses_the_runs_own_tasks(tmp_path):
 
 
 def test_a_missing_folder_named_on_the_command_line_is_bad_input(tmp_path):
-    with pytest.raises(BadInput, match="--tasks-dir: .*nowhere is not a folder"):
+    with pytest.raises(BadInput, match=r"--tasks-dir: .*nowhere is not a folder"):
         Catalog(tmp_path / "nowhere")

@@ -3,6 +3,7 @@ TUI or `compare` shows is over the trials with a verdict, and errors are counted
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -179,7 +180,7 @@ def test_figures_plot_the_share_of_the_verdicts(half_broken):
 
 
 def test_the_tui_summary_and_grid_count_only_verdicts(half_broken):
-    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(summary(half_broken))
     shown = console.export_text()
     assert "100% of 2 +2 err" in shown

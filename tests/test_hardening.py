@@ -314,7 +314,7 @@ def interrupt(proc: subprocess.Popen[str]) -> tuple[str, str]:
 def test_ctrl_c_in_ask_is_one_line_exit_130():
     proc = popen("ask", "sim/diligent?speed=200", "count", "--param", "end=2000")
     assert proc.stdout.read(1), proc.stderr.read()  # the answer is streaming
-    out, err = interrupt(proc)
+    _out, err = interrupt(proc)
     assert proc.returncode == 130
     assert one_line(err) == "longhaul: interrupted"
 
@@ -363,7 +363,7 @@ def test_ctrl_c_in_run_is_one_line_exit_130_and_resume_completes(tmp_path):
     proc = popen("run", str(path), "--out", str(run_dir), "--plain")
     while not proc.stdout.readline().startswith("[1/"):  # a trial is stored, others are in flight
         assert proc.poll() is None, proc.communicate()
-    out, err = interrupt(proc)
+    _out, err = interrupt(proc)
     assert proc.returncode == 130
     assert one_line(err) == f"longhaul: interrupted; every finished trial is stored in {run_dir}. Resume with: longhaul resume {run_dir}"
     kept = stored(run_dir)

@@ -344,7 +344,7 @@ def test_closing_or_cancelling_a_stream_frees_its_connection(tasks):
     async def body(providers, sim):
         provider = await providers.get("sim/diligent?speed=5000")
         async with aclosing(provider.stream(request)) as stream:
-            async for event in stream:
+            async for _event in stream:
                 break  # stop early, as the runner does at a wrong item
         task = asyncio.create_task(final(provider, request))
         while sim_requests(providers) < 2:
@@ -372,7 +372,7 @@ def test_addresses_parse_as_users_write_them():
     assert parse_address("openai-api/lm-studio/x").env_prefix == "LM_STUDIO"
     assert parse_address("sim/lazy?k=20").simulated
     for bad in ["gpt-4.1", "google/gemini", "openai/", "openai-api/vllm", "sim/"]:
-        with pytest.raises(BadInput, match="provider/model|openai-api/<service>/<model>"):
+        with pytest.raises(BadInput, match=r"provider/model|openai-api/<service>/<model>"):
             parse_address(bad)
 
 
@@ -419,7 +419,7 @@ def test_keys_never_show_in_errors_or_records(tasks):
         finally:
             await sim.aclose()
 
-    completion, redacted, state = run(scenario())
+    completion, redacted, _state = run(scenario())
     assert canary not in completion.model_dump_json()
     assert canary not in redacted and "<api key>" in redacted
     from longhaul.providers.address import resolve_endpoint

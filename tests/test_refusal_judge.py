@@ -303,5 +303,5 @@ def test_dry_run_counts_the_judges_tokens_only_when_it_is_on(tmp_path):
     priced = cli("run", str(path), "--dry-run", "--prices", str(prices), "--refusal-judge", "openai/gpt-4.1")
     assert priced.returncode == 0, priced.stderr  # no key needed to look
     assert "refusal judge's included" in priced.stdout
-    ceiling = [line for line in priced.stdout.splitlines() if line.startswith("cost ceiling")][0]
+    ceiling = next(line for line in priced.stdout.splitlines() if line.startswith("cost ceiling"))
     assert float(ceiling.split(": ")[1].split(" ")[0]) > 0

@@ -311,7 +311,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     while not proc.stdout.readline().startswith("[1/"):
         pass
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "longhaul resume" in err and str(run_dir) in err
     r = cli("resume", str(run_dir), "--plain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sqlite3
 import subprocess
@@ -154,7 +155,7 @@ def test_browse_filter_sort_summary_and_theme(stored_run):
     assert first.startswith("sim/drifter")  # sorted by most can't-do
     from rich.console import Console
 
-    console = Console(width=100, record=True, file=open(os.devnull, "w"))
+    console = Console(width=100, record=True, file=io.StringIO())
     console.print(summary)
     shown = console.export_text()
     assert on_summary and "Refusal elasticity" in shown and "count: complete of the verdicts, by size" in shown
