@@ -312,3 +312,60 @@ def test_a_claim_of_completeness_after_a_partial_list_is_recorded(tasks, claim):
     lines = french_lines(0, 1000, tasks=tasks)[:120]
     v = french(tasks, "\n".join(lines) + "\n\n" + claim, 0, 1000)
     assert v.outcome == "wont_do" and v.claims_complete
+
+
+# Found in review -------------------------------------------------------------------------------
+
+
+def test_a_next_n_heading_inside_a_list_that_goes_straight_on_cuts_nothing(tasks):
+    ms = moves(tasks, 3)
+    lines = [f"Move disk {d} from peg {a} to peg {b}" for d, a, b in ms]
+    text = "\n".join(lines[:3]) + "\n\nNext three moves:\n" + "\n".join(lines[3:]) + "\n"
+    assert verify(tasks["hanoi"], {"disks": 3, "format": "lines"}, text).outcome == "complete"
+    french_text = "\n".join(french_lines(0, 9, tasks=tasks)) + "\n\nNext ten numbers:\n" + "\n".join(french_lines(10, 20, tasks=tasks))
+    assert french(tasks, french_text, 0, 20).outcome == "complete"
+
+
+def test_prose_split_by_a_stream_reads_as_the_whole_prose(tasks):
+    ms = moves(tasks, 10)
+    text = "First moves:\n" + as_list(ms[:800])[:-1] + ", ...]\nFull list:\n" + as_list(ms)[len("moves = ") :]
+    whole = hanoi(tasks, text, 10)
+    k = text.index("Full list") + 4 + 1024
+    sv = StreamingVerifier(tasks["hanoi"], {"disks": 10})
+    sv.feed(text[:k])
+    sv.feed(text[k:])
+    assert whole.outcome == "complete" and sv.finish("end_turn") == whole
+
+
+def test_a_line_repeated_long_after_it_is_out_of_order_not_a_revision(tasks):
+    lines = french_lines(0, 20, tasks=tasks)
+    lines[3] = "3 - trois - 6"
+    v = french(tasks, "\n".join(lines) + "\n3 - trois - 5", 0, 20)
+    assert (v.outcome, v.first_error.index if v.first_error else None) == ("cant_do", 3)
+    again = french(tasks, "\n".join(lines) + "\n" + "\n".join(french_lines(3, 20, tasks=tasks)), 0, 20)
+    assert (again.outcome, again.first_error.index if again.first_error else None) == ("cant_do", 3)
+
+
+def test_state_tracking_ids_from_zero_are_read_from_zero_with_a_note(tasks):
+    rows = [f"{k},{row.split(',', 1)[1]}" for k, row in enumerate(TRCK_3)]
+    v = hanoi(tasks, TRCK_HEADER + "\n".join(rows) + "\n", 3)
+    assert v.outcome == "complete" and any("from 0" in n for n in v.notes)
+
+
+def test_a_mark_after_the_count_does_not_hide_the_line(tasks):
+    lines = french_lines(0, 20, tasks=tasks)
+    lines[5] = "5 - cinq - 4 ✓"
+    assert french(tasks, "\n".join(lines), 0, 20).outcome == "complete"
+
+
+def test_a_list_announced_as_a_part_that_ends_is_a_subset(tasks):
+    ms = moves(tasks, 5)
+    text = "First 10 moves:\n" + "\n".join(f"Move disk {d} from peg {a} to peg {b}" for d, a, b in ms[:10]) + "\n"
+    v = verify(tasks["hanoi"], {"disks": 5, "format": "lines"}, text)
+    assert (v.outcome, v.wont_do_kind, v.items_correct) == ("wont_do", "subset", 10)
+
+
+def test_every_line_written_twice_is_read_once(tasks):
+    lines = french_lines(0, 2000, tasks=tasks)
+    v = french(tasks, "\n".join(line for line in lines for _ in range(2)), 0, 2000)
+    assert (v.outcome, v.items_correct) == ("complete", 2001)

@@ -51,7 +51,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 @lru_cache(maxsize=64)
-def _patterns(task_type: type[Task]) -> _Patterns:
+def _patterns(task_type: type[Task[Any]]) -> _Patterns:
     parts = [CODE_FENCE]
     item = task_type.list_item
     if item:

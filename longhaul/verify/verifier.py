@@ -127,6 +127,9 @@ class StreamingVerifier:
     _since_items: Evidence | None = field(default=None, init=False)
     """The last marker since the last items: what introduces the next list ("last few moves")."""
     _prose_since_marker: bool = field(default=False, init=False)
+    _prose_text: str = field(default="", init=False)
+    """The prose since that marker (bounded), read as one text however the stream cut it."""
+    _prose_end: int = field(default=-1, init=False)
     _open_at: int | None = field(default=None, init=False)
     """Where the bracketed list being read opened, until it closes."""
 
@@ -169,13 +172,15 @@ class StreamingVerifier:
             self._since_items = None
         elif kind in ("elision", "subset"):
             evidence = Evidence(source="answer", start=ev.start, end=ev.end, kind=kind, text=ev.text[:200])
-            self._since_items, self._prose_since_marker = evidence, False
+            self._since_items, self._prose_since_marker, self._prose_text = evidence, False, ""
             if cand is not None and cand.keyed is not None:
                 cand.keyed_marker = cand.keyed_marker or evidence
             elif cand is not None and cand.active and cand.n_emitted > 0 and cand.pending_cut is None:
-                # After a numbered item, wait: a heading "Now the 500s..." skips nothing when the
-                # next item carries straight on.
-                if cand.last_index is not None and kind == "elision":
+                # Wait and see: a heading "Now the 500s..." or "Next ten numbers:" skips nothing when
+                # the next item carries straight on. Only a numbered list can show that after "...";
+                # a marker that introduces the last items always ends the list.
+                waits = cand.last_index is not None if kind == "elision" else not _TAIL.search(evidence.text)
+                if waits:
                     cand.pending_cut = evidence
                 else:
                     cand.cut = evidence
@@ -197,8 +202,13 @@ class StreamingVerifier:
                 self._open_at = None
             if cand is None:
                 return
-            if kind == "prose" and self._since_items is not None and len(_WORD.findall(ev.text)) >= 2:
-                self._prose_since_marker = True  # words between ("Full list:"), not just "moves ="
+            if kind == "prose" and self._since_items is not None and not self._prose_since_marker:
+                # Words between ("Full list:"), not just "moves =". A stream may cut one stretch of
+                # prose into several events: read them joined, as the whole text would be.
+                joint = "" if ev.start == self._prose_end else " "
+                self._prose_text = (self._prose_text + joint + ev.text)[-400:]
+                self._prose_end = ev.start + len(ev.text)
+                self._prose_since_marker = len(_WORD.findall(self._prose_text)) >= 2
             cand.broken = cand.broken or kind != "fence"
             if kind in ("open", "opener"):
                 cand.closed = True
@@ -263,7 +273,7 @@ class StreamingVerifier:
             cand.cut = cand.intro
             return
         elif cand.pending_cut is not None:
-            if index is not None and index == cand.next_index:
+            if self._carries_on(cand, index, value):
                 cand.pending_cut = None  # the marker skipped nothing
             else:
                 cand.cut, cand.pending_cut = cand.pending_cut, None
@@ -273,10 +283,14 @@ class StreamingVerifier:
         cand.broken = False
         cand.closed = False
         if index is not None and index == cand.last_index and cand.values is not None and cand.cut is None:
+            if len(cand.values) > index and cand.values[index] == value and cand.mistake is None:
+                return  # the same line again: nothing to revise
             self._revise(cand, index)  # "Move 5: ... Wait, no. Move 5: ...", right or wrong
         if not cand.active:
             if cand.mistake is not None and cand.cut is None:
                 cand.n_emitted += len(ev.values) if ev.values is not None else len(items)
+                if items and items[-1][0] is not None:
+                    cand.last_index = items[-1][0]  # what a later line repeats is this one
             return  # items after a wrong one are counted, never checked; after a cut or the end, dropped
         if ev.values is not None:
             cand.values = None
@@ -287,7 +301,7 @@ class StreamingVerifier:
             self._check_run(cand, [v for _, v in items], ev)
             return
         for k, (idx, val) in enumerate(items):
-            if not cand.active:
+            if cand.mistake is not None or cand.done:  # the item before ended the checking
                 cand.n_emitted += len(items) - k
                 return
             if idx is not None:
@@ -311,6 +325,10 @@ class StreamingVerifier:
         """A numbered item given again right after itself ("Move 5: ... Wait, no. Move 5: ..."):
         the revision replaces it, so check again from the items before it."""
         assert cand.values is not None
+        if index > _REPLAY:
+            # Replaying a long list for every revision would let an answer stall the verifier.
+            cand.values = None
+            return
         kept = cand.values[:index]
         checker = self.task.checker(self.params)
         for v in kept:
@@ -336,7 +354,7 @@ class StreamingVerifier:
             self._candidates.append(cand)
         assert cand.keyed is not None
         for idx, val in ev.items:
-            if idx is not None and idx >= 0:
+            if idx is not None and idx >= -1:  # -1: a row numbered 0, read at settling
                 cand.keyed[idx] = (val, ev.start, ev.end, ev.line)
         if ev.notes:
             cand.keyed_notes = cand.keyed_notes or ev.notes
@@ -417,6 +435,10 @@ class StreamingVerifier:
         """Rows with ids, the last instance of each, checked in id order."""
         assert cand.keyed is not None
         rows = cand.keyed
+        from_zero = -1 in rows
+        if from_zero:
+            # The ids count from 0 (the prompt counts from 1): read them as the model numbered them.
+            rows = cand.keyed = {k + 1: row for k, row in rows.items()}
         checker = cand.checker
         i = 0
         while i in rows:
@@ -441,9 +463,13 @@ class StreamingVerifier:
                 m = self._order_mistake(i, min(later))
                 cand.mistake_span = (start, end)
                 cand.mistake = FirstError(index=i, expected=m.expected, got=self.task.show(value, self.params), rule=m.rule, line=line)
+        notes = []
         if cand.keyed_malformed:
             more = f" (and {cand.keyed_malformed - 1} more rows like it)" if cand.keyed_malformed > 1 else ""
-            cand.keyed_notes = [cand.keyed_notes[0] + more]
+            notes.append(cand.keyed_notes[0] + more)
+        if from_zero:
+            notes.append("move ids count from 0, not 1: read from 0")
+        cand.keyed_notes = notes
 
     def _answer_list(self) -> _Candidate | None:
         """The last attempt (docs/verdicts.md, "Which list is the answer")."""
@@ -465,8 +491,9 @@ class StreamingVerifier:
         evidence: list[Evidence] = []
         notes: list[str] = []
         claims = _claims(head, tail, tail_offset)
-        finding = refusal.detect_edges(head, tail, tail_offset)
         thinking_finding = refusal.detect_intent(thinking)
+        # The refusal detector reads the edges only where the verdict can be a won't-do.
+        finding = refusal.Finding()
 
         def verdict(outcome: str, explanation: str, **kw: Any) -> Verdict:
             ev = evidence + (finding.evidence if outcome == "wont_do" else []) + thinking_finding.evidence
@@ -522,6 +549,7 @@ class StreamingVerifier:
 
         n_ok = cand.n_ok if cand else 0
         of = f"{n_ok} of {expected}" if expected is not None else f"{n_ok}"
+        finding = refusal.detect_edges(head, tail, tail_offset)
         if cand is not None and cand.cut is not None:
             evidence.append(cand.cut)
             kind: WontDoKind = "subset" if cand.cut.kind == "subset" else "elision"
@@ -545,6 +573,9 @@ class StreamingVerifier:
         if kind_found is None and subsets and cand is None:
             kind_found = "subset"
             evidence.extend(subsets[:3])
+        if kind_found is None and cand is not None and cand.intro is not None:
+            kind_found = "subset"  # "First 10 moves:", and the answer ends after them
+            evidence.append(cand.intro)
         if kind_found is None and thinking_finding.kind is not None and n_ok == 0:
             kind_found = thinking_finding.kind
         if cand is None and kind_found is None and length > 0 and _looks_like_a_list(head + tail):
@@ -579,6 +610,8 @@ def _replaces(a: _Candidate, b: _Candidate) -> bool:
 
 # A marker that introduces the end of a list ("Last few moves:", "the final 10 lines"): what
 # follows it is the tail of an elided list, not a new attempt.
+_REPLAY = 20_000
+"""The longest list a revision is replayed over; past it a repeated number is out of order."""
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _TAIL = re.compile(r"\b(?:last|final|closing|ending)\b", re.IGNORECASE)
 
