@@ -88,6 +88,7 @@ def test_user_tasks_dir(tmp_path):
     assert "my_count" in run("tasks", "--tasks-dir", str(tmp_path)).stdout
 
 
+@pytest.mark.slow
 def test_wheel_has_one_import_name_and_builtins_work_from_it(tmp_path):
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],

@@ -27,6 +27,7 @@ def test_profiles_are_listed_one_line_each():
     assert "simulations" in out
 
 
+@pytest.mark.slow
 def test_ask_streams_verifies_and_sets_the_exit_code():
     good = cli("ask", "sim/diligent", "count", "--param", "end=25")
     assert good.returncode == 0, good.stderr

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from conftest import FIGURES, corpus
 
 from longhaul.verify import verify
@@ -25,6 +26,7 @@ def _verdict(tasks, r):
     return verify(tasks["hanoi"], params, r["text"], thinking=r["thinking"], stop_reason=r["stop_reason"])
 
 
+@pytest.mark.slow
 def test_every_transcript_gets_a_verdict(tasks):
     counts = Counter()
     for r in _records():

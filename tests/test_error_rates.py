@@ -96,6 +96,7 @@ def half_broken(tmp_path_factory):
 # -- compare ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_outage_is_not_a_regression_but_provider_errors_rose(before_and_outage):
     before, outage = before_and_outage
     r = cli("compare", str(before), str(outage), "--fail-on-regression")

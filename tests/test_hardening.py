@@ -124,6 +124,7 @@ def test_out_on_a_read_only_disk_is_one_line_exit_2_and_nothing_is_sent(tmp_path
 # -- folders that are not runs, stores that are damaged ------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_on_a_folder_that_is_not_a_run_is_one_line_exit_2(tmp_path):
     run_dir = tmp_path / "run"
     longhaul.run(suite(tmp_path, ends="[5]"), out=run_dir)

@@ -238,6 +238,7 @@ def test_a_run_judges_only_the_unsure_answers_and_caches_the_judgement(tmp_path,
     assert totals.input_tokens == sum(t.refusal_judgement.input_tokens for t in result.trials if t.refusal_judgement) > 0
 
 
+@pytest.mark.slow
 def test_resume_judges_no_stored_trial_again_and_reuses_the_cache(tmp_path, judge_requests):
     path = small(tmp_path, ["sim/waverer"], ["direct"], "count", "end = [30, 40]", samples=2)
     first = longhaul.run(path, out=tmp_path / "run", refusal_judge="sim/judge")
@@ -291,6 +292,7 @@ def test_the_suite_field_and_the_flag(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_dry_run_counts_the_judges_tokens_only_when_it_is_on(tmp_path):
     path = judged_suite(tmp_path)
     off = cli("run", str(path), "--dry-run")

@@ -119,6 +119,7 @@ def test_schema_prints_the_results_model():
     assert r.returncode == 0 and {"cells", "models", "elasticity", "outcomes"} <= set(schema["properties"])
 
 
+@pytest.mark.slow
 def test_every_run_writes_its_report(tmp_path):
     suite = tmp_path / "s.toml"
     suite.write_text('models = ["sim/diligent"]\n[[tasks]]\ntask = "count"\nend = 5\n')
@@ -165,6 +166,7 @@ def cmp_runs(tmp_path_factory):
     return good, bad, again, small
 
 
+@pytest.mark.slow
 def test_drifter_against_diligent_is_flagged_and_fails_the_job(cmp_runs):
     good, bad, _, _ = cmp_runs
     c = compare([good, bad])
@@ -175,6 +177,7 @@ def test_drifter_against_diligent_is_flagged_and_fails_the_job(cmp_runs):
     assert cli("compare", str(good), str(bad)).returncode == 0  # without the flag it only reports
 
 
+@pytest.mark.slow
 def test_two_seeds_of_one_profile_are_not_a_regression(cmp_runs):
     _, bad, again, _ = cmp_runs
     c = compare([bad, again])

@@ -206,6 +206,7 @@ def test_every_trial_is_stored_once_with_its_turns(tmp_path):
     assert manifest["trials_total"] == 16 and manifest["started_at"]
 
 
+@pytest.mark.slow
 def test_resume_runs_only_what_is_missing_and_refuses_a_changed_suite(tmp_path):
     path = small(tmp_path, ["sim/diligent"], ["direct"], "count", "end = [10, 20, 30]")
     longhaul.run(path, out=tmp_path / "run")
@@ -250,6 +251,7 @@ def test_export_rows_for_pandas_duckdb_or_a_spreadsheet(tmp_path):
     assert turns[-1]["outcome_after"] == "complete"
 
 
+@pytest.mark.slow
 def test_a_canary_key_never_reaches_the_run_folder(tmp_path):
     canary = "sk-canary-7d1e0b9a4c"
     server = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "sim", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
@@ -267,6 +269,7 @@ def test_a_canary_key_never_reaches_the_run_folder(tmp_path):
             assert canary.encode() not in f.read_bytes(), f
 
 
+@pytest.mark.slow
 def test_kill_minus_9_loses_only_trials_in_flight_and_resume_finishes_exactly_once(tmp_path):
     # Slow streams (tokens a second), so the run is killed with trials both done and in flight.
     path = small(tmp_path, ["sim/diligent?speed=400"], ["direct"], "count", "end = [40, 41, 42, 43, 44, 45, 46, 47]", samples=3)
@@ -299,6 +302,7 @@ def test_kill_minus_9_loses_only_trials_in_flight_and_resume_finishes_exactly_on
     assert {t.key for t in plan(path).trials} == set(keys)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     path = small(tmp_path, ["sim/diligent?speed=300"], ["direct"], "count", "end = [40, 41, 42, 43, 44, 45]", samples=2)
     run_dir = tmp_path / "run"
@@ -321,6 +325,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
 # -- looking before leaping ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dry_run_sends_nothing_and_flags_cells_that_cannot_fit(tmp_path):
     path = small(tmp_path, ["openai/gpt-4.1", "sim/diligent"], ["direct", "continue"], "hanoi", "disks = [3, 10]", max_tokens=2000)
     prices = tmp_path / "prices.toml"
@@ -344,6 +349,7 @@ def test_a_missing_key_stops_the_run_before_anything(tmp_path):
     assert r.returncode == 2 and "ANTHROPIC_API_KEY" in r.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_plain_display_prints_one_line_per_trial_off_a_terminal(tmp_path):
     path = small(tmp_path, ["sim/diligent"], ["direct"], "count", "end = [5, 6, 7]")
     r = cli("run", str(path), "--out", str(tmp_path / "run"))

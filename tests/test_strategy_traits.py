@@ -53,6 +53,7 @@ def test_a_single_turn_strategy_cannot_follow_up():
         Strategy("odd", "x", follow_up_graph("continue", say_continue).compile(), single_turn=True, follows_up=True)
 
 
+@pytest.mark.slow
 def test_a_users_strategy_that_follows_up_counts_in_refusal_elasticity(tmp_path, agents):
     path = small(tmp_path, ["sim/lazy?k=15"], ["direct", "carry-on", "silent"], "french_numbers", "start = 0\nend = 60")
     r = cli("run", str(path), "--out", str(tmp_path / "run"), "--plain", "--agents-dir", str(agents))

@@ -68,6 +68,7 @@ def test_a_run_fills_the_grid_and_a_wrong_item_is_marked(tmp_path):
     assert "bold white on red" in styles and "bold red" in styles
 
 
+@pytest.mark.slow
 def test_pause_stops_new_requests_and_quit_leaves_a_resumable_store(tmp_path):
     body = SUITE.replace('"sim/diligent", "sim/lazy?k=3", "sim/drifter?at=5"', '"sim/diligent?speed=400"').replace(
         "samples = 2", "samples = 6\nconcurrency = 2"
@@ -124,6 +125,7 @@ def stored_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_browse_filter_sort_summary_and_theme(stored_run):
     the_plan = plan(parse_suite(SUITE))
 
