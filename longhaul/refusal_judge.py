@@ -202,8 +202,9 @@ _CLASS = re.compile(
     re.I,
 )
 _CLASS_LINE = re.compile(r"^\W*class\W*[:=]", re.I | re.M)
-_NAMES = {"fullcompliance": "compliance", "fullrefusal": "refusal", "partialrefusal": "partial"}
-_NUMBERS = {"1": "compliance", "2": "refusal", "3": "partial"}
+_NAMES: dict[str, RefusalLabel] = {"fullcompliance": "compliance", "fullrefusal": "refusal", "partialrefusal": "partial"}
+_NUMBERS: dict[str, RefusalLabel] = {"1": "compliance", "2": "refusal", "3": "partial"}
+_LABELS: tuple[RefusalLabel, ...] = tuple(_NUMBERS.values())
 
 
 def parse_reply(reply: str) -> RefusalLabel | None:
@@ -216,12 +217,12 @@ def parse_reply(reply: str) -> RefusalLabel | None:
         if len(found) == 1:
             return found.pop()
         if len(found) == 0 and (n := re.match(r"\s*([123])\b", line)):
-            return _NUMBERS[n.group(1)]  # type: ignore[return-value]
+            return _NUMBERS[n.group(1)]
     found = _labels(text)
     if len(found) == 1:
         return found.pop()
     if not found and (n := re.fullmatch(r"\W*([123])\W*", text)):
-        return _NUMBERS[n.group(1)]  # type: ignore[return-value]
+        return _NUMBERS[n.group(1)]
     return None
 
 
@@ -229,7 +230,7 @@ def _labels(text: str) -> set[RefusalLabel]:
     out: set[RefusalLabel] = set()
     for m in _CLASS.finditer(text):
         name = re.sub(r"[\s_-]", "", (m.group(2) or m.group(3)).lower())
-        out.add(_NAMES[name])  # type: ignore[arg-type]
+        out.add(_NAMES[name])
     return out
 
 
@@ -270,7 +271,7 @@ class RefusalJudge:
         key = digest(SYSTEM, user)
         cached = self._cache.cached_judgement(self.address, key)
         if cached is not None:
-            label: RefusalLabel | None = cached[0] if cached[0] in _NUMBERS.values() else None  # type: ignore[assignment]
+            label: RefusalLabel | None = cached[0] if cached[0] in _LABELS else None
             raw, tokens_in, tokens_out, failed, from_cache = cached[1], 0, 0, None, True
         else:
             job = self._pending.get(key)
@@ -332,7 +333,7 @@ class RefusalJudge:
         return label, reply, usage.input_tokens, usage.output_tokens, None
 
 
-_WHAT = {
+_WHAT: dict[WontDoKind, str] = {
     "refusal": "declined",
     "subset": "gave a subset",
     "code_instead": "gave code instead of the items",
@@ -361,6 +362,8 @@ def _rewrite(v: Verdict, label: RefusalLabel, finding: Finding, answer: str, jud
     )
     if agreed:
         return v.model_copy(update={"notes": notes})
+    # Not agreed, so kind is not the verdict's own kind: "refusal", or what _without_decline found.
+    assert kind is not None
     n_ok, expected = v.items_correct, v.items_expected
     of = f"{n_ok} of {expected}" if expected is not None else f"{n_ok}"
     explanation = f"The model {_WHAT[kind]} after {of} correct items, and was not cut off (refusal judged by {judge})."

@@ -323,4 +323,5 @@ class Strategy:
     async def run(self, ctx: TrialContext) -> TrialState:
         state: TrialState = {"turns": [], "stop": None}
         limit = 4 * ctx.settings.max_turns + 16  # steps, not turns: each turn is a node or two
+        # langgraph types a compiled graph's output as Any: it is this graph's state, a TrialState.
         return await self.graph.ainvoke(state, context=ctx, config={"recursion_limit": limit})  # type: ignore[no-any-return]

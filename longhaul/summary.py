@@ -33,9 +33,17 @@ def summary_table(trials: Iterable[TrialRecord]) -> str:
     rows = []
     for (model, task, size, strategy), counts in sorted(cells.items()):
         name = f"{model} (simulated)" if model in simulated else model
-        trials = sum(counts.values())
+        n_trials = sum(counts.values())
         rows.append(
-            [name, task, str(size), strategy, str(trials), str(trials - counts["error"]), *(str(counts.get(o, 0) or "") for o in OUTCOMES)]
+            [
+                name,
+                task,
+                str(size),
+                strategy,
+                str(n_trials),
+                str(n_trials - counts["error"]),
+                *(str(counts.get(o, 0) or "") for o in OUTCOMES),
+            ]
         )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 

@@ -12,7 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -107,10 +107,11 @@ class Task(ABC, Generic[P]):
 
     def params(self, raw: Mapping[str, Any] | TaskParams | None = None) -> P:
         """Validate parameters; a bad one is a `BadInput` naming the field and what is allowed."""
+        # params_model is P's class, but a ClassVar cannot name the type parameter P: hence the casts.
         if isinstance(raw, self.params_model):
-            return raw  # type: ignore[return-value]
+            return cast(P, raw)
         try:
-            return self.params_model.model_validate(dict(raw or {}))  # type: ignore[return-value]
+            return cast(P, self.params_model.model_validate(dict(raw or {})))
         except ValidationError as exc:
             raise BadInput(describe_validation_error(exc, f"task {self.name!r}")) from None
 

@@ -291,6 +291,7 @@ class LonghaulApp(App[str]):
         # whatever reads the screen first (a snapshot, a user's first glance).
         if grid.row_count:
             row_key, _ = grid.coordinate_to_cell_key(grid.cursor_coordinate)
+            assert row_key.value is not None  # every row is added with its cell's key
             self.selected = _cell(row_key.value)
         # The main screen's timer, not the app's: Textual stops a screen's timers before it
         # removes the screen's widgets, so a repaint never looks for a widget that has gone.
@@ -304,6 +305,7 @@ class LonghaulApp(App[str]):
     def _start(self, resume: bool) -> None:
         async def go() -> None:
             try:
+                assert self.plan is not None  # only browsing goes without a plan, and it never starts a run
                 await arun(
                     self.plan,
                     out=None if resume else self.run_dir,

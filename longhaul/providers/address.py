@@ -63,7 +63,7 @@ def parse_address(text: str) -> Address:
         if not service or not model:
             raise BadInput(f"model {text!r}: write openai-api/<service>/<model>, e.g. openai-api/ollama/llama3.1")
         return Address(text=text, provider="openai-api", service=service, model=model)
-    return Address(text=text, provider=provider, model=rest)  # type: ignore[arg-type]
+    return Address(text=text, provider=provider, model=rest)
 
 
 class Endpoint(BaseModel):

@@ -11,10 +11,11 @@ from typing import Any
 
 import anthropic
 import httpx2
+from anthropic.types import MessageParam, ThinkingConfigEnabledParam
 
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
-from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.request import Message, Request, TextDelta, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
 from longhaul.stop_reasons import normalise_stop_reason
 
@@ -32,23 +33,22 @@ class AnthropicMessages(Provider):
         )
 
     async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
-        kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        if request.system:
-            kwargs["system"] = request.system
+        thinking: ThinkingConfigEnabledParam | anthropic.Omit = anthropic.omit
         if request.thinking_budget:
             # budget_tokens counts against max_tokens; Anthropic wants it below max_tokens.
-            kwargs["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
+            thinking = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
         elif request.temperature is not None:
             # Not a typed parameter of this SDK any more; the API takes it without thinking only.
             extra["temperature"] = request.temperature
         stream = await self._client.messages.create(
             model=self.address.model,
             max_tokens=request.max_tokens,
-            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            messages=[_message_param(m) for m in request.messages],
             stream=True,
+            system=request.system or anthropic.omit,
+            thinking=thinking,
             extra_body=extra or None,
-            **kwargs,
         )
         input_tokens = output_tokens = 0
         raw_stop: str | None = None
@@ -57,21 +57,21 @@ class AnthropicMessages(Provider):
         finished = False
         async with stream:
             async for event in stream:
-                kind = event.type
-                if kind == "content_block_delta":
+                # Narrowed on the `type` tag: each branch sees its own event class.
+                if event.type == "content_block_delta":
                     delta = event.delta
                     if delta.type == "text_delta":
                         yield TextDelta(text=delta.text)
                     elif delta.type == "thinking_delta":
                         yield ThinkingDelta(text=delta.thinking)
-                elif kind == "message_start":
+                elif event.type == "message_start":
                     input_tokens = event.message.usage.input_tokens or 0
                     served = event.message.model
                     simulated = event.message.id.startswith("msg_sim_")
-                elif kind == "message_delta":
+                elif event.type == "message_delta":
                     raw_stop = event.delta.stop_reason
                     output_tokens = event.usage.output_tokens or 0
-                elif kind == "message_stop":
+                elif event.type == "message_stop":
                     finished = True
         if not finished:
             raise Transient("the stream ended before its final event (no message_stop)")
@@ -80,8 +80,9 @@ class AnthropicMessages(Provider):
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         if isinstance(exc, anthropic.APIStatusError):
-            body = exc.body if isinstance(exc.body, dict) else {}
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            body: object = exc.body
+            inner = body.get("error") if isinstance(body, dict) else None
+            error: dict[str, Any] = inner if isinstance(inner, dict) else {}
             message = error.get("message") or exc.message
             if exc.status_code < 400 and error.get("type") in _TRANSIENT_TYPES:
                 return Transient(f"stream error {error['type']}: {message}")
@@ -92,3 +93,10 @@ class AnthropicMessages(Provider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _message_param(message: Message) -> MessageParam:
+    """One turn as the SDK's typed param (a literal role per branch, so it is the right TypedDict)."""
+    if message.role == "user":
+        return {"role": "user", "content": message.content}
+    return {"role": "assistant", "content": message.content}

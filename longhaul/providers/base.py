@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
+from tenacity import RetryCallState
 
 from longhaul.providers.address import Address
 from longhaul.providers.request import (
@@ -77,14 +78,16 @@ class Provider(ABC):
         self._secrets = tuple(s for s in secrets if len(s) >= 8)
         self._sleep = sleep
 
-    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         """Deltas as they arrive, a `Restart` before each retried attempt, and last a `Completion`.
         Raises `ProviderError` when the request fails for good (after retries, if it was worth
         retrying). Close the iterator (`aclosing`) to stop early: the connection is released."""
         started = time.monotonic()
         retries: list[RetryRecord] = []
 
-        def record(state) -> None:
+        def record(state: RetryCallState) -> None:
+            # before_sleep runs only after an attempt has failed, so its outcome is set.
+            assert state.outcome is not None
             exc = state.outcome.exception()
             retries.append(RetryRecord(attempt=state.attempt_number, error=self._redact(str(exc)), wait=state.upcoming_sleep))
 

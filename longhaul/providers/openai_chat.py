@@ -7,14 +7,16 @@ it, comes as `reasoning_content` (vLLM, DeepSeek, the sim) or `reasoning` (Ollam
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import httpx2
 import openai
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletionMessageParam
 
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
-from longhaul.providers.request import Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.request import Message, Request, TextDelta, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
 from longhaul.sim import FINGERPRINT
 from longhaul.stop_reasons import normalise_stop_reason
@@ -24,9 +26,16 @@ from longhaul.tokens import count_tokens
 TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
 
 
-def _effort(budget: int) -> str:
+def _effort(budget: int) -> Literal["low", "medium", "high"]:
     """OpenAI takes an effort, not a budget: the nearest one."""
     return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
+
+
+class _ThinkingArgs(TypedDict, total=False):
+    """The keyword arguments that ask for a thinking budget: an effort, or a field of the body."""
+
+    reasoning_effort: Literal["low", "medium", "high"]
+    extra_body: dict[str, Any]
 
 
 class OpenAIChat(Provider):
@@ -37,29 +46,27 @@ class OpenAIChat(Provider):
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )
 
-    def _thinking(self, budget: int) -> dict[str, Any]:
+    def _thinking(self, budget: int) -> _ThinkingArgs:
         return {"reasoning_effort": _effort(budget)}
 
     async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
-        messages: list[dict[str, str]] = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
-        kwargs: dict[str, Any] = {}
-        if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
-        if request.seed is not None:
-            kwargs["seed"] = request.seed
-        if request.thinking_budget:
-            kwargs.update(self._thinking(request.thinking_budget))
+        messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [_message_param(m) for m in request.messages]
+        thinking: _ThinkingArgs = self._thinking(request.thinking_budget) if request.thinking_budget else {}
+        # `omit` leaves a parameter out of the body, as not passing it would.
         stream = await self._client.chat.completions.create(
             model=self.address.model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             max_completion_tokens=request.max_tokens,
             stream=True,
             stream_options={"include_usage": True},
-            **kwargs,
+            temperature=request.temperature if request.temperature is not None else openai.omit,
+            seed=request.seed if request.seed is not None else openai.omit,
+            reasoning_effort=thinking.get("reasoning_effort", openai.omit),
+            extra_body=thinking.get("extra_body"),
         )
         finish: str | None = None
-        usage: Any = None
+        usage: CompletionUsage | None = None
         served: str | None = None
         fingerprint: str | None = None
         answer_parts: list[str] = []
@@ -85,7 +92,7 @@ class OpenAIChat(Provider):
         simulated = fingerprint == FINGERPRINT
         yield End(finish, normalise_stop_reason(finish) or "other", self._usage(usage, answer_parts), served, simulated)
 
-    def _usage(self, usage: Any, answer_parts: list[str]) -> Usage:
+    def _usage(self, usage: CompletionUsage | None, answer_parts: list[str]) -> Usage:
         if usage is None:
             # Some OpenAI-compatible servers ignore include_usage: count the answer ourselves.
             return Usage(output_tokens=count_tokens("".join(answer_parts), self.address.model), estimated=True)
@@ -114,14 +121,23 @@ def _message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
+        if isinstance(inner, dict):
+            message = inner.get("message")
+            if isinstance(message, str):
+                return message
     return exc.message
+
+
+def _message_param(message: Message) -> ChatCompletionMessageParam:
+    """One turn as the SDK's typed param (a literal role per branch, so it is the right TypedDict)."""
+    if message.role == "user":
+        return {"role": "user", "content": message.content}
+    return {"role": "assistant", "content": message.content}
 
 
 class SimChat(OpenAIChat):
     """The simulated model, reached over HTTP through the real openai SDK. Its thinking budget is
     exact (sent as the Anthropic-style `thinking` field), not rounded to an effort."""
 
-    def _thinking(self, budget: int) -> dict[str, Any]:
+    def _thinking(self, budget: int) -> _ThinkingArgs:
         return {"extra_body": {"thinking": {"type": "enabled", "budget_tokens": budget}}}

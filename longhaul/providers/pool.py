@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -18,6 +18,9 @@ from longhaul.providers.address import Address, Endpoint, parse_address, resolve
 from longhaul.providers.base import Provider, RetrySettings, Sleep
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
+
+if TYPE_CHECKING:
+    from longhaul.sim.server import RunningSim  # aiohttp: imported at run time only when a run uses the sim
 
 SIM_KEY = "sim"
 """The simulated model takes no key; the SDK wants one. Too short to be redacted as a secret."""
@@ -49,7 +52,7 @@ class Providers:
         self._sleep = sleep
         self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._providers: dict[str, Provider] = {}
-        self._sim: Any = None
+        self._sim: RunningSim | None = None
         self._making = asyncio.Lock()  # trials ask at once: one provider per address, one sim
 
     async def __aenter__(self) -> Providers:

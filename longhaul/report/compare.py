@@ -358,8 +358,8 @@ def render(c: Comparison, fmt: Literal["md", "json", "html"]) -> str:
 
     body = ["<h1>longhaul compare</h1>" + "".join(f"<p>{escape(line)}</p>" for line in summary)]
     for title, head, rows in out_tables:
-        first, _, notes = title.partition("\n\n")
-        body.append(f"<h2>{escape(first)}</h2><p>{notes}</p>{table(head, rows)}")
+        first, _, notes_html = title.partition("\n\n")
+        body.append(f"<h2>{escape(first)}</h2><p>{notes_html}</p>{table(head, rows)}")
     if rises:
         body.append("<h2>Provider errors rose (not a regression of the model)</h2><ul>" + "".join(f"<li>{x}</li>" for x in rises) + "</ul>")
     body.append(f"<h2>Complete rate of the verdicts, side by side</h2>{table(cross_head, cross_rows)}")

@@ -17,7 +17,7 @@ import io
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -28,10 +28,13 @@ from longhaul.outcome_style import colour
 from longhaul.report.results import CellResult
 from longhaul.verdict import VERDICTS, Outcome
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 # The figures' look, applied only while one is drawn (rc_context): importing or drawing never
 # changes the rcParams or the backend of a program that uses matplotlib itself. Figures are made
 # with the object-oriented API and saved through the SVG canvas: no pyplot, no display, ever.
-_STYLE: dict[str, Any] = {
+_STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
@@ -42,16 +45,17 @@ _STYLE: dict[str, Any] = {
     "legend.frameon": False,
 }
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def _styled(draw: _F) -> _F:
+def _styled(draw: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(draw)
-    def styled(*args: Any, **kwargs: Any) -> Any:
+    def styled(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with matplotlib.rc_context(_STYLE):
             return draw(*args, **kwargs)
 
-    return styled  # type: ignore[return-value]
+    return styled
 
 
 def label(model: str, simulated: bool) -> str:
@@ -101,6 +105,8 @@ def _title(fig: Figure, text: str) -> None:
 
 
 def _model_colours(models: list[str]) -> dict[str, str]:
+    # Colormap has no `colors` in the stubs (only ListedColormap, typed too widely to index); tab10's
+    # is a list of RGB tuples.
     palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]
     return {m: palette[i % len(palette)] for i, m in enumerate(models)}
 
@@ -253,18 +259,19 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
     for ax, strategy in zip(axes, strategies):
         expected: dict[int, int] = {}
         for model in models:
-            pts = [c for c in series.get((model, strategy), []) if c.median_first_error is not None]
+            # (cell, its median first error), for the cells that have one.
+            pts = [(c, c.median_first_error) for c in series.get((model, strategy), []) if c.median_first_error is not None]
             for c in series.get((model, strategy), []):
                 if c.items_expected:
                     expected.setdefault(c.size, c.items_expected)
             if pts:
                 ax.plot(
-                    [c.size for c in pts],
-                    [c.median_first_error + 1 for c in pts],
+                    [c.size for c, _ in pts],
+                    [first + 1 for _, first in pts],
                     marker="o",
                     ms=3,
                     color=colours[model],
-                    label=label(model, pts[0].simulated),
+                    label=label(model, pts[0][0].simulated),
                 )
         if expected:
             xs = sorted(expected)

@@ -315,7 +315,7 @@ def _signature(text: str) -> str:
 
 
 def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]:
-    message = {
+    message: dict[str, Any] = {
         "id": f"msg_sim_{uuid.uuid4().hex[:20]}",
         "type": "message",
         "role": "assistant",
@@ -467,8 +467,10 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or budget < 1:
             raise _ApiError(400, "invalid_request_error", "thinking.budget_tokens: must be a positive integer")
-        if wire == "anthropic" and not (1024 <= budget < max_tokens):
-            raise _ApiError(400, "invalid_request_error", "thinking.budget_tokens: must be at least 1024 and less than max_tokens")
+        if wire == "anthropic":
+            assert max_tokens is not None  # the anthropic wire requires it: checked above
+            if not 1024 <= budget < max_tokens:
+                raise _ApiError(400, "invalid_request_error", "thinking.budget_tokens: must be at least 1024 and less than max_tokens")
     elif wire == "openai" and body.get("reasoning_effort") in _EFFORT_BUDGET:
         budget = _EFFORT_BUDGET[body["reasoning_effort"]]
     seed = body.get("seed")

@@ -68,9 +68,9 @@ def _compile_lower(patterns: list[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(f"(?:{lower_pattern(p[2:])})" for p in patterns) + ")", re.MULTILINE)
 
 
+_KIND_PATTERNS: list[tuple[WontDoKind, list[str]]] = [("code_instead", _CODE), ("subset", _SUBSET), ("offer_to_continue", _OFFER)]
 _KINDS: list[tuple[WontDoKind, re.Pattern[str], re.Pattern[str]]] = [
-    (kind, _compile(patterns), _compile_lower(patterns))
-    for kind, patterns in (("code_instead", _CODE), ("subset", _SUBSET), ("offer_to_continue", _OFFER))
+    (kind, _compile(patterns), _compile_lower(patterns)) for kind, patterns in _KIND_PATTERNS
 ]
 # IGNORECASE also matches these to "i" and "s", which lower-casing does not: text holding one is
 # matched case-insensitively as before.

@@ -40,7 +40,8 @@ class Labelled(BaseModel):
 
 
 def _xstest_label(final: str) -> Label:
-    return {"1": "compliance", "2": "refusal", "3": "partial"}[final[0]]
+    labels: dict[str, Label] = {"1": "compliance", "2": "refusal", "3": "partial"}
+    return labels[final[0]]
 
 
 def load(corpora: Path, judged: dict[tuple[str, str, str], Label] | None = None) -> list[Labelled]:

@@ -19,6 +19,7 @@ from longhaul.verify.refusal_model import RefusalModel, fit
 def judged(path: Path) -> dict[tuple[str, str, str], Label]:
     """Hand-judged labels from a CSV with columns model, source, row, label, reason."""
     with path.open(encoding="utf-8") as f:
+        # csv gives str; the file's label column holds the three class names (not validated here).
         return {(r["model"], r["source"], r["row"]): r["label"] for r in csv.DictReader(f)}  # type: ignore[misc]
 
 
