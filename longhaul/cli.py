@@ -212,7 +212,7 @@ def _verify_batch(args: argparse.Namespace, task: Task[Any], base: dict[str, Any
             bad = True
             _print_line_error(LineError(line=number, message=str(exc)), extra, args.json)
             continue
-        stop = line.stop_reason or "end_turn"
+        stop = line.stop_reason or args.stop_reason  # a line that gives none takes the flag's
         if normalise_stop_reason(stop) is None and stop not in warned:
             warned.add(stop)
             print(
@@ -570,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stop-reason",
         default="end_turn",
-        help="why generation stopped: end_turn, max_tokens, content_filter, other, or a provider's own (length, STOP, ...)",
+        help="why generation stopped: end_turn, max_tokens, content_filter, other, or a provider's own (length, STOP, ...); "
+        "with --jsonl, for the lines that give none",
     )
     p.add_argument("--thinking", metavar="FILE", help="the model's thinking text, for evidence")
     p.add_argument(

@@ -40,6 +40,15 @@ def test_verify_jsonl_copies_other_fields(tmp_path):
     assert [(x["id"], x["verdict"]["outcome"]) for x in rows] == [("a", "complete"), ("b", "budget_exhausted")]
 
 
+def test_verify_jsonl_lines_without_a_stop_reason_take_the_flags(tmp_path):
+    lines = [{"id": "given", "text": "1\n2\n", "stop_reason": "stop"}, {"id": "none", "text": "1\n2\n"}]
+    f = tmp_path / "in.jsonl"
+    f.write_text("\n".join(json.dumps(x) for x in lines))
+    r = run("verify", "count", "--param", "end=3", "--jsonl", str(f), "--json", "--stop-reason", "length")
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [(x["id"], x["verdict"]["outcome"]) for x in rows] == [("given", "wont_do"), ("none", "budget_exhausted")]
+
+
 def test_refusals_jsonl(tmp_path):
     f = tmp_path / "in.jsonl"
     f.write_text(
