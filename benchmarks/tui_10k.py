@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from report_10k import make_run
 
-from longhaul.display.tui import LonghaulApp
 from longhaul.runner import resume_plan
+from longhaul.tui.app import LonghaulApp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tui_10k.json"
 

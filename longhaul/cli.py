@@ -459,7 +459,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
                 from longhaul.refusal_judge import check_address
 
                 check_address(the_plan.suite.refusal_judge, Providers())
-    from longhaul.display.tui import LonghaulApp
+    from longhaul.tui.app import LonghaulApp
 
     app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse)
     message = app.run()

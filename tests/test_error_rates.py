@@ -18,8 +18,6 @@ import pytest
 from rich.console import Console
 
 import longhaul
-from longhaul.display.tui import complete_cell, summary
-from longhaul.display.tui_state import CellState
 from longhaul.report import write_report
 from longhaul.report.compare import compare
 from longhaul.report.figures import accuracy, complete_point, mix_bar, outcome_mix
@@ -27,6 +25,8 @@ from longhaul.report.results import aggregate
 from longhaul.store import RunStore, read_manifest, read_trials
 from longhaul.suite import parse_suite
 from longhaul.summary import summary_table
+from longhaul.tui.app import complete_cell, summary
+from longhaul.tui.state import CellState
 from longhaul.verdict import error_verdict
 
 SUITE = """

@@ -381,7 +381,7 @@ def test_ctrl_c_in_run_is_one_line_exit_130_and_resume_completes(tmp_path):
 def test_the_tui_repaint_timer_stops_before_its_widgets_go(tmp_path):
     from textual.css.query import NoMatches
 
-    from longhaul.display.tui import LonghaulApp
+    from longhaul.tui.app import LonghaulApp
 
     the_plan = runner.plan(suite(tmp_path, model="sim/diligent?speed=400", ends="[30, 31, 32, 33]", concurrency=2))
     missing: list[NoMatches] = []

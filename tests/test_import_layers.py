@@ -48,7 +48,7 @@ LAYERS: list[tuple[str, ...]] = [
     # a run: its folder, the scheduler, and what reads a plan or a store without drawing it
     ("longhaul.store", "longhaul.runner", "longhaul.dryrun", "longhaul.export", "longhaul.summary"),
     # what shows a run: reports and the displays
-    ("longhaul.report", "longhaul.display.plain", "longhaul.display.live", "longhaul.display.tui_state", "longhaul.display.tui"),
+    ("longhaul.report", "longhaul.display.plain", "longhaul.display.live", "longhaul.tui"),
     # the command line and the public namespace
     ("longhaul.cli", "longhaul"),
 ]

@@ -13,9 +13,9 @@ import pytest
 from rich.text import Text
 
 import longhaul
-from longhaul.display.tui import LonghaulApp, SummaryScreen
 from longhaul.runner import plan
 from longhaul.suite import parse_suite
+from longhaul.tui.app import LonghaulApp, SummaryScreen
 
 SUITE = """
 name = "tui"

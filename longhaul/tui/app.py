@@ -27,13 +27,13 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import RunControl
-from longhaul.display.tui_state import CellKey, CellState, LiveTrial, RunState
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import colour, glyph
 from longhaul.runner import Plan, arun
 from longhaul.store import read_index, read_manifest, read_trial, read_trials
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
+from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
 from longhaul.verdict import OUTCOMES
 
 if TYPE_CHECKING:  # the report's modules load scipy: only when the summary is asked for
