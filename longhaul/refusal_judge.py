@@ -39,7 +39,7 @@ from longhaul.errors import BadInput
 from longhaul.providers import Completion, Message, Provider, ProviderError, Request, parse_address
 from longhaul.sim import JUDGE_MARK
 from longhaul.sim.profiles import parse_profile
-from longhaul.verdict import Verdict, WontDoKind
+from longhaul.verdict import WONT_DO_WORDS, Verdict, WontDoKind
 from longhaul.verify.refusal import Finding, RefusalLabel, detect_edges
 
 if TYPE_CHECKING:
@@ -333,16 +333,6 @@ class RefusalJudge:
         return label, reply, usage.input_tokens, usage.output_tokens, None
 
 
-_WHAT: dict[WontDoKind, str] = {
-    "refusal": "declined",
-    "subset": "gave a subset",
-    "code_instead": "gave code instead of the items",
-    "offer_to_continue": "stopped and offered to continue",
-    "elision": "elided items",
-    "early_stop": "stopped early",
-}
-
-
 def _rewrite(v: Verdict, label: RefusalLabel, finding: Finding, answer: str, judge: str) -> Verdict:
     """The verdict with the judge's class in place of the detector's refusal decision."""
     said = {"compliance": "1_full_compliance", "refusal": "2_full_refusal", "partial": "3_partial_refusal"}[label]
@@ -366,7 +356,7 @@ def _rewrite(v: Verdict, label: RefusalLabel, finding: Finding, answer: str, jud
     assert kind is not None
     n_ok, expected = v.items_correct, v.items_expected
     of = f"{n_ok} of {expected}" if expected is not None else f"{n_ok}"
-    explanation = f"The model {_WHAT[kind]} after {of} correct items, and was not cut off (refusal judged by {judge})."
+    explanation = f"The model {WONT_DO_WORDS[kind]} after {of} correct items, and was not cut off (refusal judged by {judge})."
     return v.model_copy(update={"wont_do_kind": kind, "evidence": evidence, "notes": notes, "explanation": explanation})
 
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
+from typing import get_args
 
 import pytest
 from test_runs import cli, small, suite_file
@@ -20,6 +21,7 @@ from longhaul.runner import plan, resume_plan
 from longhaul.sim.server import SimServer
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
+from longhaul.verdict import WONT_DO_WORDS, WontDoKind
 from longhaul.verify import verify
 from longhaul.verify.refusal import detect
 
@@ -158,10 +160,18 @@ def test_compliance_turns_an_unsure_refusal_into_what_else_the_answer_shows():
     assert judged.verdict.wont_do_kind == "offer_to_continue" == judged.turns[-1].verdict.wont_do_kind
     assert not any(e.kind == "refusal" for e in judged.verdict.evidence)
     assert (j.input_tokens, j.output_tokens) == (300, 6) and judged.input_tokens == record.input_tokens
+    # The judge words the new kind as the verifier words it: one table for both.
+    assert judged.verdict.explanation.startswith(f"The model {WONT_DO_WORDS['offer_to_continue']} after 0 of 30 correct items")
     # The same answer again: from the cache, no request, no tokens.
     again = asyncio.run(RefusalJudge("judge/x", provider, cache).review(record, task, params))
     assert provider.requests == 1 and again.refusal_judgement.cached and again.refusal_judgement.input_tokens == 0
     assert again.verdict.wont_do_kind == "offer_to_continue"
+
+
+def test_every_wont_do_kind_has_its_words_and_the_verifier_uses_them():
+    assert set(WONT_DO_WORDS) == set(get_args(WontDoKind))
+    record, _, _ = trial(UNSURE_DECLINE)
+    assert record.verdict.explanation.startswith(f"The model {WONT_DO_WORDS['refusal']} after 0 of 30 correct items")
 
 
 def test_partial_counts_as_a_decline_with_a_note():
