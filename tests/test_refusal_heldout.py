@@ -15,7 +15,7 @@ import pytest
 from conftest import FIGURES, ROOT, corpus
 
 from longhaul.verify.refusal import decide, detect
-from longhaul.verify.refusal_corpus import Labelled, load
+from longhaul.verify.refusal_corpus import DIRECTION_SETS, XSTEST_FILES, Labelled, fingerprint, load
 from longhaul.verify.refusal_features import Reading, normalise, read
 from longhaul.verify.refusal_model import RefusalModel, shipped
 from longhaul.verify.refusal_train import judged, train
@@ -171,6 +171,39 @@ def test_shipped_weights_are_the_fit_of_the_pool(pool):
     refit = train([r for r, _ in pool])
     assert shipped().weights == pytest.approx(refit.weights, abs=1e-3)
     assert shipped().bias == pytest.approx(refit.bias, abs=1e-3)
+    assert (shipped().rows, shipped().trained_on) == (refit.rows, refit.trained_on)
+
+
+def test_shipped_weights_record_the_corpus_files_they_were_fitted_on(pool):
+    """The JSON records each corpus file's SHA-256 and row count at training time: a corpus that
+    changed since (or a file added or gone) is named here, before the weights are trusted."""
+    recorded = {f.path: f for f in shipped().corpora}
+    present = {f.path: f for f in fingerprint(corpus("xstest").parent)}
+    assert recorded, "refusal_model.json records no corpus files: retrain it (python -m longhaul.verify.refusal_train)"
+    changed = sorted(path for path in recorded.keys() | present.keys() if recorded.get(path) != present.get(path))
+    assert not changed, f"corpus files differ from those the shipped weights were fitted on: {changed}"
+    assert sum(f.rows for f in recorded.values()) == len(pool)
+
+
+def test_a_changed_corpus_file_changes_its_fingerprint(tmp_path):
+    """What the recorded fingerprint catches, on a corpus made here (no shared corpora needed)."""
+    for name in XSTEST_FILES.values():
+        (tmp_path / "xstest").mkdir(exist_ok=True)
+        (tmp_path / "xstest" / name).write_text("id,completion,final_label\nv2-1,Sure.,1_full_compliance\n", encoding="utf-8")
+    (tmp_path / "refusal-direction" / "m").mkdir(parents=True)
+    for name in DIRECTION_SETS:
+        (tmp_path / "refusal-direction" / "m" / f"{name}_evaluations.json").write_text('{"completions": [{"response": "Hi."}]}')
+    before = fingerprint(tmp_path)
+    assert [(f.path, f.rows) for f in before] == [
+        *((f"xstest/{name}", 1) for name in XSTEST_FILES.values()),
+        *((f"refusal-direction/m/{name}_evaluations.json", 1) for name in DIRECTION_SETS),
+    ]
+    assert sum(f.rows for f in before) == len(load(tmp_path))
+    edited = tmp_path / "refusal-direction" / "m" / "harmless_actadd_evaluations.json"
+    edited.write_text('{"completions": [{"response": "Hi!"}, {"response": "No."}]}')
+    after = fingerprint(tmp_path)
+    assert [a.path for a, b in zip(before, after) if a != b] == ["refusal-direction/m/harmless_actadd_evaluations.json"]
+    assert after[-1].rows == 2 and after[-1].sha256 != before[-1].sha256
 
 
 def test_judged_rows(pool, held_out):
