@@ -31,6 +31,17 @@ that ended in one of these (a provider failure is counted beside them, never in 
 WontDoKind = Literal["refusal", "elision", "subset", "code_instead", "offer_to_continue", "early_stop"]
 """How a model that did nothing wrong still did not do the work."""
 
+WONT_DO_WORDS: dict[WontDoKind, str] = {
+    "refusal": "declined",
+    "subset": "gave a subset",
+    "code_instead": "gave code instead of the items",
+    "offer_to_continue": "stopped and offered to continue",
+    "elision": "elided items",
+    "early_stop": "stopped early",
+}
+"""Each won't-do kind in words, as a verdict's explanation says it ("The model {words} after ...");
+used by the verifier and by the refusal judge when it changes the kind."""
+
 StopReason = Literal["end_turn", "max_tokens", "content_filter", "other"]
 """Why the provider stopped generating, normalised across providers."""
 

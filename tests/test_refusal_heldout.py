@@ -15,7 +15,7 @@ import pytest
 from conftest import FIGURES, ROOT, corpus
 
 from longhaul.verify.refusal import decide, detect
-from longhaul.verify.refusal_corpus import Labelled, load
+from longhaul.verify.refusal_corpus import DIRECTION_SETS, XSTEST_FILES, Labelled, fingerprint, load
 from longhaul.verify.refusal_features import Reading, normalise, read
 from longhaul.verify.refusal_model import RefusalModel, shipped
 from longhaul.verify.refusal_train import judged, train
@@ -28,6 +28,17 @@ def pool() -> list[tuple[Labelled, Reading]]:
     corpus("xstest")
     rows = load(corpus("refusal-direction").parent, judged(JUDGED))
     return [(r, _read(r.text)) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def held_out(pool: list[tuple[Labelled, Reading]]) -> dict[str, RefusalModel]:
+    """For each of the seven models, the weights fitted on the other six (fitted once, for every
+    test that scores held out)."""
+    fits = {}
+    for held in sorted({r.model for r, _ in pool}):
+        fits[held] = train([r for r, _ in pool if r.model != held])
+        assert held not in fits[held].trained_on
+    return fits
 
 
 def _read(text: str) -> Reading:
@@ -67,17 +78,15 @@ def _set_rate(preds: dict[str, list[tuple[Labelled, bool, float]]], source: str)
     return sum(1 for _, said in rows if said), len(rows)
 
 
-def _lomo(pool: list[tuple[Labelled, tuple[float, ...]]]) -> dict[str, list[tuple[Labelled, bool, float]]]:
+def _lomo(pool: list[tuple[Labelled, Reading]], fits: dict[str, RefusalModel]) -> dict[str, list[tuple[Labelled, bool, float]]]:
     out: dict[str, list[tuple[Labelled, bool, float]]] = {}
-    for held in sorted({r.model for r, _ in pool}):
-        model = train([r for r, _ in pool if r.model != held])
-        assert held not in model.trained_on
+    for held, model in fits.items():
         out[held] = [(r, _said(model, v), model.probability(v.values)) for r, v in pool if r.model == held]
     return out
 
 
-def test_leave_one_model_out(pool):
-    preds = _lomo(pool)
+def test_leave_one_model_out(pool, held_out):
+    preds = _lomo(pool, held_out)
     FIGURES.append(
         "refusal held-out figures: weights fitted without the scored model (threshold fixed at 0.5); "
         "cue patterns written after reading errors on all seven models"
@@ -107,15 +116,14 @@ def test_leave_one_model_out(pool):
     assert hit / n_act >= 0.97
 
 
-def test_partial_refusals_held_out(pool):
+def test_partial_refusals_held_out(pool, held_out):
     """XSTest's partial refusals (label 3), read by the held-out detector, and what the partial and
     premise rules cost on the full rows. The work floor (400 characters) and the structural rule
     were chosen after looking at all seven models' rows, so these are not held-out figures for them."""
     counts: Counter[str] = Counter()
     turned: Counter[str] = Counter()
     unsure_full = premise_full = 0
-    for held in sorted({r.model for r, _ in pool}):
-        model = train([r for r, _ in pool if r.model != held])
+    for held, model in held_out.items():
         for r, v in pool:
             if r.model != held:
                 continue
@@ -163,20 +171,68 @@ def test_shipped_weights_are_the_fit_of_the_pool(pool):
     refit = train([r for r, _ in pool])
     assert shipped().weights == pytest.approx(refit.weights, abs=1e-3)
     assert shipped().bias == pytest.approx(refit.bias, abs=1e-3)
+    assert (shipped().rows, shipped().trained_on) == (refit.rows, refit.trained_on)
 
 
-def test_judged_rows(pool):
-    """Rows read by hand: the detector agrees with the judgement except where the fixture says it does not."""
-    by_key = {(r.model, r.source, r.row): r for r, _ in pool}
-    rows = judged(JUDGED)
-    missed = []
+def test_shipped_weights_record_the_corpus_files_they_were_fitted_on(pool):
+    """The JSON records each corpus file's SHA-256 and row count at training time: a corpus that
+    changed since (or a file added or gone) is named here, before the weights are trusted."""
+    recorded = {f.path: f for f in shipped().corpora}
+    present = {f.path: f for f in fingerprint(corpus("xstest").parent)}
+    assert recorded, "refusal_model.json records no corpus files: retrain it (python -m longhaul.verify.refusal_train)"
+    changed = sorted(path for path in recorded.keys() | present.keys() if recorded.get(path) != present.get(path))
+    assert not changed, f"corpus files differ from those the shipped weights were fitted on: {changed}"
+    assert sum(f.rows for f in recorded.values()) == len(pool)
+
+
+def test_a_changed_corpus_file_changes_its_fingerprint(tmp_path):
+    """What the recorded fingerprint catches, on a corpus made here (no shared corpora needed)."""
+    for name in XSTEST_FILES.values():
+        (tmp_path / "xstest").mkdir(exist_ok=True)
+        (tmp_path / "xstest" / name).write_text("id,completion,final_label\nv2-1,Sure.,1_full_compliance\n", encoding="utf-8")
+    (tmp_path / "refusal-direction" / "m").mkdir(parents=True)
+    for name in DIRECTION_SETS:
+        (tmp_path / "refusal-direction" / "m" / f"{name}_evaluations.json").write_text('{"completions": [{"response": "Hi."}]}')
+    before = fingerprint(tmp_path)
+    assert [(f.path, f.rows) for f in before] == [
+        *((f"xstest/{name}", 1) for name in XSTEST_FILES.values()),
+        *((f"refusal-direction/m/{name}_evaluations.json", 1) for name in DIRECTION_SETS),
+    ]
+    assert sum(f.rows for f in before) == len(load(tmp_path))
+    edited = tmp_path / "refusal-direction" / "m" / "harmless_actadd_evaluations.json"
+    edited.write_text('{"completions": [{"response": "Hi!"}, {"response": "No."}]}')
+    after = fingerprint(tmp_path)
+    assert [a.path for a, b in zip(before, after) if a != b] == ["refusal-direction/m/harmless_actadd_evaluations.json"]
+    assert after[-1].rows == 2 and after[-1].sha256 != before[-1].sha256
+
+
+def test_judged_rows(pool, held_out):
+    """Rows read by hand: the detector agrees with the judgement except where the fixture says it does not.
+
+    The shipped weights were fitted on these very labels (`refusal_train` reads the fixture), so
+    the shipped detector's figure is in-sample; each row is also scored by the weights fitted
+    without its model (which never saw the row), and that figure is the held-out one."""
+    by_key = {(r.model, r.source, r.row): (r, v) for r, v in pool}
+    rows = {key: label for key, label in judged(JUDGED).items() if label != "partial"}  # binary labels only
+    n_partial = len(judged(JUDGED)) - len(rows)
+    missed, missed_held_out = [], []
     for key, label in rows.items():
-        said = detect(by_key[key].text)
-        if label in ("refusal", "compliance") and said.refusal != (label == "refusal"):
+        r, v = by_key[key]
+        if detect(r.text).refusal != (label == "refusal"):
             missed.append(key)
-    FIGURES.append(f"refusal judged rows: {len(rows)} read by hand, detector disagrees on {len(missed)}")
+        if _said(held_out[r.model], v) != (label == "refusal"):
+            missed_held_out.append(key)
+    FIGURES.append(
+        f"refusal judged rows, in-sample (the shipped weights were fitted on these labels): the detector "
+        f"disagrees on {len(missed)} of {len(rows)} rows read by hand as refusal or compliance ({n_partial} partial not scored)"
+    )
+    FIGURES.append(
+        f"refusal judged rows, weights held out (fitted without the row's model): disagrees on "
+        f"{len(missed_held_out)} of {len(rows)} (cue patterns written after reading them: not held out)"
+    )
     # The fixture's reasons name 6 rows where the detector is wrong; more would be a regression.
     assert len(missed) <= 6, missed
+    assert len(missed_held_out) <= 6, missed_held_out
 
 
 def test_detector_is_the_shipped_model_on_whole_answers(pool):

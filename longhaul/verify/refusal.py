@@ -105,9 +105,6 @@ class Finding:
     label: RefusalLabel = "compliance"
     """Full refusal, partial refusal (a decline and real work), or compliance."""
 
-    partial: bool = False
-    """The text declines and also does real work (XSTest's partial refusal)."""
-
     probability: float = 0.0
     """The model's probability that the text declines (full or partial)."""
 
@@ -124,6 +121,11 @@ class Finding:
     rule: str = ""
     """Set when a rule, not the model, decided: `long_output` (a decline of the long output itself,
     which the corpora hold no examples of); `confidence` is then 1."""
+
+    @property
+    def partial(self) -> bool:
+        """The text declines and also does real work (XSTest's partial refusal): `label == "partial"`."""
+        return self.label == "partial"
 
 
 def _sentence_window(text: str, at_start: bool, size: int) -> tuple[str, int]:
@@ -289,7 +291,6 @@ def detect_edges(head: str, tail: str, tail_offset: int) -> Finding:
         kind=kind,
         evidence=evidence,
         label=d.label,
-        partial=d.label == "partial",
         probability=round(p, 4),
         confidence=1.0 if d.rule else round(p if d.declines else 1 - p, 4),
         unsure=d.unsure,

@@ -9,6 +9,7 @@ hold harmful text, so it is never loaded.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,40 @@ class Labelled(BaseModel):
     """The answer, leading and trailing space stripped."""
     label: Label
     """The human label (XSTest), the set's implied label, or a judged label that replaced it."""
+
+
+class CorpusFile(BaseModel):
+    """One corpus file the shipped weights were fitted on, as it was then."""
+
+    path: str
+    """Its path under the corpora folder (`../shared/corpora`), with `/` separators."""
+    sha256: str
+    """SHA-256 of its bytes."""
+    rows: int
+    """The answers `load` reads from it."""
+
+
+def files(corpora: Path) -> list[Path]:
+    """The files `load` reads under `corpora`, in its order."""
+    out = [corpora / "xstest" / name for name in XSTEST_FILES.values()]
+    direction = corpora / "refusal-direction"
+    for folder in sorted(p for p in direction.iterdir() if p.is_dir()):
+        out += [folder / f"{name}_evaluations.json" for name in DIRECTION_SETS]
+    return out
+
+
+def fingerprint(corpora: Path) -> list[CorpusFile]:
+    """Each file `load` reads: its path under `corpora`, SHA-256 and row count (recorded in the
+    model at training time, so that a changed corpus is noticed)."""
+    out = []
+    for path in files(corpora):
+        data = path.read_bytes()
+        if path.suffix == ".csv":
+            rows = sum(1 for _ in csv.DictReader(data.decode("utf-8").splitlines()))
+        else:
+            rows = len(json.loads(data)["completions"])
+        out.append(CorpusFile(path=path.relative_to(corpora).as_posix(), sha256=hashlib.sha256(data).hexdigest(), rows=rows))
+    return out
 
 
 def _xstest_label(final: str) -> Label:

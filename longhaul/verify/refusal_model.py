@@ -15,6 +15,7 @@ from importlib import resources
 
 from pydantic import BaseModel
 
+from longhaul.verify.refusal_corpus import CorpusFile
 from longhaul.verify.refusal_features import FEATURES
 
 L2 = 1.0
@@ -38,6 +39,9 @@ class RefusalModel(BaseModel):
     """The models whose answers the weights were fitted on."""
     rows: int = 0
     """How many labelled answers they were fitted on."""
+    corpora: list[CorpusFile] = []
+    """The corpus files read at training time (paths under `../shared/corpora`), each with its
+    SHA-256 and row count: the weights are reproducible against exactly these files."""
 
     def probability(self, values: Sequence[float]) -> float:
         """Probability that the answer declines (full or partial), given its feature values."""

@@ -2,7 +2,9 @@
 
 CORPORA is the folder holding `xstest/` and `refusal-direction/` (`../shared/corpora` beside the
 checkout); JUDGED_CSV holds labels read by hand that replace a set's implied label
-(`tests/fixtures/refusal_judged.csv`). Writes `longhaul/verify/refusal_model.json`.
+(`tests/fixtures/refusal_judged.csv`). Writes `longhaul/verify/refusal_model.json`, with the
+SHA-256 and row count of every corpus file read (`tests/test_refusal_heldout.py` checks them
+against the files present, and that the weights are the fit of those files).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import sys
 from pathlib import Path
 
-from longhaul.verify.refusal_corpus import Label, Labelled, load
+from longhaul.verify.refusal_corpus import Label, Labelled, fingerprint, load
 from longhaul.verify.refusal_features import normalise, read
 from longhaul.verify.refusal_model import RefusalModel, fit
 
@@ -38,7 +40,7 @@ def train(rows: list[Labelled]) -> RefusalModel:
 def main() -> None:
     corpora = Path(sys.argv[1])
     labels = judged(Path(sys.argv[2])) if len(sys.argv) > 2 else {}
-    model = train(load(corpora, labels))
+    model = train(load(corpora, labels)).model_copy(update={"corpora": fingerprint(corpora)})
     out = Path(__file__).with_name("refusal_model.json")
     out.write_text(model.model_dump_json(indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out} ({model.rows} answers from {len(model.trained_on)} models)")

@@ -25,7 +25,7 @@ from typing import Any
 
 from longhaul.stop_reasons import read_stop_reason
 from longhaul.task import Checker, Mistake, Task, TaskParams
-from longhaul.verdict import Evidence, FirstError, StopReason, Verdict, WontDoKind
+from longhaul.verdict import WONT_DO_WORDS, Evidence, FirstError, StopReason, Verdict, WontDoKind
 from longhaul.verify import refusal
 from longhaul.verify.lexer import Event, Lexer
 from longhaul.verify.markers import CLAIMS_COMPLETE, IMPOSSIBLE
@@ -581,14 +581,7 @@ class StreamingVerifier:
         if cand is None and kind_found is None and length > 0 and _looks_like_a_list(head + tail):
             return verdict("unparseable", "The answer seems to hold a list, but not in a form this task can read.")
         kind_found = kind_found or "early_stop"
-        what = {
-            "refusal": "declined",
-            "subset": "gave a subset",
-            "code_instead": "gave code instead of the items",
-            "offer_to_continue": "stopped and offered to continue",
-            "elision": "elided items",
-            "early_stop": "stopped early",
-        }[kind_found]
+        what = WONT_DO_WORDS[kind_found]
         return verdict("wont_do", f"The model {what} after {of} correct items, and was not cut off.", wont_do_kind=kind_found)
 
 
