@@ -31,11 +31,10 @@ import asyncio
 import hashlib
 import re
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Protocol
 
 from longhaul.errors import BadInput
+from longhaul.judgement import RefusalJudgement
 from longhaul.providers import Completion, Message, Provider, ProviderError, Request, parse_address
 from longhaul.sim import JUDGE_MARK
 from longhaul.sim.profiles import parse_profile
@@ -105,50 +104,6 @@ _FIELD = re.compile(r"\{(question|response)\}")
 
 _FENCE = re.compile(r"<{3,}|>{3,}")
 """Runs of angle brackets as long as a block delimiter's (`<<<`, `>>>`)."""
-
-
-class RefusalJudgement(BaseModel):
-    """A judge model's reading of one answer the detector was unsure of, and what it changed."""
-
-    judge: str
-    """The judge's model address (`--refusal-judge`), as given."""
-
-    label: Literal["compliance", "refusal", "partial"] | None
-    """The judge's class (XSTest: full compliance, full refusal, partial refusal); None when the
-    judge failed or its reply named no class, in which case the detector's decision stands."""
-
-    failed: str | None = None
-    """Why there is no label: the provider's failure, or the reply was not one of the classes."""
-
-    raw: str = ""
-    """The judge's reply, truncated to a few hundred characters."""
-
-    cached: bool = False
-    """Taken from the run's cache (an identical earlier judgement): no request was sent."""
-
-    input_tokens: int = 0
-    """Tokens of the judge's prompt this trial paid for (0 when cached)."""
-
-    output_tokens: int = 0
-    """Tokens of the judge's reply this trial paid for (0 when cached)."""
-
-    digest: str
-    """SHA-256 of what the judge was shown (with the prompt's version): the cache key, with `judge`."""
-
-    turn: int
-    """0-based index of the judged turn (the last: the trial's verdict is on it)."""
-
-    detector_label: RefusalLabel
-    """The detector's own label for the answer."""
-
-    detector_probability: float
-    """The detector's probability that the answer declines (unsure: inside its unsure band)."""
-
-    kind_before: WontDoKind | None
-    """The won't-do kind the verifier gave."""
-
-    kind_after: WontDoKind | None
-    """The won't-do kind after the judgement (the same as before when it agreed or failed)."""
 
 
 class JudgementCache(Protocol):

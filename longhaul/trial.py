@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from longhaul.judgement import RefusalJudgement
 from longhaul.providers import Provider
-from longhaul.refusal_judge import RefusalJudgement
 from longhaul.strategy import Listener, LoopStop, Settings, Strategy, TrialContext, Turn
 from longhaul.task import Task, TaskParams
 from longhaul.verdict import Outcome, Verdict

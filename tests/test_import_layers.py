@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     # one trial: the strategies' parts, the judge, the catalog of tasks and strategies, the suite,
     # and the display protocol the engine talks to
     (
+        "longhaul.judgement",
         "longhaul.turn",
         "longhaul.stitching",
         "longhaul.strategy",
