@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,6 +22,9 @@ from longhaul.errors import BadInput, LonghaulError
 from longhaul.stop_reasons import allowed_stop_reasons, normalise_stop_reason
 from longhaul.task import Task, TaskParams, describe_validation_error
 from longhaul.verdict import StopReason, Verdict
+
+if TYPE_CHECKING:
+    from longhaul.runner import Plan
 
 
 class _Parser(argparse.ArgumentParser):
@@ -431,7 +434,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
-    from longhaul.runner import DEFAULT_REPORTS, new_run_dir, plan, resume_plan
+    from longhaul.runner import DEFAULT_REPORTS, new_run_dir, resume_plan
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
@@ -439,15 +442,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if (target / "manifest.json").is_file():
         the_plan, run_dir, browse, resume = resume_plan(target, args.tasks_dir, args.agents_dir), target, True, False
     else:
-        the_plan = plan(
-            args.suite,
-            models=args.model or None,
-            strategies=args.strategy or None,
-            max_connections=args.max_connections,
-            tasks_dir=args.tasks_dir,
-            agents_dir=args.agents_dir,
-            refusal_judge=args.refusal_judge,
-        )
+        the_plan = _plan(args)
         browse, resume = False, bool(args.resume)
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
         if not resume:
@@ -468,12 +463,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _plan(args: argparse.Namespace) -> Plan:
+    """The plan `run` and `tui` make of a suite and their flags."""
     from longhaul.runner import plan
 
-    if args.tui:
-        return cmd_tui(args)
-    the_plan = plan(
+    return plan(
         args.suite,
         models=args.model or None,
         strategies=args.strategy or None,
@@ -482,6 +476,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
     )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.tui:
+        return cmd_tui(args)
+    the_plan = _plan(args)
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
