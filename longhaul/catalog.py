@@ -126,28 +126,23 @@ class Catalog:
     @cached_property
     def tasks(self) -> dict[str, Task[Any]]:
         """Every task by name."""
-        if "tasks" in self._gone:
-            raise BadInput(self._gone["tasks"])
-        tasks: dict[str, Task[Any]] = {}
-        for folder in [builtin_dir("tasks"), *([self.tasks_dir] if self.tasks_dir else [])]:
-            for path in _module_files(folder):
-                task = getattr(_load_module(path), "TASK", None)
-                if isinstance(task, Task):
-                    tasks[task.name] = task
-        return tasks
+        return {t.name: t for t in self._modules("tasks", self.tasks_dir, "TASK") if isinstance(t, Task)}
 
     @cached_property
     def strategies(self) -> dict[str, Strategy]:
         """Every strategy by name."""
-        if "agents" in self._gone:
-            raise BadInput(self._gone["agents"])
-        strategies: dict[str, Strategy] = {}
-        for folder in [builtin_dir("agents"), *([self.agents_dir] if self.agents_dir else [])]:
-            for path in _module_files(folder):
-                strategy = getattr(_load_module(path), "STRATEGY", None)
-                if isinstance(strategy, Strategy):
-                    strategies[strategy.name] = strategy
-        return strategies
+        return {s.name: s for s in self._modules("agents", self.agents_dir, "STRATEGY") if isinstance(s, Strategy)}
+
+    def _modules(self, kind: str, folder: Path | None, name: str) -> list[object]:
+        """What `name` is bound to in the built-in modules of `kind`, then in `folder`'s (a user's
+        task or strategy of the same name comes later, so it replaces the built-in)."""
+        if kind in self._gone:
+            raise BadInput(self._gone[kind])
+        found = []
+        for place in [builtin_dir(kind), *([folder] if folder else [])]:
+            for path in _module_files(place):
+                found.append(getattr(_load_module(path), name, None))
+        return found
 
     def task(self, name: str) -> Task[Any]:
         """One task by name; an unknown name is a `BadInput` listing the known ones."""

@@ -148,45 +148,35 @@ class TrialContext:
         streamed = await stream_turn(
             self.provider, request, self.task, self.params, prefix=self.items, listener=self.listener, early_stop=self.settings.early_stop
         )
-        index, user = len(turns), messages[-1].content
-        if streamed.error is not None or streamed.stop_reason is None:
-            turn = Turn(
-                index=index,
-                kind=kind,
-                user=user,
-                messages=len(messages),
-                retries=streamed.retries,
-                attempts=streamed.attempts,
-                seconds=streamed.seconds,
-                error=streamed.error,
-                verdict=streamed.verdict,
-            )
-        else:
+        # A failed request carries no answer to stitch: its turn holds the failure, items unmoved.
+        stitched = None
+        if streamed.error is None and streamed.stop_reason is not None:
             stitched = stitch(
                 self.task, self.params, self.items, streamed.answer, streamed.thinking, streamed.stop_reason, streamed.verdict
             )
             self.items = stitched.items
-            turn = Turn(
-                index=index,
-                kind=kind,
-                user=user,
-                messages=len(messages),
-                answer=streamed.answer,
-                thinking=streamed.thinking,
-                stop_reason=streamed.stop_reason,
-                raw_stop_reason=streamed.raw_stop_reason,
-                usage=streamed.usage,
-                attempts=streamed.attempts,
-                retries=streamed.retries,
-                seconds=streamed.seconds,
-                start_item=stitched.start,
-                new_items=stitched.new_items,
-                restarted=stitched.restarted,
-                stopped_early=streamed.stopped_early,
-                tokens_saved=streamed.tokens_saved,
-                simulated=streamed.simulated,
-                verdict=stitched.verdict,
-            )
+        turn = Turn(
+            index=len(turns),
+            kind=kind,
+            user=messages[-1].content,
+            messages=len(messages),
+            answer=streamed.answer,
+            thinking=streamed.thinking,
+            stop_reason=streamed.stop_reason,
+            raw_stop_reason=streamed.raw_stop_reason,
+            usage=streamed.usage,
+            attempts=streamed.attempts,
+            retries=streamed.retries,
+            seconds=streamed.seconds,
+            start_item=stitched.start if stitched else 0,
+            new_items=stitched.new_items if stitched else 0,
+            restarted=stitched.restarted if stitched else False,
+            stopped_early=streamed.stopped_early,
+            tokens_saved=streamed.tokens_saved,
+            simulated=streamed.simulated,
+            error=streamed.error,
+            verdict=stitched.verdict if stitched else streamed.verdict,
+        )
         self.listener.turn(turn)
         return turn
 
