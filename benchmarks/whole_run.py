@@ -12,8 +12,7 @@ fresh process making N such requests at concurrency 10, every answer checked:
 - `report`: `longhaul run SUITE --out TMP` on a `count` suite (end=1000, `openai-api/fixed/count`,
   samples N, concurrency and max_connections 10, strategy direct): plan, engine, streaming
   verification, the SQLite store, the summary table and the report (html, md, json);
-- `noreport`: the same command without its report. `longhaul run` has no flag to skip it, so this
-  arm is `longhaul_no_report.py`, which stubs out `write_report` and calls the CLI's `main`.
+- `noreport`: the same command with `--no-report`: everything but the report.
 
 The machine is noisy, so arms are run in rounds, one process each, the order reversed every round
 (A B C, C B A, ...) so that drift falls on every arm alike; each round gives one pair per longhaul
@@ -157,7 +156,7 @@ class Bench:
         elif arm == "report":
             cmd = [sys.executable, "-m", "longhaul.cli", "run", str(suite), "--out", str(out)]
         else:
-            cmd = [sys.executable, str(HERE / "longhaul_no_report.py"), "run", str(suite), "--out", str(out)]
+            cmd = [sys.executable, "-m", "longhaul.cli", "run", str(suite), "--out", str(out), "--no-report"]
         try:
             sample, code = timed(cmd, self.env, log, self.server_pid)
             if code != 0:

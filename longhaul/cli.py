@@ -415,18 +415,26 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
                 file=sys.stderr,
             )
         raise
-    from longhaul.report import write_report
+    paths = None
+    if not args.no_report:
+        from longhaul.report import write_report
 
-    paths = write_report(
-        result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, catalog=the_plan.catalog, trials=result.trials
-    )
+        paths = write_report(
+            result.run_dir,
+            prices=Path(args.prices) if getattr(args, "prices", None) else None,
+            catalog=the_plan.catalog,
+            trials=result.trials,
+        )
     print()
     print(summary_table(result.trials))
     judged = judge_line(result.trials)
     if judged:
         print(f"\n{judged}")
     print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")
-    print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
+    if paths is not None:
+        print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
+    else:
+        print(f"no report written: `longhaul report {result.run_dir}` writes it")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
     return 0
@@ -630,6 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
             "the refusal detector is unsure of (XSTest's rubric); off by default",
         )
 
+    def report_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--no-report",
+            action="store_true",
+            help="store the trials and print the summary, but write no report (write it later with `longhaul report RUN`)",
+        )
+
     p = sub.add_parser("tui", help="watch a suite run in the terminal UI (every option of run), or browse a run folder")
     p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
     suite_args(p)
@@ -642,12 +657,14 @@ def build_parser() -> argparse.ArgumentParser:
     suite_args(p)
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
     run_args(p)
+    report_arg(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="run the trials an interrupted run is missing")
     p.add_argument("run", help="the run folder")
     run_args(p)
     judge_arg(p)
+    report_arg(p)
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")

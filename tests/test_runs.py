@@ -356,3 +356,16 @@ def test_plain_display_prints_one_line_per_trial_off_a_terminal(tmp_path):
     lines = [line for line in r.stdout.splitlines() if line.startswith("[")]
     assert len(lines) == 3 and all("complete" in line for line in lines)
     assert "(simulated)" in r.stdout and "| model" in r.stdout
+
+
+def test_no_report_stores_every_trial_and_report_writes_it_later(tmp_path):
+    path = small(tmp_path, ["sim/diligent"], ["direct"], "count", "end = [5, 6]")
+    run = tmp_path / "run"
+    r = cli("run", str(path), "--out", str(run), "--no-report")
+    assert r.returncode == 0, r.stderr
+    assert "no report written" in r.stdout and not (run / "report.html").exists()
+    with sqlite3.connect(run / "trials.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM trials WHERE outcome = 'complete'").fetchone() == (2,)
+    r = cli("report", str(run))
+    assert r.returncode == 0, r.stderr
+    assert (run / "report.html").exists()
