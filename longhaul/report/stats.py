@@ -1,11 +1,14 @@
-"""The statistics a report and a comparison state: Wilson intervals and Fisher's exact test
-(scipy's), and the decision rule for a regression."""
+"""The statistics a report and a comparison state: Wilson intervals and Fisher's exact test, and
+the decision rule for a regression.
+
+The report needs only the standard library (its z comes from `statistics.NormalDist`); scipy is
+imported by `worse_p` alone, that is by `longhaul compare`, so that writing a report (or importing
+`longhaul.report`) does not pay for it."""
 
 from __future__ import annotations
 
 import math
-
-from scipy.stats import fisher_exact, norm
+from statistics import NormalDist
 
 CONFIDENCE = 0.95
 """The level of every interval in a report."""
@@ -17,7 +20,8 @@ MIN_TRIALS = 5
 """Cells with fewer trials on either side say "too few trials", never "regression"."""
 
 
-_Z = float(norm.ppf(1 - (1 - CONFIDENCE) / 2))
+_Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
+"""1.95996...: scipy's `norm.ppf` gives the same to within one unit in the last place."""
 
 
 def wilson(k: int, n: int) -> tuple[float, float] | None:
@@ -35,5 +39,7 @@ def wilson(k: int, n: int) -> tuple[float, float] | None:
 
 def worse_p(k_before: int, n_before: int, k_after: int, n_after: int) -> float:
     """One-sided p-value of Fisher's exact test that the rate fell from before to after."""
+    from scipy.stats import fisher_exact  # scipy: paid only by a comparison
+
     table = [[k_before, n_before - k_before], [k_after, n_after - k_after]]
     return float(fisher_exact(table, alternative="greater").pvalue)
