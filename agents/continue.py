@@ -3,10 +3,15 @@ the whole conversation, as a person would, until done. Input grows quadratically
 
 from longhaul import Strategy, follow_up_graph, say_continue
 
+
+def build():  # compiled once, when the strategy's first trial runs
+    return follow_up_graph("continue", say_continue)
+
+
 STRATEGY = Strategy(
     "continue",
     "say 'continue' with the whole conversation while the answer is unfinished",
-    follow_up_graph("continue", say_continue).compile(),
+    build,
     follows_up=True,
     grows_conversation=True,
 )

@@ -1,9 +1,7 @@
 """nudge: after a won't-do, one turn that insists the full output is wanted and fine; then, while
 the answer is unfinished, as `continue`."""
 
-from langgraph.graph import END, START, StateGraph
-
-from longhaul import NUDGE, Message, Strategy, TrialContext, TrialState, Turn, ask_task, say_continue, turn_node
+from longhaul import END, NUDGE, START, Message, Strategy, TrialContext, TrialState, Turn, ask_task, new_graph, say_continue, turn_node
 
 
 def insist(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
@@ -20,8 +18,8 @@ def after(state: TrialState) -> str:
     return END if state["stop"] else "continue"
 
 
-def build() -> StateGraph:
-    graph = StateGraph(TrialState, context_schema=TrialContext)
+def build():  # compiled once, when the strategy's first trial runs
+    graph = new_graph()
     graph.add_node("ask", turn_node("initial", ask_task))
     graph.add_node("nudge", turn_node("nudge", insist))
     graph.add_node("continue", turn_node("continue", say_continue))
@@ -35,7 +33,7 @@ def build() -> StateGraph:
 STRATEGY = Strategy(
     "nudge",
     "after a won't-do, insist once that the full output is wanted; then as continue",
-    build().compile(),
+    build,
     follows_up=True,
     grows_conversation=True,
 )

@@ -1,8 +1,6 @@
 """ranges: ask for items 1..n, then n+1..2n, and so on until done, each a fresh request."""
 
-from langgraph.graph import END, START, StateGraph
-
-from longhaul import Message, Strategy, TrialContext, TrialState, Turn, again_or_end, turn_node
+from longhaul import END, START, Message, Strategy, TrialContext, Turn, again_or_end, new_graph, turn_node
 
 
 def next_range(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
@@ -13,8 +11,8 @@ def next_range(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
     return [Message(role="user", content=ctx.range_prompt(first, last))]
 
 
-def build() -> StateGraph:
-    graph = StateGraph(TrialState, context_schema=TrialContext)
+def build():  # compiled once, when the strategy's first trial runs
+    graph = new_graph()
     graph.add_node("range", turn_node("range", next_range))
     graph.add_edge(START, "range")
     graph.add_conditional_edges("range", again_or_end("range"), ["range", END])
@@ -26,7 +24,7 @@ def build() -> StateGraph:
 STRATEGY = Strategy(
     "ranges",
     "ask for items a..b, then b+1..c, until done (range_size items a request)",
-    build().compile(),
+    build,
     follows_up=False,
     grows_conversation=False,
 )

@@ -8,9 +8,13 @@ def resume_from_here(ctx: TrialContext, turns: list[Turn]) -> list[Message]:
     return [Message(role="user", content=ctx.resume_prompt())]
 
 
+def build():  # compiled once, when the strategy's first trial runs
+    return follow_up_graph("resume", resume_from_here)
+
+
 STRATEGY = Strategy(
     "resume",
     "fresh requests: the task, the last items so far, 'continue from item k'",
-    follow_up_graph("resume", resume_from_here).compile(),
+    build,
     follows_up=True,  # each follow-up is a fresh request: the conversation does not grow
 )

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from longhaul.runner import Plan, RunResult, arun, plan, run
     from longhaul.store import Manifest
     from longhaul.strategy import (
+        END,
         NUDGE,
+        START,
         Settings,
         Strategy,
         TrialContext,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
         ask_task,
         follow_up_graph,
         never,
+        new_graph,
         say_continue,
         turn_node,
         unfinished,
@@ -59,6 +62,9 @@ _LAZY = {
     "turn_node": "longhaul.strategy",
     "again_or_end": "longhaul.strategy",
     "follow_up_graph": "longhaul.strategy",
+    "new_graph": "longhaul.strategy",
+    "START": "longhaul.strategy",
+    "END": "longhaul.strategy",
     "never": "longhaul.strategy",
     "unfinished": "longhaul.strategy",
     "Message": "longhaul.providers",

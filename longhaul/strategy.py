@@ -1,18 +1,25 @@
 """Strategies: how a trial talks to a model, one turn or an agent loop, and what it declares.
 
-A strategy is a langgraph graph in `agents/` (one file each, binding `STRATEGY`), with traits that
-say what the rest of longhaul may assume of it (whether it follows up a won't-do, whether its
-conversation grows). Its nodes take turns through a `TrialContext`, which builds each request,
-streams it (`longhaul.turn`), stitches it into the answer so far (`longhaul.stitching`) and keeps
-every turn. What is generic to loops lives here: the stopping rules, the graph helpers, the
-wording of follow-ups.
+A strategy (in `agents/`, one file each, binding `STRATEGY`) is one turn, or a langgraph graph
+given as the function that builds it, with traits that say what the rest of longhaul may assume
+of it (whether it follows up a won't-do, whether its conversation grows). Its turns are taken
+through a `TrialContext`, which builds each request, streams it (`longhaul.turn`), stitches it
+into the answer so far (`longhaul.stitching`) and keeps every turn. What is generic to loops lives
+here: the stopping rules, the graph helpers, the wording of follow-ups.
+
+langgraph's graph machinery (with langchain_core and langsmith under it) is imported when a
+strategy's graph is first built, never when a strategy module is loaded: listing strategies, a
+dry run and a run of `direct` alone do not pay for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal, TypedDict
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+from langgraph.constants import END, START  # two strings: langgraph's graph machinery is not loaded
 
 from longhaul.errors import BadInput
 from longhaul.providers import Message, Provider, Request, RetryRecord
@@ -21,11 +28,17 @@ from longhaul.task import Task, TaskParams
 from longhaul.turn import Turn, TurnKind, stream_turn
 from longhaul.verdict import Verdict
 
+if TYPE_CHECKING:
+    from langgraph.graph import StateGraph
+
 __all__ = [
     "CONTINUE",
+    "END",
     "NUDGE",
     "OVERLAP",
+    "START",
     "Graph",
+    "GraphBuilder",
     "Listener",
     "LoopStop",
     "Messages",
@@ -39,6 +52,7 @@ __all__ = [
     "ask_task",
     "follow_up_graph",
     "never",
+    "new_graph",
     "say_continue",
     "stop_reason_for",
     "turn_node",
@@ -233,7 +247,6 @@ def turn_node(
 
 def again_or_end(next_node: str) -> Callable[[TrialState], str]:
     """The edge after a turn: on to `next_node` unless the loop has a reason to stop."""
-    from langgraph.graph import END
 
     def edge(state: TrialState) -> str:
         return END if state["stop"] else next_node
@@ -241,12 +254,20 @@ def again_or_end(next_node: str) -> Callable[[TrialState], str]:
     return edge
 
 
-def follow_up_graph(kind: TurnKind, follow_up: Messages) -> Any:
-    """The shape `continue` and `resume` share: the task, then the same follow-up for as long as
-    the answer is unfinished and the loop's rules allow."""
-    from langgraph.graph import END, START, StateGraph
+def new_graph() -> StateGraph[TrialState, TrialContext, TrialState, TrialState]:
+    """An empty langgraph `StateGraph` over `TrialState`, with a `TrialContext` as its context: what
+    a strategy's builder adds its nodes and edges to. langgraph's graph machinery is imported here,
+    when the first graph is built, not when a strategy module is loaded."""
+    from langgraph.graph import StateGraph
 
-    graph = StateGraph(TrialState, context_schema=TrialContext)
+    return StateGraph(TrialState, context_schema=TrialContext)
+
+
+def follow_up_graph(kind: TurnKind, follow_up: Messages) -> StateGraph[TrialState, TrialContext, TrialState, TrialState]:
+    """The shape `continue` and `resume` share: the task, then the same follow-up for as long as
+    the answer is unfinished and the loop's rules allow. Not compiled: a strategy's builder
+    returns it, and the `Strategy` compiles it once."""
+    graph = new_graph()
     graph.add_node("ask", turn_node("initial", ask_task))
     graph.add_node(kind, turn_node(kind, follow_up))
     graph.add_edge(START, "ask")
@@ -275,12 +296,16 @@ NUDGE = (
 Graph = Any
 """A compiled langgraph graph over `TrialState`, taking a `TrialContext` as its context."""
 
+GraphBuilder = Callable[[], Any]
+"""What builds a strategy's graph: a function of no arguments returning a langgraph `StateGraph`
+(usually `new_graph()` with nodes and edges added) or a graph already compiled."""
+
 
 @dataclass(frozen=True)
 class Strategy:
-    """A named way to run a trial: its graph, one line for `longhaul strategies`, and the traits
-    the report, the dry run and the terminal UI read (never the name: a user's own strategy is
-    read as the built-ins are). Traits are keyword arguments, False unless declared."""
+    """A named way to run a trial: its graph (or one turn), one line for `longhaul strategies`, and
+    the traits the report, the dry run and the terminal UI read (never the name: a user's own
+    strategy is read as the built-ins are). Traits are keyword arguments, False unless declared."""
 
     name: str
     """The name suites and the command line use."""
@@ -288,8 +313,14 @@ class Strategy:
     summary: str
     """One line for `longhaul strategies`."""
 
-    graph: Graph
-    """The compiled graph."""
+    graph: GraphBuilder | Graph | None = None
+    """How a trial runs. A `GraphBuilder` (`build`, not `build()`): called, and what it returns
+    compiled, once per `Strategy`, when its first trial runs (`compiled`), so that loading the
+    strategy costs nothing and no trial compiles it again. A graph already compiled (or a
+    `StateGraph`, compiled on first use) is taken too, as earlier versions took it, though building
+    it when the module loads makes every command that lists strategies import langgraph. None: one
+    turn, the task's prompt, and the verdict on that answer (`direct`), which must declare
+    `single_turn=True`."""
 
     _: KW_ONLY
 
@@ -309,9 +340,44 @@ class Strategy:
     def __post_init__(self) -> None:
         if self.single_turn and (self.follows_up or self.grows_conversation):
             raise BadInput(f"strategy {self.name!r}: a single-turn strategy neither follows up nor grows a conversation")
+        if self.graph is None and not self.single_turn:
+            raise BadInput(f"strategy {self.name!r}: a strategy without a graph takes one turn; declare single_turn=True")
+        if self.graph is not None and not (callable(self.graph) or _is_compiled(self.graph) or _is_uncompiled(self.graph)):
+            raise BadInput(
+                f"strategy {self.name!r}: its graph must be a function building a langgraph graph, a graph, or None "
+                f"(got {type(self.graph).__name__})"
+            )
+
+    @cached_property
+    def compiled(self) -> Graph | None:
+        """The compiled graph (None for a strategy of one turn): built and compiled the first time
+        it is asked for, then the same object for every trial of every run in this process."""
+        given = self.graph
+        if given is None or _is_compiled(given):
+            return given
+        graph: Any = given if _is_uncompiled(given) else given()
+        if _is_compiled(graph):
+            return graph
+        if not _is_uncompiled(graph):
+            raise BadInput(
+                f"strategy {self.name!r}: its graph builder returned {type(graph).__name__}, not a langgraph StateGraph or compiled graph"
+            )
+        return graph.compile()
 
     async def run(self, ctx: TrialContext) -> TrialState:
+        graph = self.compiled
+        if graph is None:  # one turn, as a graph of one node that never follows up would take it
+            turns = [await ctx.take_turn("initial", ask_task(ctx, []), [])]
+            return {"turns": turns, "stop": stop_reason_for(turns, ctx, never)}
         state: TrialState = {"turns": [], "stop": None}
         limit = 4 * ctx.settings.max_turns + 16  # steps, not turns: each turn is a node or two
         # langgraph types a compiled graph's output as Any: it is this graph's state, a TrialState.
-        return await self.graph.ainvoke(state, context=ctx, config={"recursion_limit": limit})  # type: ignore[no-any-return]
+        return await graph.ainvoke(state, context=ctx, config={"recursion_limit": limit})  # type: ignore[no-any-return]
+
+
+def _is_compiled(graph: object) -> bool:
+    return callable(getattr(graph, "ainvoke", None))
+
+
+def _is_uncompiled(graph: object) -> bool:
+    return callable(getattr(graph, "compile", None)) and not _is_compiled(graph)

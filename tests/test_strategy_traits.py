@@ -4,6 +4,7 @@ counts in refusal elasticity, and one whose conversation grows is estimated so b
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from longhaul.catalog import Catalog
 from longhaul.errors import BadInput
 from longhaul.strategy import Strategy, follow_up_graph, say_continue
 
-# Shaped like agents/continue.py, under another name, declaring its traits.
+# As agents/continue.py, under another name, declaring its traits; its graph compiled as the module
+# loads, as strategies were written before they were given a builder (still taken).
 CARRY_ON = """
 from longhaul.strategy import Strategy, follow_up_graph, say_continue
 
@@ -51,6 +53,55 @@ def test_the_built_in_strategies_declare_their_traits():
 def test_a_single_turn_strategy_cannot_follow_up():
     with pytest.raises(BadInput, match="single-turn"):
         Strategy("odd", "x", follow_up_graph("continue", say_continue).compile(), single_turn=True, follows_up=True)
+
+
+def test_a_strategy_without_a_graph_declares_it_takes_one_turn():
+    with pytest.raises(BadInput, match="single_turn=True"):
+        Strategy("odd", "x")
+    with pytest.raises(BadInput, match="must be a function"):
+        Strategy("odd", "x", "continue")
+    assert Strategy("once", "x", None, single_turn=True).compiled is None
+
+
+# Shaped like agents/continue.py, counting the calls of its builder and of the compile.
+COUNTED = """
+from longhaul import Strategy, follow_up_graph, say_continue
+
+BUILT = []
+
+
+def build():
+    graph = follow_up_graph("continue", say_continue)
+    compile = graph.compile
+    graph.compile = lambda: BUILT.append("compiled") or compile()
+    BUILT.append("built")
+    return graph
+
+
+STRATEGY = Strategy("counted", "as continue, counting its compiles", build, follows_up=True, grows_conversation=True)
+"""
+
+
+def test_a_strategys_graph_is_built_and_compiled_once_when_its_first_trial_runs(tmp_path):
+    import longhaul
+
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    (folder / "counted.py").write_text(COUNTED)
+    path = small(tmp_path, ["sim/lazy?k=4"], ["counted"], "count", "end = [10, 20]", samples=3)
+    strategy = Catalog(agents_dir=folder).strategy("counted")
+    built = _module_of(strategy).BUILT
+    assert built == []  # loading the strategy builds nothing
+    first = longhaul.run(path, agents_dir=folder, out=tmp_path / "one")
+    assert len(first.trials) == 6 and all(len(t.turns) > 1 for t in first.trials)  # every trial went round the loop
+    assert built == ["built", "compiled"]
+    graph = strategy.compiled
+    longhaul.run(path, agents_dir=folder, out=tmp_path / "two")  # another run, another catalog: the same module
+    assert built == ["built", "compiled"] and strategy.compiled is graph
+
+
+def _module_of(strategy: Strategy):
+    return next(m for m in list(sys.modules.values()) if getattr(m, "STRATEGY", None) is strategy)
 
 
 @pytest.mark.slow
