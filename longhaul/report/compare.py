@@ -80,8 +80,8 @@ class Change(BaseModel):
     p_over_refusal: float | None
     """One-sided p that the over-refusal rate rose (None when the test was not made)."""
     tested: bool
-    """At least one of the two tests was made, or nothing could move (every verdict the same
-    outcome on both sides): the comparison could tell whether it got worse."""
+    """The comparison could tell whether it got worse: a test was made, or nothing could move
+    (each size all complete, or none, on both sides). False with the flag "too_few_trials"."""
     flag: Flag
     why: str
     """The flag in words."""
@@ -308,7 +308,8 @@ def _judge(unit: _Unit, level: float, error_level: float) -> dict[str, object]:
     if over is not None and over.p is not None and over.p < level:
         assert over_b is not None and over_a is not None
         worse.append(f"over-refusal rose from {_ci(over_b)} to {_ci(over_a)} ({how}p = {over.p:.2g})")
-    made = [t for t in unit.tests if t.p is not None]
+    made = [t for t in unit.tests if t.p is not None and not t.still]
+    eligible = [t for t in unit.tests if t.eligible]
     moved: list[Outcome] = []
     if worse:
         flag: Flag = "regression"
@@ -316,13 +317,13 @@ def _judge(unit: _Unit, level: float, error_level: float) -> dict[str, object]:
         grew.sort(key=lambda m: (m.after.share or 0) - (m.before.share or 0), reverse=True)
         moved = [m.outcome for m in grew]
         why = "; ".join(worse)
-    elif made and all(t.still for t in made):
-        flag = "no_change_beyond_chance"
-        why = "nothing could move: " + _still(made, unit.complete)
     elif made:
         flag = "no_change_beyond_chance"
         why = f"no change beyond chance at level {level:.2g}"
-    elif not any(t.eligible for t in unit.tests):
+    elif eligible and all(t.still for t in eligible):
+        flag = "no_change_beyond_chance"
+        why = "nothing could move: " + _still(eligible, unit.complete)
+    elif not eligible:
         flag = "too_few_trials"
         if unit.pooled and sum(1 for s in unit.complete.strata if s[1] and s[3]) < 2:
             why = "too few trials: fewer than 2 sizes have verdicts on both sides (a size's own cell is its test)"
@@ -331,7 +332,7 @@ def _judge(unit: _Unit, level: float, error_level: float) -> dict[str, object]:
     else:
         flag = "too_few_trials"
         why = (
-            f"too few trials with a verdict to reach the level ({vb} and {va}: at best p = {min(t.smallest for t in unit.tests):.2g}, "
+            f"too few trials with a verdict to reach the level ({vb} and {va}: at best p = {min(t.smallest for t in eligible):.2g}, "
             f"and the level is {level:.2g})"
         )
     # Provider errors: "errors rose" is "trials the provider answered fell".
@@ -357,7 +358,7 @@ def _judge(unit: _Unit, level: float, error_level: float) -> dict[str, object]:
         outcomes=outcomes,
         p_complete=unit.complete.p,
         p_over_refusal=None if over is None else over.p,
-        tested=bool(made),
+        tested=flag != "too_few_trials",
         flag=flag,
         why=why,
         moved=moved,
@@ -367,8 +368,8 @@ def _judge(unit: _Unit, level: float, error_level: float) -> dict[str, object]:
     )
 
 
-def _still(made: list[_Test], complete: _Test) -> str:
-    """Why nothing could move, in words: each test made found every size all one way."""
+def _still(tests: list[_Test], complete: _Test) -> str:
+    """Why nothing could move, in words: each test found every size all one way."""
 
     def ways(t: _Test, yes: str, no: str, mixed: str) -> str:
         both = [s for s in t.strata if s[1] and s[3]]
@@ -377,7 +378,7 @@ def _still(made: list[_Test], complete: _Test) -> str:
         return no if all(s[0] == 0 and s[2] == 0 for s in both) else mixed
 
     said = []
-    for t in made:
+    for t in tests:
         if t is complete:
             said.append(
                 ways(t, "every verdict complete on both sides", "no verdict complete on either side", "each size all complete or none")
