@@ -116,6 +116,7 @@ class RunPair(BaseModel):
     """The baseline against one later run."""
 
     before: str
+    """The baseline's run id (with the time it started, when both runs have the same id)."""
     after: str
     models: dict[str, str]
     """Baseline model -> later run's model, for the models compared."""
@@ -153,6 +154,7 @@ class Column(BaseModel):
 
 class Comparison(BaseModel):
     runs: list[str]
+    """The runs, baseline first: their ids (with the time they started where ids repeat)."""
     alpha: float
     min_trials: int
     pairs: list[RunPair]
@@ -396,7 +398,9 @@ def _name(c: CellResult) -> str:
     return f"{c.model} {c.task} size={c.size} {c.strategy}"
 
 
-def pair(before: Results, after: Results) -> RunPair:
+def pair(before: Results, after: Results, labels: tuple[str, str] | None = None) -> RunPair:
+    """The baseline against one later run; `labels` name them when their run ids do not (two runs
+    kept as `runs/tonight`, night after night)."""
     models_b = {c.model for c in before.cells}
     models_a = {c.model for c in after.cells}
     shared = models_b & models_a
@@ -453,8 +457,8 @@ def pair(before: Results, after: Results) -> RunPair:
             )
         )
     return RunPair(
-        before=before.run_id,
-        after=after.run_id,
+        before=labels[0] if labels else before.run_id,
+        after=labels[1] if labels else after.run_id,
         models=mapping,
         cells=cells,
         pools=pools,
@@ -469,22 +473,31 @@ def pair(before: Results, after: Results) -> RunPair:
     )
 
 
+def _labels(results: list[Results]) -> list[str]:
+    """Each run's id, with the time it started where ids repeat (a nightly keeps every night as
+    `tonight`), and its place where even that repeats."""
+    ids = [r.run_id for r in results]
+    labels = [i if ids.count(i) == 1 else f"{i} (started {r.started_at:%Y-%m-%d %H:%M} UTC)" for i, r in zip(ids, results)]
+    return [x if labels.count(x) == 1 else f"{x} #{n + 1}" for n, x in enumerate(labels)]
+
+
 def compare(run_dirs: list[Path]) -> Comparison:
     if len(run_dirs) < 1:
         raise ValueError("compare needs at least one run")
     results = [compute(d) for d in run_dirs]
-    pairs = [pair(results[0], r) for r in results[1:]]
+    labels = _labels(results)
+    pairs = [pair(results[0], r, (labels[0], label)) for r, label in zip(results[1:], labels[1:])]
     several = len(results) > 1
     columns: list[Column] = []
     rows: set[str] = set()
-    for r in results:
+    for r, run in zip(results, labels):
         for model in sorted({c.model for c in r.cells}):
             mine = [c for c in r.cells if c.model == model]
             keys = {f"{c.task} size={c.size} {c.strategy}": c for c in mine}
             rows.update(keys)
             columns.append(
                 Column(
-                    label=f"{model} @ {r.run_id}" if several else model,
+                    label=f"{model} @ {run}" if several else model,
                     simulated=any(c.simulated for c in mine),
                     complete={k: c.outcomes["complete"].share for k, c in keys.items()},
                     trials={k: c.trials for k, c in keys.items()},
@@ -492,7 +505,7 @@ def compare(run_dirs: list[Path]) -> Comparison:
                     errors={k: c.provider_errors.count for k, c in keys.items()},
                 )
             )
-    return Comparison(runs=[r.run_id for r in results], alpha=ALPHA, min_trials=MIN_TRIALS, pairs=pairs, columns=columns, rows=sorted(rows))
+    return Comparison(runs=labels, alpha=ALPHA, min_trials=MIN_TRIALS, pairs=pairs, columns=columns, rows=sorted(rows))
 
 
 # -- output ------------------------------------------------------------------------------------------
