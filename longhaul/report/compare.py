@@ -562,6 +562,7 @@ _EXTRA_CSS = (
     "tr.reg td{background:#fdecea}tr.reg td:first-child{box-shadow:inset 4px 0 #c62828}b.reg{color:#b3261e}"
     "tr.grew td{background:#fff4e5}tr.untested td{color:#888}.headline{font-size:16px;background:#f3f7ff;border-left:4px solid #3b6fd8;"
     "padding:10px 14px;margin:10px 0}.headline.bad{background:#fdecea;border-color:#c62828}"
+    ".why{display:inline-block;white-space:normal;min-width:300px;max-width:520px}"
 )
 
 
@@ -639,11 +640,11 @@ class _Writer:
                     self.e(x.task),
                     _size(x),
                     self.e(x.strategy),
+                    self.flag(x) if self.md else f"<span class=why>{self.flag(x)}</span>",
                     f"{x.verdicts_before} ({x.trials_before}) → {x.verdicts_after} ({x.trials_after})",
                     rate,
                     f"{_pct(x.over_refusal_before)} → {_pct(x.over_refusal_after)}",
                     f"{x.errors_before} → {x.errors_after}",
-                    self.flag(x),
                 ]
             )
             classes.append("reg" if x.flag == "regression" else "" if x.tested else "untested")
@@ -675,7 +676,7 @@ class _Writer:
         self.para(self.e(summary[0]), "headline bad" if bad else "headline")
         for line in summary[1:]:
             self.para(self.e(line))
-        head = ["model", "task", "size", "strategy", "verdicts (of trials)", "complete", "over-refusal", "provider errors", "flag"]
+        head = ["model", "task", "size", "strategy", "flag", "verdicts (of trials)", "complete", "over-refusal", "provider errors"]
         for p in c.pairs:
             mapped = ", ".join(f"{k} → {v}" if k != v else k for k, v in p.models.items()) or "no model in common"
             self.heading(2, self.e(f"{p.before} → {p.after} ({mapped})"))
@@ -699,9 +700,9 @@ class _Writer:
                     self.moved(x)
             if p.pools:
                 self.heading(3, "Pools: sizes pooled per model, task and strategy")
-                self.table(head[:2] + ["sizes"] + head[3:], *self.rows(p.pools))
+                self.table(head[:2] + ["sizes"] + head[3:], *self.rows(p.pools), left=5)
             self.heading(3, "Cells")
-            self.table(head, *self.rows(p.cells))
+            self.table(head, *self.rows(p.cells), left=5)
         rises: list[Change] = [*c.pool_error_rises, *c.error_rises]
         if rises:
             self.heading(2, "Provider errors rose (not a regression of the model)")
