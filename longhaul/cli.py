@@ -541,7 +541,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     comparison = compare([Path(r) for r in args.runs])
     print(render(comparison, args.format))
-    failed = (args.fail_on_regression and comparison.regressions) or (args.fail_on_errors and comparison.error_rises)
+    failed = (args.fail_on_regression and comparison.regressed) or (args.fail_on_errors and comparison.errors_rose)
     return 1 if failed else 0
 
 
@@ -681,14 +681,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents-dir", help="where the run's own strategy modules are now (default: the folder it was run with)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("compare", help="compare runs cell by cell: the first is the baseline")
+    p = sub.add_parser("compare", help="compare runs cell by cell and pooled over sizes: the first is the baseline")
     p.add_argument("runs", nargs="+", help="run folders: baseline first")
     p.add_argument("--format", choices=["md", "json", "html"], default="md")
-    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a cell got worse beyond chance")
+    p.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when a cell, or a pool of a model's sizes, got worse beyond chance"
+    )
     p.add_argument(
         "--fail-on-errors",
         action="store_true",
-        help="exit 1 when a cell's provider errors rose beyond chance (never a regression of the model)",
+        help="exit 1 when provider errors rose beyond chance in a cell or pool (never a regression of the model)",
     )
     p.set_defaults(func=cmd_compare)
 
