@@ -1,5 +1,5 @@
-"""The statistics a report and a comparison state: Wilson intervals and Fisher's exact test, and
-the decision rule for a regression.
+"""The statistics a report and a comparison state: Wilson intervals, Fisher's exact test per cell,
+the exact stratified (Cochran-Mantel-Haenszel) test per pool of sizes, and the decision rule.
 
 The report needs only the standard library (its z comes from `statistics.NormalDist`); scipy is
 imported by `worse_p` alone, that is by `longhaul compare`, so that writing a report (or importing
@@ -14,10 +14,11 @@ CONFIDENCE = 0.95
 """The level of every interval in a report."""
 
 ALPHA = 0.05
-"""The family-wise level of a comparison's regression flags (Bonferroni over the cells compared)."""
+"""The family-wise level of a comparison's regression flags (Tarone's modified Bonferroni over the cells and pools that can reach it)."""
 
 MIN_TRIALS = 5
-"""Cells with fewer trials on either side say "too few trials", never "regression"."""
+"""Cells (and pools, summed over their sizes) with fewer verdicts on either side say "too few
+trials", never "regression"."""
 
 
 _Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
