@@ -132,6 +132,9 @@ class StreamingVerifier:
     _prose_end: int = field(default=-1, init=False)
     _open_at: int | None = field(default=None, init=False)
     """Where the bracketed list being read opened, until it closes."""
+    _run_line: tuple[Event | None, int, int] = field(default=(None, 0, 0), init=False)
+    """A run of line items, an offset in its text and the line there: items of a run are reached
+    in order, so their line numbers are counted on from the last one asked for."""
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
@@ -165,7 +168,10 @@ class StreamingVerifier:
         cand = self._candidates[-1] if self._candidates else None
         kind = ev.kind
         if kind == "items":
-            self._on_items(ev, cand)
+            if ev.starts is not None:
+                self._on_line_run(ev)
+            else:
+                self._on_items(ev, cand)
             self._since_items = None
         elif kind == "keyed":
             self._on_keyed(ev)
@@ -315,6 +321,121 @@ class StreamingVerifier:
             if cand.values is not None and cand.n_ok > ok_before:
                 cand.values.append(val)
 
+    def _on_line_run(self, ev: Event) -> None:
+        """A run of line items, read exactly as if each came as an event of its own (the lexer
+        cuts runs where the chunking cuts them, and the verdict must not tell). Stretches of
+        items that only carry on the list, or that follow a wrong item, are taken at once; any
+        other item (a restart, a revision, the one after a marker) goes the whole way."""
+        items = ev.items
+        k, n = 0, len(items)
+        while k < n:
+            cand = self._candidates[-1] if self._candidates else None
+            plain = self._last_plain() if cand is not None and cand.keyed is not None else cand
+            j = self._straight_on(plain, ev, k) if plain is not None else k
+            if j == k:
+                self._on_items(self._one(ev, k), cand)
+                j = k + 1
+            self._since_items = None  # as after any items event
+            k = j
+
+    def _straight_on(self, cand: _Candidate, ev: Event, k: int) -> int:
+        """Take the items of a run from `k` on that `_on_items` would take one by one without
+        deciding anything (no restart, no revision, no marker to settle); return where it stopped."""
+        if cand.broken or cand.closed or cand.pending_cut is not None:
+            return k
+        items = ev.items
+        n = len(items)
+        last = cand.last_index
+        j = k
+        if not cand.active:
+            # Items after a wrong one are counted, never checked; after a cut or the end, dropped.
+            # Item 1 again (a restart) or the last number again (a revision) goes the whole way.
+            counted = cand.mistake is not None and cand.cut is None
+            while j < n:
+                idx = items[j][0]
+                if idx is not None:
+                    if idx == 0 or idx == last:
+                        break
+                    if counted:
+                        last = idx
+                j += 1
+            if counted:
+                cand.n_emitted += j - k
+                cand.last_index = last
+            return j
+        # The items that go straight on: unnumbered, or numbered as the next one.
+        nxt = cand.next_index
+        numbered = False
+        while j < n:
+            idx = items[j][0]
+            if idx is not None:
+                if idx != nxt or idx == 0 or idx == last:
+                    break
+                numbered = True
+            nxt += 1
+            j += 1
+        if j == k:
+            return k
+        values = [v for _, v in items[k:j]]
+        checker = cand.checker
+        check_many = getattr(checker, "check_many", None)
+        ok: int
+        mistake: Mistake | None
+        done = False
+        if check_many is not None:
+            # A checker that is done rejects any further item (the contract of `check_many`), so
+            # a mistake after `done` is where one-by-one checking would have stopped, content.
+            ok, mistake = check_many(values)
+            done = checker.done()
+            if done:
+                mistake = None
+        else:
+            ok, mistake = 0, None
+            for v in values:
+                mistake = checker.check(v)
+                if mistake is not None:
+                    break
+                ok += 1
+                if checker.done():
+                    done = True
+                    break
+        taken = ok + (mistake is not None)  # the items that were looked at: the wrong one too
+        if numbered:
+            for idx, _ in reversed(items[k : k + taken]):
+                if idx is not None:
+                    cand.last_index = idx
+                    break
+        if cand.values is not None:
+            if all(idx is not None for idx, _ in items[k : k + taken]):
+                cand.values.extend(values[:ok])
+            else:
+                cand.values = None
+        cand.n_ok += ok
+        cand.next_index += ok
+        cand.n_emitted += taken
+        if mistake is not None:
+            assert ev.starts is not None and ev.ends is not None
+            self._fail_at(cand, ev.starts[k + ok], ev.ends[k + ok], self._line_in_run(ev, k + ok), values[ok], mistake)
+        elif done:
+            cand.done = True
+        return k + taken
+
+    def _line_in_run(self, ev: Event, k: int) -> int:
+        """The line of item `k` of a run of line items."""
+        assert ev.starts is not None
+        off = ev.starts[k] - ev.start
+        run, at, line = self._run_line
+        if run is not ev or off < at:
+            at, line = 0, ev.line
+        line += ev.text.count("\n", at, off)
+        self._run_line = (ev, off, line)
+        return line
+
+    def _one(self, ev: Event, k: int) -> Event:
+        """Item `k` of a run of line items, as the event it would be on its own."""
+        assert ev.starts is not None and ev.ends is not None
+        return Event("items", ev.starts[k], ev.ends[k], self._line_in_run(ev, k), items=[ev.items[k]])
+
     def _carries_on(self, cand: _Candidate, index: int | None, value: Any) -> bool:
         if index is not None:
             return index == cand.next_index
@@ -410,7 +531,10 @@ class StreamingVerifier:
                 if k == offset_in_run:
                     line += ev.text.count("\n", 0, m.start())
                     break
-        cand.mistake_span = (ev.start, ev.end)
+        self._fail_at(cand, ev.start, ev.end, line, value, mistake)
+
+    def _fail_at(self, cand: _Candidate, start: int, end: int, line: int, value: Any, mistake: Mistake) -> None:
+        cand.mistake_span = (start, end)
         cand.mistake = FirstError(
             index=cand.n_ok,
             expected=mistake.expected,
