@@ -162,7 +162,7 @@ def test_a_long_count_streamed_in_small_deltas_is_read_as_it_streams(tasks):
     seen_at = None
     for i in range(0, len(text), 39):
         v.feed(text[i : i + 39])
-        if seen_at is None and v.progress().failed is not None:
+        if seen_at is None and v.failed is not None:
             seen_at = i
     verdict = v.finish("end_turn")
     assert verdict == verify(task, p, text)

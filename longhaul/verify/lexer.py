@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from longhaul.task import Item, Task, TaskParams
 from longhaul.verify.markers import CODE, CODE_FENCE, ELISION, ELISION_WORDS, SUBSET
@@ -303,10 +303,18 @@ class Lexer:
         return last
 
 
-def items_in(task: Task[Any], params: TaskParams, text: str) -> tuple[int | None, list[Any]]:
-    """Every item a text holds, in order, right or wrong, wherever it stands; and the position
+class ItemsGiven(NamedTuple):
+    """Every item an answer holds, in order, right or wrong, wherever it stands; and the position
     the first one claims (its number), if it claims one. What a reader who continues a list, or
     stitches turns together, needs."""
+
+    first: int | None
+    values: list[Any]
+
+
+def items_in(task: Task[Any], params: TaskParams, text: str) -> ItemsGiven:
+    """The items a text gives (`ItemsGiven`), read on their own. The streaming verifier records
+    the same as it goes (`keep_items`), so that a streamed answer is not read twice."""
     lexer = Lexer(task, params)
     first: int | None = None
     values: list[Any] = []
@@ -319,9 +327,9 @@ def items_in(task: Task[Any], params: TaskParams, text: str) -> tuple[int | None
             if not values and e.items:
                 first = e.items[0][0]
             values.extend(v for _, v in e.items)
-    return first, values
+    return ItemsGiven(first, values)
 
 
 def count_items(task: Task[Any], params: TaskParams, text: str) -> int:
     """How many items a text holds (the simulated model reads its own earlier turns with it)."""
-    return len(items_in(task, params, text)[1])
+    return len(items_in(task, params, text).values)
