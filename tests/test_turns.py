@@ -16,7 +16,7 @@ from longhaul import verify
 from longhaul.catalog import Catalog
 from longhaul.display.live import LiveDisplay
 from longhaul.display.protocol import RunInfo, RunSummary
-from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, TextDelta, Usage, parse_address
+from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, Usage, parse_address
 from longhaul.providers.base import End
 from longhaul.providers.retry import ProviderError, Transient
 from longhaul.stitching import Alignment, align, stitch
@@ -105,11 +105,11 @@ class Scripted(Provider):
         async for event in super().stream(request):
             yield event
 
-    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncIterator[str | End]:
         if self._current is None:
-            yield TextDelta(text="moves = [[1, 0, 2],")  # void: the attempt breaks after it
+            yield "moves = [[1, 0, 2],"  # void: the attempt breaks after it
             raise Transient("HTTP 503: overloaded")
-        yield TextDelta(text=self._current)
+        yield self._current
         yield End(raw_stop_reason="stop", stop_reason="end_turn", usage=Usage(input_tokens=10, output_tokens=20), served_model="stub")
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
