@@ -286,8 +286,9 @@ class Lexer:
             kind = nxt.lastgroup
             if kind != "line" and not (kind is not None and kind.startswith("t_")):
                 break
-            if s > pos and _LETTER.search(buf, pos, s):
-                break  # prose between: an event of its own
+            # Prose between is an event of its own (the regex is spared for a bare newline).
+            if (s > pos + 1 or (s > pos and buf[pos] != "\n")) and _LETTER.search(buf, pos, s):
+                break
             more = task.items(nxt, params)
             if not more:
                 break
