@@ -63,7 +63,7 @@ class Streamed(BaseModel):
 
     given: ItemsGiven = Field(default_factory=lambda: ItemsGiven(None, []))
     """Every item the answer gave, as the verifier read it while it streamed: what stitching
-    aligns (the answer is not read again)."""
+    aligns (the answer is not read again). Empty unless asked for (`keep_items`)."""
 
     completion: Completion | None = None
     """The provider's final record; None when longhaul cut the stream or the provider failed."""
@@ -113,13 +113,16 @@ async def stream_turn(
     prefix: Sequence[Any] = (),
     listener: StreamListener | None = None,
     early_stop: bool = False,
+    keep_items: bool = True,
 ) -> Streamed:
     """Send `request`, verify its answer as it streams as the continuation of `prefix` (the items
     earlier turns gave), and say what came of it. With `early_stop`, the stream is cut at the
-    first wrong item past the seam. A `ProviderError` never escapes: it is the `error` outcome."""
+    first wrong item past the seam. With `keep_items`, `Streamed.given` holds the items the
+    answer gave, for stitching (a single request, never stitched, need not keep a long answer's
+    items). A `ProviderError` never escapes: it is the `error` outcome."""
     hear = listener if listener is not None else Quiet()
     seam = len(prefix)
-    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=True)
+    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=keep_items)
     retries: list[RetryRecord] = []
     started = time.monotonic()
     completion: Completion | None = None
@@ -142,7 +145,7 @@ async def stream_turn(
                     hear.delta("thinking", event.text)
                 elif event.kind == "restart":
                     retries.append(event.retry)
-                    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=True)
+                    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=keep_items)
                     hear.restart(event.retry)
                 else:
                     completion = event
