@@ -27,8 +27,9 @@ BLOCK = 512
 _STEP = 1024
 """Characters past the held tail that make a scan worth it."""
 _BATCH = 8192
-"""The same, inside a bracketed list or after a long match cut by the tail: a block of items can
-be several KB, and scanning it before it is whole would match it again at every step."""
+"""The same where a scan's work on the held tail would be done again at every small step: inside a
+bracketed list or at a long match cut by the tail (a block of items can be several KB), and in
+prose, where the whole tail is searched in vain each time."""
 _PROSE = 200
 """Characters of a stretch of prose kept in its event."""
 
@@ -183,14 +184,14 @@ class Lexer:
         pos = self._pos
         search = self._outside.search
         task, params = self._task, self._params
-        long_cut = False  # the scan stopped at a long match cut by the held tail
+        patient = False  # the next scan would redo much of this one's work on the tail
         while pos < limit:
             if self._in_list:
                 assert self._inside is not None
                 m = self._inside.match(buf, pos)
                 assert m is not None  # the junk alternative matches any character
                 if m.end() > limit:
-                    long_cut = True
+                    patient = True
                     break
                 kind = m.lastgroup
                 if kind == "block":
@@ -217,7 +218,7 @@ class Lexer:
             if m is None or m.end() > limit:
                 end = len(buf) if final else max(pos, min(limit, m.start() if m else limit))
                 self._gap(events, pos, end, more=not final)
-                long_cut = m is not None and m.end() - m.start() > _STEP // 2
+                patient = m is None or m.end() - m.start() > _STEP // 2
                 pos = end
                 break
             self._gap(events, pos, m.start())
@@ -261,7 +262,7 @@ class Lexer:
             self._pos = pos - keep
             self._line_pos -= keep
         self._waiting = len(self._buf) - self._pos
-        self._need = HOLD + (_BATCH if self._in_list or long_cut else _STEP)
+        self._need = HOLD + (_BATCH if self._in_list or patient else _STEP)
         return events
 
     def _line_run(self, events: list[Event], m: re.Match[str], found: list[Item], limit: int) -> re.Match[str]:
