@@ -398,8 +398,9 @@ class StreamingVerifier:
         mistake: Mistake | None
         done = False
         if check_many is not None:
-            # A checker that is done rejects any further item (the contract of `check_many`), so
-            # a mistake after `done` is where one-by-one checking would have stopped, content.
+            # Once done, a checker rejects any further item (the contract of `check_many`): a
+            # mistake with the checker done is the first item past the end, where checking one by
+            # one would have stopped with the list complete.
             ok, mistake = check_many(values)
             done = checker.done()
             if done:
