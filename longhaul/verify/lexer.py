@@ -51,7 +51,7 @@ class Event:
     notes: list[str] = field(default_factory=list)
     """For a keyed row: what is malformed about it besides the item (a note, never a mistake)."""
     starts: list[int] | None = None
-    """For a run of line items: where each item's line starts and ends (absolute offsets), one per
+    """For a run of line items: where each item's match starts and ends (absolute offsets), one per
     item of `items`; `text` is then the run's text, for the line number of any of them."""
     ends: list[int] | None = None
 
@@ -133,8 +133,8 @@ class Lexer:
         self._waiting += len(text)
         # Scanning pauses are free to choose (the result does not depend on them). Scanning a
         # small block at a time keeps the work in the stream, so that `finish` only closes the
-        # held tail; a long match that was cut by the tail (a block of list items) waits for a
-        # bigger block, so as not to be matched again and again.
+        # held tail; where the next scan would redo much of this one's work on the tail (a block
+        # of list items cut by it, prose searched in vain), it waits for a bigger block.
         if self._waiting < self._need:
             return ()
         return self._scan(final=False)
