@@ -53,7 +53,7 @@ async def ask(
         seed=seed,
         thinking_budget=thinking_budget,
     )
-    streamed = await stream_turn(provider, request, task, params, listener=None if echo is None else _Echo(echo))
+    streamed = await stream_turn(provider, request, task, params, listener=None if echo is None else _Echo(echo), keep_items=False)
     return Asked(request=request, completion=streamed.completion, verdict=streamed.verdict)
 
 

@@ -32,6 +32,25 @@ class SequenceChecker:
             self._seen += 1
         return mistake
 
+    def check_many(self, values: list[Any]) -> tuple[int, Mistake | None]:
+        """`check` over a run of items, stopping at the first wrong one: how many were right, and
+        why the next one is wrong. (A run of a count's lines is checked in one call.)"""
+        expected, compare, total = self._expected, self._compare, self._total
+        seen = self._seen
+        ok = 0
+        for value in values:
+            want = next(expected, None)
+            if seen + ok >= total or want is None:
+                self._seen = seen + ok
+                return ok, Mistake("nothing: the list is already complete", "item beyond the end of the range")
+            mistake = compare(want, value)
+            if mistake is not None:
+                self._seen = seen + ok
+                return ok, mistake
+            ok += 1
+        self._seen = seen + ok
+        return ok, None
+
     def note(self, text: str) -> None:
         self._notes.add(text)
 

@@ -5,7 +5,8 @@ count line `21`, a move number), else by the overlap of the turn's first items w
 items so far; repeated items are not counted twice; a turn that starts again from the first item
 is a restart and is judged on its own. A turn placed anywhere but straight after the items so far
 is verified again with the aligned items as its prefix, so its verdict is the verdict on the
-stitched answer.
+stitched answer. The turn's items are the ones its streaming verifier read (`ItemsGiven`): the
+answer is not read again unless it has to be verified again.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pydantic import BaseModel
 
 from longhaul.task import Task, TaskParams
 from longhaul.verdict import StopReason, Verdict
-from longhaul.verify import StreamingVerifier
-from longhaul.verify.lexer import items_in
+from longhaul.verify import ItemsGiven, StreamingVerifier
 
 OVERLAP = 64
 """Longest run of repeated items looked for at the seam of two turns."""
@@ -79,13 +79,22 @@ class Stitched(BaseModel):
 
 
 def stitch(
-    task: Task[Any], params: TaskParams, so_far: Sequence[Any], answer: str, thinking: str, stop: StopReason, straight_on: Verdict
+    task: Task[Any],
+    params: TaskParams,
+    so_far: Sequence[Any],
+    given: ItemsGiven,
+    answer: str,
+    thinking: str,
+    stop: StopReason,
+    straight_on: Verdict,
 ) -> Stitched:
-    """Stitch a turn's `answer` into the items so far. `straight_on` is its verdict as streamed,
-    read as going straight on after `so_far`; it stands when the alignment agrees."""
+    """Stitch a turn into the items so far: `given` is what its answer holds (as the streaming
+    verifier read it, `StreamingVerifier(keep_items=True).given`), `answer` and `thinking` its
+    texts, for when it must be verified again. `straight_on` is its verdict as streamed, read as
+    going straight on after `so_far`; it stands when the alignment agrees."""
     before = len(so_far)
     seam_ok = not (straight_on.first_error is not None and straight_on.first_error.index == before)
-    first, values = items_in(task, params, answer)
+    first, values = given
     where = align(task, params, so_far, first, values, seam_ok)
     verdict = straight_on
     if where.start != before:

@@ -166,7 +166,14 @@ class TrialContext:
         stitched = None
         if streamed.error is None and streamed.stop_reason is not None:
             stitched = stitch(
-                self.task, self.params, self.items, streamed.answer, streamed.thinking, streamed.stop_reason, streamed.verdict
+                self.task,
+                self.params,
+                self.items,
+                streamed.given,
+                streamed.answer,
+                streamed.thinking,
+                streamed.stop_reason,
+                streamed.verdict,
             )
             self.items = stitched.items
         turn = Turn(

@@ -56,7 +56,12 @@ about), or None when it claims none; and its value, in the task's own representa
 
 
 class Checker(Protocol):
-    """Checks items one by one against the task's rules, carrying whatever state they need."""
+    """Checks items one by one against the task's rules, carrying whatever state they need.
+
+    A checker may also define `check_many(values) -> tuple[int, Mistake | None]`: `check` over a
+    run of items, stopping at the first wrong one (how many were right, and why the next is
+    wrong), which the verifier uses for runs (a long list is checked in a few calls). It reads
+    `done()` only after a run, so once done, `check_many` must reject any further item."""
 
     def check(self, value: Any) -> Mistake | None:
         """Apply one item; return why it is wrong, or None. After a mistake the checker is not used."""

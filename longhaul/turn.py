@@ -4,7 +4,8 @@
 of a strategy call it. It feeds every delta to a `StreamingVerifier` that continues the items
 so far (`prefix`), voids what was streamed when the provider restarts an attempt, cuts the stream
 at a wrong item past the seam when asked to (early stop), and turns a provider that fails for
-good into the `error` outcome rather than a verdict on the model. What the turn means for the
+good into the `error` outcome rather than a verdict on the model. The verifier keeps the texts
+and the items the answer gave, so the loop builds nothing per delta. What the turn means for the
 stitched answer is `longhaul.stitching`'s; the `Turn` record is built from both.
 """
 
@@ -21,7 +22,7 @@ from longhaul.providers import Completion, Provider, ProviderError, Request, Ret
 from longhaul.task import Task, TaskParams
 from longhaul.tokens import count_tokens, needed_tokens
 from longhaul.verdict import StopReason, Verdict, error_verdict
-from longhaul.verify import StreamingVerifier
+from longhaul.verify import ItemsGiven, StreamingVerifier
 
 TurnKind = Literal["initial", "continue", "resume", "range", "nudge"]
 
@@ -59,6 +60,10 @@ class Streamed(BaseModel):
 
     thinking: str = ""
     """The visible thinking of that attempt."""
+
+    given: ItemsGiven = Field(default_factory=lambda: ItemsGiven(None, []))
+    """Every item the answer gave, as the verifier read it while it streamed: what stitching
+    aligns (the answer is not read again). Empty unless asked for (`keep_items`)."""
 
     completion: Completion | None = None
     """The provider's final record; None when longhaul cut the stream or the provider failed."""
@@ -108,15 +113,16 @@ async def stream_turn(
     prefix: Sequence[Any] = (),
     listener: StreamListener | None = None,
     early_stop: bool = False,
+    keep_items: bool = True,
 ) -> Streamed:
     """Send `request`, verify its answer as it streams as the continuation of `prefix` (the items
     earlier turns gave), and say what came of it. With `early_stop`, the stream is cut at the
-    first wrong item past the seam. A `ProviderError` never escapes: it is the `error` outcome."""
+    first wrong item past the seam. With `keep_items`, `Streamed.given` holds the items the
+    answer gave, for stitching (a single request, never stitched, need not keep a long answer's
+    items). A `ProviderError` never escapes: it is the `error` outcome."""
     hear = listener if listener is not None else Quiet()
     seam = len(prefix)
-    verifier = StreamingVerifier(task, params, prefix=prefix)
-    answer: list[str] = []
-    thinking: list[str] = []
+    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=keep_items)
     retries: list[RetryRecord] = []
     started = time.monotonic()
     completion: Completion | None = None
@@ -124,32 +130,28 @@ async def stream_turn(
     try:
         async with aclosing(provider.stream(request)) as stream:
             async for event in stream:
-                if event.kind == "text":
-                    answer.append(event.text)
-                    hear.delta("text", event.text)
-                    progress = verifier.feed(event.text)
-                    hear.progress(progress.items_correct, progress.failed is not None)
+                if isinstance(event, str):  # answer text: nearly every event
+                    hear.delta("text", event)
+                    verifier.feed(event)
+                    failed = verifier.failed
+                    hear.progress(verifier.items_correct, failed is not None)
                     # A wrong item past the seam is wrong whatever the alignment; at the seam it
                     # may be a repeated item, which only the whole turn can tell.
-                    if early_stop and progress.failed is not None and (seam == 0 or progress.failed.index > seam):
+                    if early_stop and failed is not None and (seam == 0 or failed.index > seam):
                         stopped_early = True
                         break
                 elif event.kind == "thinking":
-                    thinking.append(event.text)
                     verifier.feed_thinking(event.text)
                     hear.delta("thinking", event.text)
                 elif event.kind == "restart":
                     retries.append(event.retry)
-                    answer.clear()
-                    thinking.clear()
-                    verifier = StreamingVerifier(task, params, prefix=prefix)
+                    verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=keep_items)
                     hear.restart(event.retry)
                 else:
                     completion = event
     except ProviderError as exc:
-        failed = error_verdict(task.name, str(exc), items_expected=task.expected_count(params), expectation=task.expectation)
-        return Streamed(retries=retries, attempts=exc.attempts, seconds=time.monotonic() - started, error=str(exc), verdict=failed)
-    text, thought = "".join(answer), "".join(thinking)
+        failed_verdict = error_verdict(task.name, str(exc), items_expected=task.expected_count(params), expectation=task.expectation)
+        return Streamed(retries=retries, attempts=exc.attempts, seconds=time.monotonic() - started, error=str(exc), verdict=failed_verdict)
     model = provider.address.model
     if completion is not None:
         stop: StopReason = completion.stop_reason
@@ -158,11 +160,13 @@ async def stream_turn(
     else:  # cut by us: the provider never said how many tokens it spent
         stop, raw, attempts = "other", EARLY_STOP, len(retries) + 1
         simulated = provider.address.simulated
-        usage = Usage(output_tokens=count_tokens(text + thought, model), estimated=True)
+        usage = Usage(output_tokens=count_tokens(verifier.answer + verifier.thinking, model), estimated=True)
     saved = max(0, needed_tokens(task, params, model) - usage.output_tokens) if stopped_early else 0
+    verdict = verifier.finish(stop)
     return Streamed(
-        answer=text,
-        thinking=thought,
+        answer=verifier.answer,
+        thinking=verifier.thinking,
+        given=verifier.given,
         completion=completion,
         stop_reason=stop,
         raw_stop_reason=raw,
@@ -173,7 +177,7 @@ async def stream_turn(
         stopped_early=stopped_early,
         tokens_saved=saved,
         simulated=simulated,
-        verdict=verifier.finish(stop),
+        verdict=verdict,
     )
 
 

@@ -108,11 +108,12 @@ def test_streaming_says_cant_do_before_the_end(tasks):
     text += ", [1, 0, 2]" * 3000  # the stream goes on after the wrong item
     failed_at = None
     for i in range(0, len(text), 500):
-        if v.feed(text[i : i + 500]).failed is not None:
+        v.feed(text[i : i + 500])
+        if v.failed is not None:
             failed_at = i
             break
     assert failed_at is not None and failed_at < len(text) // 2
-    assert v.progress().failed.index == 5
+    assert v.failed.index == 5
 
 
 def test_first_error_line_inside_a_multiline_list(tasks):

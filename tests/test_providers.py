@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import pytest
 
 from longhaul.ask import ask
 from longhaul.errors import BadInput
-from longhaul.providers import Message, ProviderError, Providers, Request, RetrySettings, parse_address
+from longhaul.providers import Message, Provider, ProviderError, Providers, Request, Restart, RetrySettings, parse_address
+from longhaul.providers.base import End
 from longhaul.sim.server import start
+from longhaul.tokens import count_tokens
 from longhaul.verify.lexer import count_items
 
 
@@ -294,16 +297,36 @@ def test_a_broken_stream_voids_what_it_streamed(tasks):
         return seen
 
     seen = run(with_sim(tasks, body, sleep=FakeSleep()))
-    restarted = [events for events in seen if any(e.kind == "restart" for e in events)]
+    restarted = [events for events in seen if any(isinstance(e, Restart) for e in events)]
     assert restarted
     for events in restarted:
-        last_restart = max(i for i, e in enumerate(events) if e.kind == "restart")
-        after = "".join(e.text for e in events[last_restart:] if e.kind == "text")
+        last_restart = max(i for i, e in enumerate(events) if isinstance(e, Restart))
+        after = "".join(e for e in events[last_restart:] if isinstance(e, str))  # answer text comes as plain str
         assert after == events[-1].answer  # the completion holds only the successful attempt
         assert "ended before its final event" in events[last_restart].retry.error
 
 
 # -- connection limits -----------------------------------------------------------------------------
+
+
+def test_answer_text_streams_as_plain_str_and_a_missing_usage_is_counted():
+    class NoUsage(Provider):
+        async def _attempt(self, request: Request) -> AsyncIterator[str | End]:
+            yield "1\n2\n"
+            yield "3\n"
+            yield End(raw_stop_reason="stop", stop_reason="end_turn", usage=None, served_model="stub")
+
+        def _classify(self, exc: Exception) -> ProviderError:
+            return ProviderError(str(exc))
+
+    async def body():
+        provider = NoUsage(parse_address("openai/stub"), limit=asyncio.Semaphore(1), retry=RetrySettings())
+        return [e async for e in provider.stream(Request(messages=[Message(role="user", content="count")]))]
+
+    *deltas, completion = run(body())
+    assert deltas == ["1\n2\n", "3\n"]  # the SDK's text as it came, no wrapper per delta
+    assert completion.answer == "1\n2\n3\n"
+    assert completion.usage.estimated and completion.usage.output_tokens == count_tokens(completion.answer, "stub")
 
 
 def test_connections_are_limited_per_provider_and_base_url(tasks):

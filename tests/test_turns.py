@@ -16,7 +16,7 @@ from longhaul import verify
 from longhaul.catalog import Catalog
 from longhaul.display.live import LiveDisplay
 from longhaul.display.protocol import RunInfo, RunSummary
-from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, TextDelta, Usage, parse_address
+from longhaul.providers import Message, Provider, Request, RetryRecord, RetrySettings, Usage, parse_address
 from longhaul.providers.base import End
 from longhaul.providers.retry import ProviderError, Transient
 from longhaul.stitching import Alignment, align, stitch
@@ -75,11 +75,12 @@ def test_nothing_so_far_or_nothing_new():
 def test_a_turn_repeating_the_last_items_is_verified_on_the_stitched_answer():
     so_far = MOVES[:4]
     text = HANOI.render(H3, MOVES[2:])  # repeats moves 3 and 4, then the last three
-    after = StreamingVerifier(HANOI, H3, prefix=so_far)
+    after = StreamingVerifier(HANOI, H3, prefix=so_far, keep_items=True)
     after.feed(text)
     straight_on = after.finish("end_turn")
     assert straight_on.outcome == "cant_do" and straight_on.first_error.index == 4  # a repeat at the seam
-    s = stitch(HANOI, H3, so_far, text, "", "end_turn", straight_on)
+    assert after.given == (None, MOVES[2:])  # the items it gave, read as it streamed
+    s = stitch(HANOI, H3, so_far, after.given, text, "", "end_turn", straight_on)
     assert (s.start, s.restarted, s.new_items) == (2, False, 3)
     assert s.items == MOVES
     assert s.verdict.outcome == "complete" and s.verdict.items_correct == 7  # not 9: repeats count once
@@ -104,11 +105,11 @@ class Scripted(Provider):
         async for event in super().stream(request):
             yield event
 
-    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncIterator[str | End]:
         if self._current is None:
-            yield TextDelta(text="moves = [[1, 0, 2],")  # void: the attempt breaks after it
+            yield "moves = [[1, 0, 2],"  # void: the attempt breaks after it
             raise Transient("HTTP 503: overloaded")
-        yield TextDelta(text=self._current)
+        yield self._current
         yield End(raw_stop_reason="stop", stop_reason="end_turn", usage=Usage(input_tokens=10, output_tokens=20), served_model="stub")
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:

@@ -13,7 +13,6 @@ from longhaul.providers.request import (
     Restart,
     RetryRecord,
     StreamEvent,
-    TextDelta,
     ThinkingDelta,
     Usage,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "RetryRecord",
     "RetrySettings",
     "StreamEvent",
-    "TextDelta",
     "ThinkingDelta",
     "Usage",
     "parse_address",

@@ -15,7 +15,7 @@ from anthropic.types import MessageParam, ThinkingConfigEnabledParam
 
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
-from longhaul.providers.request import Message, Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.request import Message, Request, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
 from longhaul.stop_reasons import normalise_stop_reason
 
@@ -32,7 +32,7 @@ class AnthropicMessages(Provider):
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )
 
-    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
         extra: dict[str, Any] = {}
         thinking: ThinkingConfigEnabledParam | anthropic.Omit = anthropic.omit
         if request.thinking_budget:
@@ -61,7 +61,7 @@ class AnthropicMessages(Provider):
                 if event.type == "content_block_delta":
                     delta = event.delta
                     if delta.type == "text_delta":
-                        yield TextDelta(text=delta.text)
+                        yield delta.text
                     elif delta.type == "thinking_delta":
                         yield ThinkingDelta(text=delta.thinking)
                 elif event.type == "message_start":

@@ -1,6 +1,7 @@
 """The part of every provider that is the same: retries, the connection limit, timing, and the
 final record. A provider supplies only one attempt (its SDK call, as a stream of deltas ending in
-an `_End`) and the classification of its SDK's errors."""
+an `End`: answer text as the SDK's own `str`, thinking as `ThinkingDelta`) and the classification
+of its SDK's errors."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ from longhaul.providers.request import (
     Restart,
     RetryRecord,
     StreamEvent,
-    TextDelta,
     ThinkingDelta,
     Usage,
 )
 from longhaul.providers.retry import ProviderError, Transient, retry_policy
+from longhaul.tokens import count_tokens
 from longhaul.verdict import StopReason
 
 
@@ -50,7 +51,8 @@ class End:
 
     raw_stop_reason: str | None
     stop_reason: StopReason
-    usage: Usage
+    usage: Usage | None
+    """None when the server reported none: the answer's tokens are counted here (estimated)."""
     served_model: str | None
     simulated: bool = False
     """The server said it is longhaul's simulated model, whatever the address."""
@@ -115,18 +117,26 @@ class Provider(ABC):
                                 continue
                             if first is None:
                                 first = time.monotonic() - started
-                            (answer if item.kind == "text" else thinking).append(item.text)
+                            if isinstance(item, str):
+                                answer.append(item)
+                            else:
+                                thinking.append(item.text)
                             yield item
                     assert end is not None
+                    text = "".join(answer)
+                    usage = end.usage
+                    if usage is None:
+                        # Some OpenAI-compatible servers ignore include_usage: count the answer ourselves.
+                        usage = Usage(output_tokens=count_tokens(text, self.address.model), estimated=True)
                     completion = Completion(
                         model=self.address.text,
                         served_model=end.served_model,
                         simulated=self.address.simulated or end.simulated,
-                        answer="".join(answer),
+                        answer=text,
                         thinking="".join(thinking),
                         stop_reason=end.stop_reason,
                         raw_stop_reason=end.raw_stop_reason,
-                        usage=end.usage,
+                        usage=usage,
                         attempts=attempt.retry_state.attempt_number,
                         retries=list(retries),
                         seconds=time.monotonic() - started,
@@ -140,7 +150,7 @@ class Provider(ABC):
         assert completion is not None
         yield completion
 
-    async def _guarded(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+    async def _guarded(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
         """One attempt, with every SDK error turned into `Transient` or `ProviderError`."""
         try:
             async for item in self._attempt(request):
@@ -159,9 +169,9 @@ class Provider(ABC):
         return text
 
     @abstractmethod
-    def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
-        """One call on the wire: the deltas, then an `End`. A stream that stops before its final
-        event must raise `Transient`."""
+    def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+        """One call on the wire: the deltas (answer text as plain `str`), then an `End`. A stream
+        that stops before its final event must raise `Transient`."""
 
     @abstractmethod
     def _classify(self, exc: Exception) -> Transient | ProviderError:

@@ -16,11 +16,10 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
-from longhaul.providers.request import Message, Request, TextDelta, ThinkingDelta, Usage
+from longhaul.providers.request import Message, Request, ThinkingDelta, Usage
 from longhaul.providers.retry import ProviderError, Transient, retry_after
 from longhaul.sim import FINGERPRINT
 from longhaul.stop_reasons import normalise_stop_reason
-from longhaul.tokens import count_tokens
 
 # Long answers stream for minutes, so only the gap between two chunks is bounded.
 TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
@@ -49,7 +48,7 @@ class OpenAIChat(Provider):
     def _thinking(self, budget: int) -> _ThinkingArgs:
         return {"reasoning_effort": _effort(budget)}
 
-    async def _attempt(self, request: Request) -> AsyncIterator[TextDelta | ThinkingDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": request.system}] if request.system else []
         messages += [_message_param(m) for m in request.messages]
         thinking: _ThinkingArgs = self._thinking(request.thinking_budget) if request.thinking_budget else {}
@@ -69,7 +68,6 @@ class OpenAIChat(Provider):
         usage: CompletionUsage | None = None
         served: str | None = None
         fingerprint: str | None = None
-        answer_parts: list[str] = []
         async with stream:
             async for chunk in stream:
                 served = chunk.model or served
@@ -83,25 +81,13 @@ class OpenAIChat(Provider):
                     if reasoning:
                         yield ThinkingDelta(text=reasoning)
                     if delta.content:
-                        answer_parts.append(delta.content)
-                        yield TextDelta(text=delta.content)
+                        yield delta.content
                     if choice.finish_reason:
                         finish = choice.finish_reason
         if finish is None:
             raise Transient("the stream ended before its final event (no finish_reason)")
         simulated = fingerprint == FINGERPRINT
-        yield End(finish, normalise_stop_reason(finish) or "other", self._usage(usage, answer_parts), served, simulated)
-
-    def _usage(self, usage: CompletionUsage | None, answer_parts: list[str]) -> Usage:
-        if usage is None:
-            # Some OpenAI-compatible servers ignore include_usage: count the answer ourselves.
-            return Usage(output_tokens=count_tokens("".join(answer_parts), self.address.model), estimated=True)
-        details = getattr(usage, "completion_tokens_details", None)
-        return Usage(
-            input_tokens=usage.prompt_tokens or 0,
-            output_tokens=usage.completion_tokens or 0,
-            reasoning_tokens=getattr(details, "reasoning_tokens", None),
-        )
+        yield End(finish, normalise_stop_reason(finish) or "other", _usage(usage), served, simulated)
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         if isinstance(exc, openai.APIStatusError):
@@ -115,6 +101,19 @@ class OpenAIChat(Provider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _usage(usage: CompletionUsage | None) -> Usage | None:
+    """The server's usage; None when it sent none (some OpenAI-compatible servers ignore
+    include_usage), and the answer's tokens are counted from the text the provider kept."""
+    if usage is None:
+        return None
+    details = getattr(usage, "completion_tokens_details", None)
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        reasoning_tokens=getattr(details, "reasoning_tokens", None),
+    )
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -1,7 +1,8 @@
 """What goes to a model and what comes back: the one interface every provider speaks.
 
-A request gives a stream of events: text and thinking deltas as they arrive, a `Restart` when a
-broken attempt is retried (whatever was streamed before it is void), and last a `Completion`.
+A request gives a stream of events: answer text as it arrives (plain `str`, as the SDK gave it: a
+long answer is thousands of deltas, none of which needs a wrapper), thinking deltas, a `Restart`
+when a broken attempt is retried (whatever was streamed before it is void), and last a `Completion`.
 """
 
 from __future__ import annotations
@@ -82,15 +83,6 @@ class RetryRecord(BaseModel):
     """Seconds waited before the next attempt (the server's `Retry-After` when it gave one)."""
 
 
-class TextDelta(BaseModel):
-    """A piece of the answer."""
-
-    model_config = ConfigDict(frozen=True)
-    kind: Literal["text"] = "text"
-    text: str
-    """The new text."""
-
-
 class ThinkingDelta(BaseModel):
     """A piece of the model's visible thinking, kept apart from the answer."""
 
@@ -151,5 +143,6 @@ class Completion(BaseModel):
     """Wall time to the first delta of the successful attempt."""
 
 
-StreamEvent = TextDelta | ThinkingDelta | Restart | Completion
-"""What a request's stream yields; the last event is always a `Completion`."""
+StreamEvent = str | ThinkingDelta | Restart | Completion
+"""What a request's stream yields: a `str` is a piece of the answer; the last event is always a
+`Completion`."""

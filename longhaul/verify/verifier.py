@@ -27,7 +27,7 @@ from longhaul.stop_reasons import read_stop_reason
 from longhaul.task import Checker, Mistake, Task, TaskParams
 from longhaul.verdict import WONT_DO_WORDS, Evidence, FirstError, StopReason, Verdict, WontDoKind
 from longhaul.verify import refusal
-from longhaul.verify.lexer import Event, Lexer
+from longhaul.verify.lexer import Event, ItemsGiven, Lexer
 from longhaul.verify.markers import CLAIMS_COMPLETE, IMPOSSIBLE
 
 _EDGE = 4000  # characters of the answer's opening and ending kept for phrase detection
@@ -77,39 +77,12 @@ class _Candidate:
 
 
 @dataclass
-class Progress:
-    """What the verifier knows mid-stream (the final word is `finish`)."""
-
-    items_correct: int
-    failed: FirstError | None
-
-
-@dataclass
-class _Edges:
-    head: str = ""
-    tail: str = ""
-    length: int = 0
-    closed_think: bool = False
-
-    def add(self, text: str) -> None:
-        if not self.closed_think:
-            self.closed_think = "</think>" in self.tail[-16:] + text
-        if len(self.head) < _EDGE:
-            self.head += text[: _EDGE - len(self.head)]
-        self.tail = (self.tail + text)[-_EDGE:]
-        self.length += len(text)
-
-    @property
-    def unclosed_think(self) -> bool:
-        """The answer is one thinking block that never closed (a model that ran out of turn
-        inside its reasoning): no visible text."""
-        return self.head.lstrip().startswith("<think>") and not self.closed_think
-
-
-@dataclass
 class StreamingVerifier:
     """Verifies one answer as it streams. `feed` answer text, `feed_thinking` thinking text, then
-    `finish` with the stop reason. Chunking never changes the verdict."""
+    `finish` with the stop reason. Chunking never changes the verdict. Mid-stream, `items_correct`
+    and `failed` say how it goes; after `finish`, `answer` and `thinking` are the texts fed, and
+    with `keep_items`, `given` is every item the answer gave (what stitching needs, so that the
+    answer is not read a second time)."""
 
     task: Task[Any]
     params: TaskParams
@@ -117,9 +90,13 @@ class StreamingVerifier:
     """Items already accepted (earlier turns of an agent loop): this text continues after them.
     Its first list is checked from item `len(prefix)` on, with the checker's state as the prefix
     left it; a list that starts again from the first item is checked on its own."""
+    keep_items: bool = False
+    """Record every item the answer gives, right or wrong (`given`); off, a long answer's items
+    are not kept."""
     _lexer: Lexer = field(init=False)
+    _chunks: list[str] = field(default_factory=list, init=False)
+    """The answer as fed, joined once when it is asked for (the edges are read from it at the end)."""
     _candidates: list[_Candidate] = field(default_factory=list, init=False)
-    _edges: _Edges = field(default_factory=_Edges, init=False)
     _thinking: list[str] = field(default_factory=list, init=False)
     _markers: list[Evidence] = field(default_factory=list, init=False)
     _code: list[Evidence] = field(default_factory=list, init=False)
@@ -132,6 +109,11 @@ class StreamingVerifier:
     _prose_end: int = field(default=-1, init=False)
     _open_at: int | None = field(default=None, init=False)
     """Where the bracketed list being read opened, until it closes."""
+    _first_claimed: int | None = field(default=None, init=False)
+    _given: list[Any] = field(default_factory=list, init=False)
+    _run_line: tuple[Event | None, int, int] = field(default=(None, 0, 0), init=False)
+    """A run of line items, an offset in its text and the line there: items of a run are reached
+    in order, so their line numbers are counted on from the last one asked for."""
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
@@ -144,28 +126,58 @@ class StreamingVerifier:
 
     # -- feeding --------------------------------------------------------------------------
 
-    def feed(self, chunk: str) -> Progress:
-        self._edges.add(chunk)
+    def feed(self, chunk: str) -> None:
+        # Called for every delta of a stream: nothing is built here unless the lexer scanned.
+        self._chunks.append(chunk)
         for event in self._lexer.feed(chunk):
             self._on(event)
-        return self.progress()
 
     def feed_thinking(self, chunk: str) -> None:
         self._thinking.append(chunk)
 
-    def progress(self) -> Progress:
-        cand = self._candidates[-1] if self._candidates else None
-        if cand is None:
-            return Progress(0, None)
-        return Progress(cand.n_ok, cand.mistake)
+    @property
+    def items_correct(self) -> int:
+        """Items of the latest list checked and right, so far (the final word is `finish`)."""
+        return self._candidates[-1].n_ok if self._candidates else 0
+
+    @property
+    def failed(self) -> FirstError | None:
+        """The first wrong item of the latest list, so far."""
+        return self._candidates[-1].mistake if self._candidates else None
+
+    @property
+    def answer(self) -> str:
+        """The answer text fed so far."""
+        chunks = self._chunks
+        if len(chunks) != 1:
+            self._chunks = chunks = ["".join(chunks)]
+        return chunks[0]
+
+    @property
+    def thinking(self) -> str:
+        """The thinking text fed so far."""
+        if len(self._thinking) != 1:
+            self._thinking = ["".join(self._thinking)]
+        return self._thinking[0]
+
+    @property
+    def given(self) -> ItemsGiven:
+        """Every item the answer gave, in order, right or wrong, wherever it stands, and the
+        position the first claims if it is numbered (with `keep_items`; else none)."""
+        return ItemsGiven(self._first_claimed, self._given)
 
     # -- events ---------------------------------------------------------------------------
 
     def _on(self, ev: Event) -> None:
         cand = self._candidates[-1] if self._candidates else None
         kind = ev.kind
+        if self.keep_items and (kind == "items" or kind == "keyed"):
+            self._keep(ev)
         if kind == "items":
-            self._on_items(ev, cand)
+            if ev.starts is not None:
+                self._on_line_run(ev)
+            else:
+                self._on_items(ev, cand)
             self._since_items = None
         elif kind == "keyed":
             self._on_keyed(ev)
@@ -315,6 +327,131 @@ class StreamingVerifier:
             if cand.values is not None and cand.n_ok > ok_before:
                 cand.values.append(val)
 
+    def _keep(self, ev: Event) -> None:
+        """Record an event's items for `given` (as `longhaul.verify.lexer.items_in` reads them)."""
+        if ev.values is not None:
+            self._given.extend(ev.values)
+            return
+        if not self._given and ev.items:
+            self._first_claimed = ev.items[0][0]
+        self._given.extend([v for _, v in ev.items])
+
+    def _on_line_run(self, ev: Event) -> None:
+        """A run of line items, read exactly as if each came as an event of its own (the lexer
+        cuts runs where the chunking cuts them, and the verdict must not tell). Stretches of
+        items that only carry on the list, or that follow a wrong item, are taken at once; any
+        other item (a restart, a revision, the one after a marker) goes the whole way."""
+        items = ev.items
+        k, n = 0, len(items)
+        while k < n:
+            cand = self._candidates[-1] if self._candidates else None
+            plain = self._last_plain() if cand is not None and cand.keyed is not None else cand
+            j = self._straight_on(plain, ev, k) if plain is not None else k
+            if j == k:
+                self._on_items(self._one(ev, k), cand)
+                j = k + 1
+            self._since_items = None  # as after any items event
+            k = j
+
+    def _straight_on(self, cand: _Candidate, ev: Event, k: int) -> int:
+        """Take the items of a run from `k` on that `_on_items` would take one by one without
+        deciding anything (no restart, no revision, no marker to settle); return where it stopped."""
+        if cand.broken or cand.closed or cand.pending_cut is not None:
+            return k
+        items = ev.items
+        n = len(items)
+        last = cand.last_index
+        j = k
+        if not cand.active:
+            # Items after a wrong one are counted, never checked; after a cut or the end, dropped.
+            # Item 1 again (a restart) or the last number again (a revision) goes the whole way.
+            counted = cand.mistake is not None and cand.cut is None
+            while j < n:
+                idx = items[j][0]
+                if idx is not None:
+                    if idx == 0 or idx == last:
+                        break
+                    if counted:
+                        last = idx
+                j += 1
+            if counted:
+                cand.n_emitted += j - k
+                cand.last_index = last
+            return j
+        # The items that go straight on: unnumbered, or numbered as the next one.
+        nxt = cand.next_index
+        numbered = False
+        while j < n:
+            idx = items[j][0]
+            if idx is not None:
+                if idx != nxt or idx == 0 or idx == last:
+                    break
+                numbered = True
+            nxt += 1
+            j += 1
+        if j == k:
+            return k
+        values = [v for _, v in items[k:j]]
+        checker = cand.checker
+        check_many = getattr(checker, "check_many", None)
+        ok: int
+        mistake: Mistake | None
+        done = False
+        if check_many is not None:
+            # Once done, a checker rejects any further item (the contract of `check_many`): a
+            # mistake with the checker done is the first item past the end, where checking one by
+            # one would have stopped with the list complete.
+            ok, mistake = check_many(values)
+            done = checker.done()
+            if done:
+                mistake = None
+        else:
+            ok, mistake = 0, None
+            for v in values:
+                mistake = checker.check(v)
+                if mistake is not None:
+                    break
+                ok += 1
+                if checker.done():
+                    done = True
+                    break
+        taken = ok + (mistake is not None)  # the items that were looked at: the wrong one too
+        if numbered:
+            for idx, _ in reversed(items[k : k + taken]):
+                if idx is not None:
+                    cand.last_index = idx
+                    break
+        if cand.values is not None:
+            if all(idx is not None for idx, _ in items[k : k + taken]):
+                cand.values.extend(values[:ok])
+            else:
+                cand.values = None
+        cand.n_ok += ok
+        cand.next_index += ok
+        cand.n_emitted += taken
+        if mistake is not None:
+            assert ev.starts is not None and ev.ends is not None
+            self._fail_at(cand, ev.starts[k + ok], ev.ends[k + ok], self._line_in_run(ev, k + ok), values[ok], mistake)
+        elif done:
+            cand.done = True
+        return k + taken
+
+    def _line_in_run(self, ev: Event, k: int) -> int:
+        """The line of item `k` of a run of line items."""
+        assert ev.starts is not None
+        off = ev.starts[k] - ev.start
+        run, at, line = self._run_line
+        if run is not ev or off < at:
+            at, line = 0, ev.line
+        line += ev.text.count("\n", at, off)
+        self._run_line = (ev, off, line)
+        return line
+
+    def _one(self, ev: Event, k: int) -> Event:
+        """Item `k` of a run of line items, as the event it would be on its own."""
+        assert ev.starts is not None and ev.ends is not None
+        return Event("items", ev.starts[k], ev.ends[k], self._line_in_run(ev, k), items=[ev.items[k]])
+
     def _carries_on(self, cand: _Candidate, index: int | None, value: Any) -> bool:
         if index is not None:
             return index == cand.next_index
@@ -410,7 +547,10 @@ class StreamingVerifier:
                 if k == offset_in_run:
                     line += ev.text.count("\n", 0, m.start())
                     break
-        cand.mistake_span = (ev.start, ev.end)
+        self._fail_at(cand, ev.start, ev.end, line, value, mistake)
+
+    def _fail_at(self, cand: _Candidate, start: int, end: int, line: int, value: Any, mistake: Mistake) -> None:
+        cand.mistake_span = (start, end)
         cand.mistake = FirstError(
             index=cand.n_ok,
             expected=mistake.expected,
@@ -485,9 +625,10 @@ class StreamingVerifier:
         task, p = self.task, self.params
         expected = task.expected_count(p)
         cand = self._answer_list()
-        head, tail, length = self._edges.head, self._edges.tail, self._edges.length
+        answer = self.answer
+        head, tail, length = answer[:_EDGE], answer[-_EDGE:], len(answer)
         tail_offset = length - len(tail)
-        thinking = "".join(self._thinking)
+        thinking = self.thinking
         evidence: list[Evidence] = []
         notes: list[str] = []
         claims = _claims(head, tail, tail_offset)
@@ -515,7 +656,10 @@ class StreamingVerifier:
         if cand is not None:
             notes.extend(cand.checker.notes())
             notes.extend(cand.keyed_notes)
-        visible = length > 0 and not self._edges.unclosed_think
+        # An answer that is one thinking block that never closed (a model that ran out of turn
+        # inside its reasoning) has no visible text.
+        unclosed_think = head.lstrip().startswith("<think>") and "</think>" not in answer
+        visible = length > 0 and not unclosed_think
 
         # An instance with no solution: saying so is the complete answer; any list is wrong.
         if not task.solvable(p):
