@@ -103,7 +103,10 @@ def test_html_is_self_contained_and_labels_simulations(mixed):
     assert "<script" not in html.lower()
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
     assert "@import" not in html and not re.search(r"url\((?!#)", html)  # only references inside the page
-    assert html.count("<svg") >= 4 * 2  # four figures a task (the first-error one where there are errors)
+    # count has two sizes: four figures (the first-error one as there are errors); the digests have one size: none, and it says so
+    assert html.count("<svg") == 4
+    digests = html[html.index("<h2 id='task-sha256_digests'>") : html.index("<h2 id=trials>")]
+    assert "<svg" not in digests and "One size (end 5): see the table." in digests
     assert "(simulated)" in html and "never a real model" in html
     md = (mixed / "summary.md").read_text()
     assert "(simulated)" in md and "Refusal elasticity" in md
@@ -172,6 +175,26 @@ def test_results_streamed_from_the_store_are_those_of_the_trials_held_at_once(mi
         assert m.overconfidence.count == len(over)
         price = prices.get(m.model)
         assert m.cost_usd == (None if price is None else sum(cost(t, price) or 0 for t in mine))
+
+
+def test_a_one_size_report_has_no_figure_says_why_and_never_loads_matplotlib(tmp_path):
+    body = 'name = "one"\nmodels = ["sim/diligent", "sim/drifter?at=12"]\nsamples = 2\n[[tasks]]\ntask = "count"\nend = 40\n'
+    run_dir = run(tmp_path, "run", body)
+    write_report(run_dir)  # counts the reference answer once: the cache has it for the process below
+    code = (
+        "import sys; from pathlib import Path; from longhaul.report import write_report; from longhaul import tokens; "
+        f"write_report(Path({str(run_dir)!r}), Path({str(tmp_path / 'again')!r})); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}), tokens.encoding.cache_info().currsize)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["[]", "0"]  # no matplotlib, no vocabulary loaded
+    html = (tmp_path / "again" / "report.html").read_text()
+    assert "<svg" not in html and "One size (end 40): see the table." in html
+    # the table gives what the figures would: each outcome's count and share with its interval
+    assert re.search(r"<span class=o-complete>2 · 100% <span class=ci>\[\d+%–100%\]</span></span>", html)
+    assert re.search(r"<span class=o-cant_do>2 · 100% <span class=ci>\[\d+%–100%\]</span></span>", html)
+    assert json.loads((tmp_path / "again" / "results.json").read_text())["cells"][0]["needed_tokens"] > 0
 
 
 def test_model_output_is_escaped_in_the_html(tmp_path):

@@ -5,7 +5,9 @@ the page carries a Content-Security-Policy that forbids scripts outright.
 
 The page is made in pieces (`render` yields them) so that it is written as it is made: the trials
 it shows in full are picked as the run's trials stream past (`DrillPicker`, which keeps their keys
-only) and read back one at a time. Figures are drawn from the cells' aggregates.
+only) and read back one at a time. Figures are drawn from the cells' aggregates, and only for a
+task with two sizes or more: against one size a figure is one point the table already gives, and
+a run without such a task never loads matplotlib.
 """
 
 from __future__ import annotations
@@ -55,11 +57,16 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
-def _share(s: Share | None, zero_blank: bool = False) -> str:
+def _mix(s: Share) -> str:
+    """An outcome of a cell: its count and its share of the verdicts, with the interval (blank when none)."""
+    if not s.count or s.share is None:
+        return ""
+    return f"{s.count:,} · {_share(s)}"
+
+
+def _share(s: Share | None) -> str:
     if s is None or s.share is None:
         return "–"
-    if zero_blank and s.count == 0:
-        return ""
     return f"{_pct(s.share)} <span class=ci>[{_pct(s.low)}–{_pct(s.high)}]</span>"
 
 
@@ -159,7 +166,7 @@ def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
         shares = (
             ["no verdicts", *[""] * (len(VERDICTS) - 1)]
             if not c.verdicts
-            else [f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in VERDICTS]
+            else [f"<span class=o-{o}>{_mix(c.outcomes[o])}</span>" for o in VERDICTS]
         )
         rows.append(
             [
@@ -346,15 +353,26 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
     by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in r.cells:
         by_task[c.task].append(c)
+    out.append(
+        "<p class=meta>In the tables below, each outcome is its count · its share of the cell's verdicts "
+        "<span class=ci>[95% Wilson interval]</span>; provider errors are a count and a share of the cell's trials.</p>"
+    )
     yield from out
     for task in tasks:
         cells = by_task[task]
         size_label = size_labels.get(task, "size")
         yield f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>"
-        for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
-            svg = make(task, cells, size_label)
-            if svg:
-                yield f"<figure>{svg}</figure>"
+        sizes = sorted({c.size for c in cells})
+        if len(sizes) < 2:
+            yield (
+                f"<p class=meta>One size ({escape(size_label)} {sizes[0]:,}): see the table. No figures against size: each "
+                "would be a single point, the numbers the table gives.</p>"
+            )
+        else:
+            for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
+                svg = make(task, cells, size_label)
+                if svg:
+                    yield f"<figure>{svg}</figure>"
         yield _table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3)
 
     # Drill-down.
