@@ -40,16 +40,16 @@ def main() -> None:
         start = time.perf_counter()
         result = longhaul.run(parse_suite(SUITE), out=Path(tmp) / "run")
         seconds = time.perf_counter() - start
-    figures = {}
-    for trial in result.trials:
-        figures[trial.spec.strategy] = {
-            "outcome": trial.outcome,
-            "items_correct": trial.verdict.items_correct,
-            "turns": len(trial.turns),
-            "input_tokens": trial.input_tokens,
-            "output_tokens": trial.output_tokens,
-            "input_tokens_per_turn": [t.usage.input_tokens for t in trial.turns],
-        }
+        figures = {}
+        for trial in result.trials:  # read from the run folder: before it is removed
+            figures[trial.spec.strategy] = {
+                "outcome": trial.outcome,
+                "items_correct": trial.verdict.items_correct,
+                "turns": len(trial.turns),
+                "input_tokens": trial.input_tokens,
+                "output_tokens": trial.output_tokens,
+                "input_tokens_per_turn": [t.usage.input_tokens for t in trial.turns],
+            }
     c, r = figures["continue"], figures["resume"]
     out = {
         "benchmark": "continue_vs_resume",

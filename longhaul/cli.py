@@ -388,7 +388,6 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     import asyncio
 
     from longhaul.runner import DEFAULT_REPORTS, arun, new_run_dir
-    from longhaul.summary import judge_line, summary_table
 
     out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     run_dir = resume or out
@@ -419,18 +418,14 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     if not args.no_report:
         from longhaul.report import write_report
 
-        paths = write_report(
-            result.run_dir,
-            prices=Path(args.prices) if getattr(args, "prices", None) else None,
-            catalog=the_plan.catalog,
-            trials=result.trials,
-        )
+        # Read back from the store, in batches: the run kept counts, not its trials.
+        paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, catalog=the_plan.catalog)
     print()
-    print(summary_table(result.trials))
-    judged = judge_line(result.trials)
+    print(result.tally.table())
+    judged = result.tally.judge_line()
     if judged:
         print(f"\n{judged}")
-    print(f"\nrun folder: {result.run_dir} ({len(result.trials)}/{result.total} trials)")
+    print(f"\nrun folder: {result.run_dir} ({result.stored}/{result.total} trials)")
     if paths is not None:
         print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
     else:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from longhaul._version import __version__
 from longhaul.catalog import Catalog
@@ -23,29 +23,43 @@ from longhaul.errors import BadInput
 from longhaul.providers import Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
-from longhaul.store import Manifest, RunStore, git_revision, read_manifest
+from longhaul.store import Manifest, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
-from longhaul.trial import TrialRecord, TrialSpec, run_trial, trial_key
+from longhaul.summary import Tally
+from longhaul.trial import TrialSpec, run_trial, trial_key
 
 DEFAULT_REPORTS = Path("reports")
 
 
 class RunResult(BaseModel):
-    """What a run left behind."""
+    """What a run left behind: its folder, and counts of its trials (the trials are in the store)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     run_dir: Path
     manifest: Manifest
-    trials: list[TrialRecord]
-    """Every trial in the store, this run's and any earlier run's it resumed."""
     total: int
+    """Trials the suite has."""
     interrupted: bool = False
+    tally: Tally = Field(default_factory=Tally, repr=False)
+    """Outcome counts by cell and the refusal judge's totals, of every trial in the store (this
+    run's and any earlier run's it resumed), counted as each was stored."""
+
+    @property
+    def trials(self) -> StoredTrials:
+        """Every trial in the store, this run's and any earlier run's it resumed, read from the store
+        when iterated (in batches: never all in memory at once); `len` and indexing work too."""
+        return StoredTrials(self.run_dir)
+
+    @property
+    def stored(self) -> int:
+        """Trials in the store."""
+        return self.tally.trials
 
     @property
     def outcomes(self) -> Counter[str]:
-        return Counter(t.outcome for t in self.trials)
+        return self.tally.outcomes
 
 
 class Plan(BaseModel):
@@ -186,6 +200,7 @@ async def arun(
         async with Providers(max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map) as providers:
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]
+            tally = Tally.of(store.trials()) if done else Tally()  # a resumed run's earlier trials, streamed
             display.run_started(
                 RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only())
             )
@@ -223,6 +238,7 @@ async def arun(
                     if judge is not None:
                         record = await judge.review(record, task, params)
                     store.record(record)
+                    tally.add(record)
                     display.trial_finished(record)
 
             async def guarded(spec: TrialSpec) -> None:
@@ -254,8 +270,7 @@ async def arun(
                 interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
                 outcomes = store.outcome_counts()
                 display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
-        trials = list(store.trials())
-        return RunResult(run_dir=store.folder, manifest=store.manifest, trials=trials, total=len(the_plan.trials), interrupted=interrupted)
+        return RunResult(run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, tally=tally)
     finally:
         store.close()
 

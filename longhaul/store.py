@@ -12,10 +12,11 @@ import json
 import sqlite3
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -26,6 +27,9 @@ from longhaul.trial import TrialRecord
 
 MANIFEST = "manifest.json"
 DATABASE = "trials.sqlite"
+
+BATCH = 200
+"""Trials read from the store at a time: a reader holds one batch, however many trials a run has."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
@@ -241,10 +245,74 @@ def read_trial(folder: Path, key: str) -> TrialRecord | None:
         db.close()
 
 
-def read_trials(folder: Path) -> list[TrialRecord]:
+def iter_trials(folder: Path, keys: Iterable[str] | None = None, batch: int = BATCH) -> Iterator[TrialRecord]:
+    """The stored trials in the order they finished, read `batch` at a time (one batch in memory,
+    however long the run), from a read-only connection: a run still writing is never blocked, and
+    its trials stored after the reading began are not in it. With `keys`, those trials in the
+    keys' order (a key not stored is skipped)."""
     db = _reader(folder)
     try:
         with _readable(folder):
-            return [TrialRecord.model_validate_json(r) for (r,) in db.execute("SELECT record FROM trials ORDER BY rowid")]
+            if keys is None:
+                cursor = db.execute("SELECT record FROM trials ORDER BY rowid")
+                while rows := cursor.fetchmany(batch):
+                    for (record,) in rows:
+                        yield TrialRecord.model_validate_json(record)
+            else:
+                for key in keys:
+                    row = db.execute("SELECT record FROM trials WHERE key = ?", (key,)).fetchone()
+                    if row is not None:
+                        yield TrialRecord.model_validate_json(row[0])
     finally:
         db.close()
+
+
+def read_trials(folder: Path) -> list[TrialRecord]:
+    """Every stored trial, in a list: for a run small enough to hold (`iter_trials` streams them)."""
+    return list(iter_trials(folder))
+
+
+class StoredTrials(Sequence[TrialRecord]):
+    """A run's trials as a sequence read from its store on demand: iterating streams them in
+    batches, `len` and indexing ask SQLite, and nothing is kept between calls (each call sees the
+    store as it is then)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __iter__(self) -> Iterator[TrialRecord]:
+        return iter_trials(self.folder)
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT count(*) FROM trials", ())[0][0])
+
+    @overload
+    def __getitem__(self, index: int) -> TrialRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TrialRecord]: ...
+    def __getitem__(self, index: int | slice) -> TrialRecord | list[TrialRecord]:
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._records("SELECT record FROM trials ORDER BY rowid LIMIT ? OFFSET ?", (max(0, stop - start), start))
+        i = index + n if index < 0 else index
+        if not 0 <= i < n:
+            raise IndexError("trial index out of range")
+        return self._records("SELECT record FROM trials ORDER BY rowid LIMIT 1 OFFSET ?", (i,))[0]
+
+    def __repr__(self) -> str:
+        return f"StoredTrials({str(self.folder)!r})"
+
+    def _query(self, sql: str, args: tuple[int, ...]) -> list[tuple[str]]:
+        db = _reader(self.folder)
+        try:
+            with _readable(self.folder):
+                return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
+    def _records(self, sql: str, args: tuple[int, ...]) -> list[TrialRecord]:
+        with _readable(self.folder):
+            return [TrialRecord.model_validate_json(r) for (r,) in self._query(sql, args)]

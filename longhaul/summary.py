@@ -1,5 +1,9 @@
 """The run's summary table: trials by model, task, size and strategy, and their outcomes
-(the full report comes from `longhaul report`)."""
+(the full report comes from `longhaul report`).
+
+A `Tally` is what the table and the refusal judge's line need, counted trial by trial: the run
+keeps one as its trials are stored, and never the trials themselves.
+"""
 
 from __future__ import annotations
 
@@ -19,53 +23,95 @@ _SHORT = {
 }
 
 
-def summary_table(trials: Iterable[TrialRecord]) -> str:
-    """A Markdown table, one row per cell, outcome counts in columns; simulated models say so.
-    `verdicts` counts the trials with a verdict on the model: every trial but a provider `error`."""
-    cells: dict[tuple[str, str, int, str], Counter[str]] = defaultdict(Counter)
-    simulated: set[str] = set()
-    for t in trials:
+class Tally:
+    """Outcome counts by cell (model, task, size, strategy), the simulated models, and the refusal
+    judge's totals, of the trials added so far: a few numbers a cell, however many trials."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, str, int, str], Counter[str]] = defaultdict(Counter)
+        self.simulated: set[str] = set()
+        self.judges: set[str] = set()
+        self.judged = self.judged_cached = self.judged_failed = self.kinds_changed = 0
+        self.judge_tokens_in = self.judge_tokens_out = 0
+
+    @classmethod
+    def of(cls, trials: Iterable[TrialRecord]) -> Tally:
+        tally = cls()
+        for t in trials:
+            tally.add(t)
+        return tally
+
+    def add(self, t: TrialRecord) -> None:
         s = t.spec
-        cells[(s.model, s.task, s.size, s.strategy)][t.outcome] += 1
+        self.cells[(s.model, s.task, s.size, s.strategy)][t.outcome] += 1
         if t.simulated:
-            simulated.add(s.model)
-    header = ["model", "task", "size", "strategy", "trials", "verdicts", *(_SHORT[o] for o in OUTCOMES)]
-    rows = []
-    for (model, task, size, strategy), counts in sorted(cells.items()):
-        name = f"{model} (simulated)" if model in simulated else model
-        n_trials = sum(counts.values())
-        rows.append(
-            [
-                name,
-                task,
-                str(size),
-                strategy,
-                str(n_trials),
-                str(n_trials - counts["error"]),
-                *(str(counts.get(o, 0) or "") for o in OUTCOMES),
-            ]
+            self.simulated.add(s.model)
+        if (j := t.refusal_judgement) is not None:
+            self.judges.add(j.judge)
+            self.judged += 1
+            self.judged_cached += j.cached
+            self.judged_failed += j.label is None
+            self.kinds_changed += j.kind_after != j.kind_before
+            self.judge_tokens_in += j.input_tokens
+            self.judge_tokens_out += j.output_tokens
+
+    @property
+    def trials(self) -> int:
+        """Trials added."""
+        return sum(sum(c.values()) for c in self.cells.values())
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        """Trials of each outcome."""
+        total: Counter[str] = Counter()
+        for counts in self.cells.values():
+            total.update(counts)
+        return total
+
+    def table(self) -> str:
+        """A Markdown table, one row per cell, outcome counts in columns; simulated models say so.
+        `verdicts` counts the trials with a verdict on the model: every trial but a provider `error`."""
+        header = ["model", "task", "size", "strategy", "trials", "verdicts", *(_SHORT[o] for o in OUTCOMES)]
+        rows = []
+        for (model, task, size, strategy), counts in sorted(self.cells.items()):
+            name = f"{model} (simulated)" if model in self.simulated else model
+            n_trials = sum(counts.values())
+            rows.append(
+                [
+                    name,
+                    task,
+                    str(size),
+                    strategy,
+                    str(n_trials),
+                    str(n_trials - counts["error"]),
+                    *(str(counts.get(o, 0) or "") for o in OUTCOMES),
+                ]
+            )
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+        def line(cols: list[str]) -> str:
+            return "| " + " | ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))) + " |"
+
+        rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
+        return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+    def judge_line(self) -> str:
+        """One line on the refusal judge, when a trial was judged: how many, from the cache, failed,
+        kinds changed, and its tokens (not in the table's trials, which are the models' own)."""
+        if not self.judged:
+            return ""
+        return (
+            f"refusal judge {', '.join(sorted(self.judges))}: {self.judged} unsure answers judged ({self.judged_cached} from the cache, "
+            f"{self.judged_failed} without a class), {self.kinds_changed} won't-do kinds changed; "
+            f"{self.judge_tokens_in:,} tokens in / {self.judge_tokens_out:,} out"
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
-    def line(cols: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))) + " |"
 
-    rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+def summary_table(trials: Iterable[TrialRecord]) -> str:
+    """`Tally.table` of these trials."""
+    return Tally.of(trials).table()
 
 
 def judge_line(trials: Iterable[TrialRecord]) -> str:
-    """One line on the refusal judge, when a trial was judged: how many, from the cache, failed,
-    kinds changed, and its tokens (not in the table's trials, which are the models' own)."""
-    judged = [t.refusal_judgement for t in trials if t.refusal_judgement is not None]
-    if not judged:
-        return ""
-    judges = ", ".join(sorted({j.judge for j in judged}))
-    cached = sum(j.cached for j in judged)
-    failed = sum(j.label is None for j in judged)
-    changed = sum(j.kind_after != j.kind_before for j in judged)
-    tokens_in, tokens_out = sum(j.input_tokens for j in judged), sum(j.output_tokens for j in judged)
-    return (
-        f"refusal judge {judges}: {len(judged)} unsure answers judged ({cached} from the cache, {failed} without a class), "
-        f"{changed} won't-do kinds changed; {tokens_in:,} tokens in / {tokens_out:,} out"
-    )
+    """`Tally.judge_line` of these trials."""
+    return Tally.of(trials).judge_line()

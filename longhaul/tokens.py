@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -89,9 +91,125 @@ def count_tokens(text: str, model: str | None = None) -> int:
     return len(encoding(encoding_name_for(model)[0]).encode(text, disallowed_special=()))
 
 
+# -- what a complete answer needs, counted once ----------------------------------------------------
+#
+# The report, the dry run and an early stop ask how many tokens a task's reference answer is, and
+# counting it loads the vocabulary (0.3-1 s, some 75 MB). So each count is kept: in this process,
+# and on disk for the next one (`token_counts.json` in the user's cache folder), keyed by the task's
+# name, the source of the modules its class is defined in (an edited task is counted again), its
+# parameters and the encoding. The file is replaced whole, never written in place; a cache folder
+# that cannot be written is skipped without a word (the count is made each time instead).
+
+CACHE_ENV = "LONGHAUL_CACHE_DIR"
+"""Set, the folder longhaul keeps its caches in (tests point it at a temporary one)."""
+
+COUNTS_FILE = "token_counts.json"
+MAX_COUNTS = 20_000
+"""Counts kept on disk at most (the newest): a sweep over many parameters never grows it without end."""
+
+_TYPING_MODULES = frozenset({"builtins", "abc", "typing"})
+
+
+def cache_dir() -> Path:
+    """`$LONGHAUL_CACHE_DIR`, else the user's cache folder for longhaul (platformdirs' rule where it
+    is installed; else `$XDG_CACHE_HOME/longhaul`, or `~/.cache/longhaul`)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    try:
+        # Not one of longhaul's own dependencies (textual brings it): imported here so that its
+        # absence is the XDG rule below, not an error.
+        import platformdirs
+    except ImportError:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "longhaul"
+    return Path(platformdirs.user_cache_dir("longhaul", appauthor=False))
+
+
+class CountCache:
+    """Token counts by key, read from one JSON file when first asked, and written back (merged with
+    what other processes wrote meanwhile) each time a count is added."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._counts: dict[str, int] | None = None
+
+    def _read(self) -> dict[str, int]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet, unreadable or damaged: counted again
+        counts = data.get("counts") if isinstance(data, dict) else None
+        return {k: v for k, v in counts.items() if isinstance(v, int)} if isinstance(counts, dict) else {}
+
+    def get(self, key: str) -> int | None:
+        if self._counts is None:
+            self._counts = self._read()
+        return self._counts.get(key)
+
+    def put(self, key: str, count: int) -> None:
+        counts = {**self._read(), **(self._counts or {}), key: count}
+        self._counts = dict(list(counts.items())[-MAX_COUNTS:])
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps({"version": 1, "counts": self._counts}), encoding="utf-8")
+            partial.replace(self.path)
+        except OSError:
+            # A cache that cannot be written is no error: the count is made again next time.
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+_cache: CountCache | None = None
+
+
+def _counts() -> CountCache:
+    global _cache
+    path = cache_dir() / COUNTS_FILE
+    if _cache is None or _cache.path != path:
+        _cache = CountCache(path)
+    return _cache
+
+
+@lru_cache(maxsize=64)
+def _source_digest(cls: type) -> str | None:
+    """A digest of the source files of the modules `cls` and its bases are defined in (None when one
+    has no file to read: such a task's counts are kept in memory only)."""
+    digest = hashlib.sha256()
+    files = dict.fromkeys(
+        getattr(sys.modules.get(klass.__module__), "__file__", None) for klass in cls.__mro__ if klass.__module__ not in _TYPING_MODULES
+    )
+    for file in files:
+        if file is None:
+            return None
+        try:
+            digest.update(Path(file).read_bytes())
+        except OSError:
+            return None
+    return digest.hexdigest()
+
+
+def count_key(task: Task[Any], params: TaskParams, encoding_name: str) -> str | None:
+    """The cache key of a reference answer's count (None: not cached on disk)."""
+    source = _source_digest(type(task))
+    if source is None:
+        return None
+    what = [task.name, source, params.model_dump(mode="json"), encoding_name]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
 @lru_cache(maxsize=1024)
 def needed_tokens(task: Task[Any], params: TaskParams, model: str | None = None) -> int:
     """Output tokens a complete answer needs: the task's reference answer in its prompt's format,
-    counted with the model's tokenizer. Cached per task, parameters and model: every trial of a
-    cell, the dry run, the budget check and the report ask the same question."""
-    return count_tokens(task.render(params), model)
+    counted with the model's tokenizer. Every trial of a cell, the dry run, the budget check and
+    the report ask the same question: answered once a process (per task, parameters and model),
+    and from the disk cache above when another process counted it, so no vocabulary is loaded."""
+    name = encoding_name_for(model)[0]
+    key = count_key(task, params, name)
+    if key is not None and (count := _counts().get(key)) is not None:
+        return count
+    count = len(encoding(name).encode(task.render(params), disallowed_special=()))
+    if key is not None:
+        _counts().put(key, count)
+    return count

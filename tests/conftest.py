@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,12 @@ from longhaul.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+# Token counts are cached on disk (longhaul/tokens.py): the tests, and the processes they start,
+# use a folder of their own, never the user's.
+if not os.environ.get("LONGHAUL_CACHE_DIR"):
+    os.environ["LONGHAUL_CACHE_DIR"] = tempfile.mkdtemp(prefix="longhaul-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["LONGHAUL_CACHE_DIR"], True)
 
 FIGURES: list[str] = []
 """Measured figures (agreement with corpus labels, detector precision and recall), printed at the

@@ -163,8 +163,10 @@ def test_summary_md_shows_the_rate_of_the_verdicts_and_the_errors_beside_it(half
 
 def test_the_html_cell_table_shows_verdicts_and_errors_apart(half_broken):
     html = (half_broken / "report.html").read_text()
-    # trials 4, verdicts 2, complete 100% [34–100] (Wilson, 2 of 2), ..., provider errors 2 (50%)
-    row = re.search(r"<td>4</td><td>2</td><td><span class=o-complete>100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html)
+    # trials 4, verdicts 2, complete 2 · 100% [34–100] (Wilson, 2 of 2), ..., provider errors 2 (50%)
+    row = re.search(
+        r"<td>4</td><td>2</td><td><span class=o-complete>2 · 100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html
+    )
     assert row, "the cell's row"
     assert "<span class=o-error>2 (50%)</span>" in row.group(1)
     assert "2 of 4" in html  # the per-model verdicts column

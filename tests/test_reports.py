@@ -6,16 +6,21 @@ import json
 import os
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 import longhaul
+from longhaul.dryrun import Price
 from longhaul.report import write_report
 from longhaul.report.compare import compare, render
+from longhaul.report.results import compute
 from longhaul.report.stats import wilson
+from longhaul.store import read_trials
 from longhaul.suite import parse_suite
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -98,10 +103,98 @@ def test_html_is_self_contained_and_labels_simulations(mixed):
     assert "<script" not in html.lower()
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
     assert "@import" not in html and not re.search(r"url\((?!#)", html)  # only references inside the page
-    assert html.count("<svg") >= 4 * 2  # four figures a task (the first-error one where there are errors)
+    # count has two sizes: four figures (the first-error one as there are errors); the digests have one size: none, and it says so
+    assert html.count("<svg") == 4
+    digests = html[html.index("<h2 id='task-sha256_digests'>") : html.index("<h2 id=trials>")]
+    assert "<svg" not in digests and "One size (end 5): see the table." in digests
     assert "(simulated)" in html and "never a real model" in html
     md = (mixed / "summary.md").read_text()
     assert "(simulated)" in md and "Refusal elasticity" in md
+
+
+def test_results_streamed_from_the_store_are_those_of_the_trials_held_at_once(mixed):
+    """The aggregates made trial by trial as the store streams them (`Aggregator`) against the same
+    numbers computed the way the report did when it held every trial: medians, costs (summed in
+    the order the trials were stored), elasticity and the per-model rates."""
+    prices = {"sim/diligent": Price(input=1.5, output=7.0), "sim/lazy?k=8": Price(input=0.3, output=1.1)}
+    results = compute(mixed, prices)
+    trials = read_trials(mixed)
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return float(statistics.median(values)) if values else None
+
+    def cost(t, price):
+        return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
+
+    by_cell = defaultdict(list)
+    for t in trials:
+        by_cell[(t.spec.model, t.spec.task, t.spec.size, t.spec.strategy)].append(t)
+    assert [(c.model, c.task, c.size, c.strategy) for c in results.cells] == sorted(by_cell)
+    for c in results.cells:
+        group = by_cell[(c.model, c.task, c.size, c.strategy)]
+        judged = [t for t in group if t.outcome != "error"]
+        price = prices.get(c.model)
+        assert (c.params, c.expectation, c.items_expected) == (
+            group[0].spec.params,
+            group[0].verdict.expectation,
+            group[0].verdict.items_expected,
+        )
+        assert c.median_items_correct == median(t.verdict.items_correct for t in judged)
+        assert c.median_first_error == median(t.verdict.first_error.index for t in judged if t.verdict.first_error)
+        assert c.median_input_tokens == median(t.input_tokens for t in judged)
+        assert c.median_output_tokens == median(t.output_tokens for t in judged)
+        assert c.median_turns == median(len(t.turns) for t in judged)
+        assert c.median_seconds == median(t.seconds for t in judged)
+        assert c.retries == sum(t.retries for t in group)
+        assert c.cost_usd == (None if price is None else sum(cost(t, price) for t in group))
+    balked = {k: [t for t in g if t.outcome != "error" and t.turns[0].verdict.outcome == "wont_do"] for k, g in by_cell.items()}
+    assert results.follow_up_strategies == ["continue", "nudge"]
+    for e in results.elasticity:
+        mine = balked[(e.model, e.task, e.size, e.strategy)]
+        direct = [t for t in by_cell[(e.model, e.task, e.size, "direct")] if t.outcome != "error"]
+        assert e.first_turn_wont_do == len(mine) and e.became_complete.count == sum(t.outcome == "complete" for t in mine)
+        assert e.median_turns_to_complete == median(len(t.turns) for t in mine if t.outcome == "complete")
+        assert e.direct_wont_do is not None and e.direct_wont_do.count == sum(t.outcome == "wont_do" for t in direct)
+    for m in results.models:
+        mine = [t for t in trials if t.spec.model == m.model]
+        judged = [t for t in mine if t.outcome != "error"]
+        followed = [t for k, ts in balked.items() if k[0] == m.model and k[3] in ("continue", "nudge") for t in ts]
+        yielded = [t for t in followed if t.outcome == "complete"]
+        assert (m.elasticity.count, m.elasticity.of) == (len(yielded), len(followed))
+        assert m.median_turns_to_complete == median(len(t.turns) for t in yielded)
+        answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
+        assert (m.over_refusal.count, m.over_refusal.of) == (sum(t.outcome == "wont_do" for t in answerable), len(answerable))
+        assert m.error_rate.count == sum(t.outcome == "cant_do" for t in judged)
+        over = [
+            t
+            for t in judged
+            if (t.outcome == "cant_do" and t.verdict.expectation == "should_abstain")
+            or (t.verdict.claims_complete and t.outcome != "complete")
+        ]
+        assert m.overconfidence.count == len(over)
+        price = prices.get(m.model)
+        assert m.cost_usd == (None if price is None else sum(cost(t, price) or 0 for t in mine))
+
+
+def test_a_one_size_report_has_no_figure_says_why_and_never_loads_matplotlib(tmp_path):
+    body = 'name = "one"\nmodels = ["sim/diligent", "sim/drifter?at=12"]\nsamples = 2\n[[tasks]]\ntask = "count"\nend = 40\n'
+    run_dir = run(tmp_path, "run", body)
+    write_report(run_dir)  # counts the reference answer once: the cache has it for the process below
+    code = (
+        "import sys; from pathlib import Path; from longhaul.report import write_report; from longhaul import tokens; "
+        f"write_report(Path({str(run_dir)!r}), Path({str(tmp_path / 'again')!r})); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}), tokens.encoding.cache_info().currsize)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["[]", "0"]  # no matplotlib, no vocabulary loaded
+    html = (tmp_path / "again" / "report.html").read_text()
+    assert "<svg" not in html and "One size (end 40): see the table." in html
+    # the table gives what the figures would: each outcome's count and share with its interval
+    assert re.search(r"<span class=o-complete>2 · 100% <span class=ci>\[\d+%–100%\]</span></span>", html)
+    assert re.search(r"<span class=o-cant_do>2 · 100% <span class=ci>\[\d+%–100%\]</span></span>", html)
+    assert json.loads((tmp_path / "again" / "results.json").read_text())["cells"][0]["needed_tokens"] > 0
 
 
 def test_model_output_is_escaped_in_the_html(tmp_path):

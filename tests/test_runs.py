@@ -206,6 +206,36 @@ def test_every_trial_is_stored_once_with_its_turns(tmp_path):
     assert manifest["trials_total"] == 16 and manifest["started_at"]
 
 
+def test_a_run_keeps_counts_and_reads_its_trials_from_the_store(tmp_path):
+    import asyncio
+    from collections import Counter
+
+    from longhaul.runner import arun, resume_plan
+    from longhaul.store import StoredTrials, iter_trials
+    from longhaul.summary import judge_line, summary_table
+
+    path = small(tmp_path, ["sim/diligent", "sim/drifter?at=5"], ["direct"], "count", "end = [10, 20]")
+    run_dir = tmp_path / "run"
+    longhaul.run(path, out=run_dir)
+    with sqlite3.connect(run_dir / "trials.sqlite") as db:
+        db.execute("DELETE FROM trials WHERE rowid IN (SELECT rowid FROM trials ORDER BY rowid LIMIT 2)")
+    db.close()
+    result = asyncio.run(arun(resume_plan(run_dir), resume=run_dir))
+    # the counts are of every stored trial, the earlier run's included, and match the store's
+    assert result.stored == len(result.trials) == result.total == 4
+    assert result.tally.table() == summary_table(iter_trials(run_dir)) and "sim/drifter?at=5 (simulated)" in result.tally.table()
+    assert result.tally.judge_line() == judge_line(iter_trials(run_dir)) == ""
+    assert result.outcomes == Counter(t.outcome for t in iter_trials(run_dir)) and result.outcomes.total() == 4
+    # the trials: a view of the store, read when asked (in the order they were stored)
+    trials = result.trials
+    assert isinstance(trials, StoredTrials) and "trials" not in result.model_dump()
+    keys = [t.spec.key for t in trials]
+    assert len(set(keys)) == 4 and [t.spec.key for t in trials[1:3]] == keys[1:3] and trials[-1].spec.key == keys[-1]
+    assert [t.spec.key for t in trials[::2]] == keys[::2] and trials[0] in trials
+    with pytest.raises(IndexError):
+        trials[4]
+
+
 @pytest.mark.slow
 def test_resume_runs_only_what_is_missing_and_refuses_a_changed_suite(tmp_path):
     path = small(tmp_path, ["sim/diligent"], ["direct"], "count", "end = [10, 20, 30]")

@@ -8,6 +8,9 @@ against size. Panels go by strategy (the mix: by model and strategy), lines by m
 
 Every share and median is over a cell's verdicts: a cell whose trials all met provider errors has
 no point (a gap in its line), and the mix shows provider errors as a grey count above the bar.
+
+matplotlib is imported when the first figure is drawn, not with this module: a report that draws
+none (every task of one size) never loads it.
 """
 
 from __future__ import annotations
@@ -19,16 +22,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-
 from longhaul.outcome_style import colour
 from longhaul.report.results import CellResult
 from longhaul.verdict import VERDICTS, Outcome
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
 # The figures' look, applied only while one is drawn (rc_context): importing or drawing never
@@ -52,6 +52,8 @@ _R = TypeVar("_R")
 def _styled(draw: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(draw)
     def styled(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        import matplotlib
+
         with matplotlib.rc_context(_STYLE):
             return draw(*args, **kwargs)
 
@@ -66,6 +68,9 @@ def label(model: str, simulated: bool) -> str:
 
 
 def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height))
     FigureCanvasSVG(fig)
     return fig
@@ -105,6 +110,8 @@ def _title(fig: Figure, text: str) -> None:
 
 
 def _model_colours(models: list[str]) -> dict[str, str]:
+    import matplotlib
+
     # Colormap has no `colors` in the stubs (only ListedColormap, typed too widely to index); tab10's
     # is a list of RGB tuples.
     palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]

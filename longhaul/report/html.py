@@ -2,11 +2,19 @@
 
 Model output is untrusted: every string that reaches the page goes through `html.escape`, and
 the page carries a Content-Security-Policy that forbids scripts outright.
+
+The page is made in pieces (`render` yields them) so that it is written as it is made: the trials
+it shows in full are picked as the run's trials stream past (`DrillPicker`, which keeps their keys
+only) and read back one at a time. Figures are drawn from the cells' aggregates, and only for a
+task with two sizes or more: against one size a figure is one point the table already gives, and
+a run without such a task never loads matplotlib.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from html import escape
 
 from longhaul import outcome_style
@@ -49,11 +57,16 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
-def _share(s: Share | None, zero_blank: bool = False) -> str:
+def _mix(s: Share) -> str:
+    """An outcome of a cell: its count and its share of the verdicts, with the interval (blank when none)."""
+    if not s.count or s.share is None:
+        return ""
+    return f"{s.count:,} · {_share(s)}"
+
+
+def _share(s: Share | None) -> str:
     if s is None or s.share is None:
         return "–"
-    if zero_blank and s.count == 0:
-        return ""
     return f"{_pct(s.share)} <span class=ci>[{_pct(s.low)}–{_pct(s.high)}]</span>"
 
 
@@ -153,7 +166,7 @@ def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
         shares = (
             ["no verdicts", *[""] * (len(VERDICTS) - 1)]
             if not c.verdicts
-            else [f"<span class=o-{o}>{_share(c.outcomes[o], zero_blank=True)}</span>" for o in VERDICTS]
+            else [f"<span class=o-{o}>{_mix(c.outcomes[o])}</span>" for o in VERDICTS]
         )
         rows.append(
             [
@@ -180,7 +193,31 @@ def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
     return rows
 
 
-def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, str]) -> str:
+class DrillPicker:
+    """Picks the trials the page shows in full as a run's trials stream past: up to
+    `DRILL_PER_CELL` a cell, those not complete first, then by sample, then in the order they were
+    stored. It keeps their keys, never the trials."""
+
+    def __init__(self) -> None:
+        self._seen = 0
+        self._chosen: dict[tuple[str, str, int, str], list[tuple[bool, int, int, str]]] = defaultdict(list)
+
+    def add(self, t: TrialRecord) -> None:
+        rank = (t.outcome == "complete", t.spec.sample, self._seen, t.spec.key)
+        self._seen += 1
+        chosen = self._chosen[(t.spec.task, t.spec.model, t.spec.size, t.spec.strategy)]
+        if len(chosen) < DRILL_PER_CELL or rank < chosen[-1]:
+            bisect.insort(chosen, rank)
+            del chosen[DRILL_PER_CELL:]
+
+    def keys(self, task: str) -> list[str]:
+        """The chosen trials' keys of one task, in the page's order (by model, size, strategy)."""
+        return [rank[-1] for cell in sorted(k for k in self._chosen if k[0] == task) for rank in self._chosen[cell]]
+
+
+def render(results: Results, size_labels: dict[str, str], drill: Callable[[str], Iterable[TrialRecord]] = lambda task: ()) -> Iterator[str]:
+    """The page, in pieces to be joined by newlines. `drill(task)`: the trials of that task to show
+    in full, in order (read as they are shown: a `DrillPicker`'s keys, from the store)."""
     r = results
     out: list[str] = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -316,31 +353,37 @@ def render(results: Results, trials: list[TrialRecord], size_labels: dict[str, s
     by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in r.cells:
         by_task[c.task].append(c)
+    out.append(
+        "<p class=meta>In the tables below, each outcome is its count · its share of the cell's verdicts "
+        "<span class=ci>[95% Wilson interval]</span>; provider errors are a count and a share of the cell's trials.</p>"
+    )
+    yield from out
     for task in tasks:
         cells = by_task[task]
         size_label = size_labels.get(task, "size")
-        out.append(f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>")
-        for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
-            svg = make(task, cells, size_label)
-            if svg:
-                out.append(f"<figure>{svg}</figure>")
-        out.append(_table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3))
+        yield f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>"
+        sizes = sorted({c.size for c in cells})
+        if len(sizes) < 2:
+            yield (
+                f"<p class=meta>One size ({escape(size_label)} {sizes[0]:,}): see the table. No figures against size: each "
+                "would be a single point, the numbers the table gives.</p>"
+            )
+        else:
+            for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
+                svg = make(task, cells, size_label)
+                if svg:
+                    yield f"<figure>{svg}</figure>"
+        yield _table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3)
 
     # Drill-down.
-    out.append("<h2 id=trials>Trials, turn by turn</h2>")
-    out.append(
+    yield "<h2 id=trials>Trials, turn by turn</h2>"
+    yield (
         f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first. The first error is marked in red, "
         "refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and the "
         "text around each mark; <code>longhaul export RUN --turns</code> has every turn in full.</p>"
     )
-    chosen: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
-    for t in sorted(trials, key=lambda t: (t.outcome == "complete", t.spec.sample)):
-        key = (t.spec.task, t.spec.model, t.spec.size, t.spec.strategy)
-        if len(chosen[key]) < DRILL_PER_CELL:
-            chosen[key].append(t)
     for task in tasks:
-        out.append(f"<h3>{escape(task)}</h3>")
-        for key in sorted(k for k in chosen if k[0] == task):
-            out.extend(_trial(t) for t in chosen[key])
-    out.append("</body></html>")
-    return "\n".join(out)
+        yield f"<h3>{escape(task)}</h3>"
+        for t in drill(task):
+            yield _trial(t)
+    yield "</body></html>"

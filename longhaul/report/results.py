@@ -1,11 +1,14 @@
 """What a run measured, aggregated from its store: the data of `results.json`, `summary.md` and
-`report.html` alike (`longhaul schema results` prints this model's JSON schema)."""
+`report.html` alike (`longhaul schema results` prints this model's JSON schema). The trials are
+aggregated as they stream from the store (`Aggregator`), never held together."""
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from pydantic import BaseModel, Field
 from longhaul.catalog import Catalog
 from longhaul.dryrun import Price
 from longhaul.report.stats import wilson
-from longhaul.store import Manifest, read_manifest, read_trials
+from longhaul.store import Manifest, iter_trials, read_manifest
 from longhaul.tokens import needed_tokens as tokens_needed
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
@@ -186,177 +189,263 @@ def either(names: list[str]) -> str:
     return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else "a follow-up strategy"
 
 
-def _judge_totals(trials: list[TrialRecord], prices: Mapping[str, Price]) -> JudgeTotals | None:
-    judged = [t.refusal_judgement for t in trials if t.refusal_judgement is not None]
-    if not judged:
-        return None
-    judges = sorted({j.judge for j in judged})
-    priced = all(j in prices for j in judges)
-    return JudgeTotals(
-        judges=judges,
-        judged=len(judged),
-        cached=sum(j.cached for j in judged),
-        failed=sum(j.label is None for j in judged),
-        kinds_changed=sum(j.kind_after != j.kind_before for j in judged),
-        input_tokens=sum(j.input_tokens for j in judged),
-        output_tokens=sum(j.output_tokens for j in judged),
-        cost_usd=sum((j.input_tokens * prices[j.judge].input + j.output_tokens * prices[j.judge].output) / 1e6 for j in judged)
-        if priced
-        else None,
-    )
-
-
 def _median(values: Iterable[float | int | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(statistics.median(vals)) if vals else None
 
 
-def answered(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
-    """The trials that ended in a verdict on the model: a provider failure is not one."""
-    return [t for t in trials if t.outcome != "error"]
-
-
-def _cost(t: TrialRecord, price: Price | None) -> float | None:
-    if price is None:
-        return None
+def _cost(t: TrialRecord, price: Price) -> float:
     return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
 
 
-def _balked(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
+def _values() -> array[float]:
+    return array("d")
+
+
+@dataclass
+class _Cell:
+    """One cell's counts, sums and the values its medians are of, as its trials stream past."""
+
+    params: dict[str, Any]
+    expectation: str
+    items_expected: int | None
+    trials: int = 0
+    verdicts: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    items_correct: array[float] = field(default_factory=_values)
+    first_errors: array[float] = field(default_factory=_values)
+    input_tokens: array[float] = field(default_factory=_values)
+    output_tokens: array[float] = field(default_factory=_values)
+    thinking_tokens: array[float] = field(default_factory=_values)
+    turns: array[float] = field(default_factory=_values)
+    seconds: array[float] = field(default_factory=_values)
+    retries: int = 0
+    cost: float = 0
+    balked: int = 0
     """Trials whose first answer was a won't-do and that ended in a verdict."""
-    return [t for t in answered(trials) if t.turns and t.turns[0].verdict.outcome == "wont_do"]
+    yielded_turns: array[float] = field(default_factory=_values)
+    """Turns of those that ended complete."""
+
+
+@dataclass
+class _Model:
+    trials: int = 0
+    verdicts: int = 0
+    answerable: int = 0
+    """Verdicts on `should_answer` tasks."""
+    over_refusals: int = 0
+    cant_do: int = 0
+    overconfident: int = 0
+    cost: float = 0
+
+
+class Aggregator:
+    """`Results` built trial by trial: `add` each trial of a run (in the order they were stored),
+    then `results`. It keeps counts, sums and the numbers its medians are of, a few a trial, never
+    a trial; the strategies' traits are read only at the end, when every strategy is known."""
+
+    def __init__(self, prices: Mapping[str, Price] | None = None) -> None:
+        self.prices = prices or {}
+        self.cells: dict[tuple[str, str, int, str], _Cell] = {}
+        self.models: dict[str, _Model] = {}
+        self.simulated: set[str] = set()
+        self.outcomes: Counter[str] = Counter()
+        self.trials = 0
+        self.judges: set[str] = set()
+        self.judged = self.judged_cached = self.judged_failed = self.kinds_changed = 0
+        self.judge_input_tokens = self.judge_output_tokens = 0
+        self.judge_cost: float = 0
+        """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
+
+    def add(self, t: TrialRecord) -> None:
+        s, v = t.spec, t.verdict
+        self.trials += 1
+        self.outcomes[t.outcome] += 1
+        if t.simulated:
+            self.simulated.add(s.model)
+        price = self.prices.get(s.model)
+        cell = self.cells.get((s.model, s.task, s.size, s.strategy))
+        if cell is None:
+            cell = self.cells[(s.model, s.task, s.size, s.strategy)] = _Cell(s.params, v.expectation, v.items_expected)
+        model = self.models.setdefault(s.model, _Model())
+        cell.trials += 1
+        model.trials += 1
+        cell.retries += t.retries
+        if price is not None:
+            cell.cost += _cost(t, price)
+            model.cost += _cost(t, price)
+        if t.outcome != "error":
+            cell.verdicts += 1
+            cell.outcomes[t.outcome] += 1
+            cell.items_correct.append(v.items_correct)
+            if v.first_error:
+                cell.first_errors.append(v.first_error.index)
+            cell.input_tokens.append(t.input_tokens)
+            cell.output_tokens.append(t.output_tokens)
+            if t.reasoning_tokens:
+                cell.thinking_tokens.append(t.reasoning_tokens)
+            cell.turns.append(len(t.turns))
+            cell.seconds.append(t.seconds)
+            if t.turns and t.turns[0].verdict.outcome == "wont_do":
+                cell.balked += 1
+                if t.outcome == "complete":
+                    cell.yielded_turns.append(len(t.turns))
+            model.verdicts += 1
+            if v.expectation == "should_answer":
+                model.answerable += 1
+                model.over_refusals += t.outcome == "wont_do"
+            model.cant_do += t.outcome == "cant_do"
+            model.overconfident += (t.outcome == "cant_do" and v.expectation == "should_abstain") or (
+                v.claims_complete and t.outcome != "complete"
+            )
+        if (j := t.refusal_judgement) is not None:
+            self.judges.add(j.judge)
+            self.judged += 1
+            self.judged_cached += j.cached
+            self.judged_failed += j.label is None
+            self.kinds_changed += j.kind_after != j.kind_before
+            self.judge_input_tokens += j.input_tokens
+            self.judge_output_tokens += j.output_tokens
+            if (judge_price := self.prices.get(j.judge)) is not None:
+                self.judge_cost += (j.input_tokens * judge_price.input + j.output_tokens * judge_price.output) / 1e6
+
+    def _judge_totals(self) -> JudgeTotals | None:
+        if not self.judged:
+            return None
+        judges = sorted(self.judges)
+        return JudgeTotals(
+            judges=judges,
+            judged=self.judged,
+            cached=self.judged_cached,
+            failed=self.judged_failed,
+            kinds_changed=self.kinds_changed,
+            input_tokens=self.judge_input_tokens,
+            output_tokens=self.judge_output_tokens,
+            cost_usd=self.judge_cost if all(j in self.prices for j in judges) else None,
+        )
+
+    def results(self, manifest: Manifest, run_dir: Path, catalog: Catalog | None = None) -> Results:
+        """`Results` of the trials added, read with `catalog` (default: the one the run's manifest
+        records). Strategies are read by their traits; one the catalog does not know neither
+        follows up nor is single-turn."""
+        catalog = catalog or Catalog.of_run(run_dir, manifest.catalog)
+        tasks = catalog.tasks
+        strategies = catalog.strategies
+        run_strategies = sorted({strategy for (_, _, _, strategy) in self.cells})
+        follow_ups = [name for name in run_strategies if name in strategies and strategies[name].follows_up]
+        single = [name for name in run_strategies if name in strategies and strategies[name].single_turn]
+        suite = manifest.suite
+        simulated = sorted(self.simulated)
+        by_cell = sorted(self.cells.items())
+
+        def needed(model: str, task_name: str, params: dict[str, Any]) -> int | None:
+            task = tasks.get(task_name)
+            return tokens_needed(task, task.params(params), model) if task else None
+
+        cells = []
+        for (model, task_name, size, strategy), c in by_cell:
+            cells.append(
+                CellResult(
+                    model=model,
+                    simulated=model in simulated,
+                    task=task_name,
+                    size=size,
+                    params=c.params,
+                    strategy=strategy,
+                    expectation=c.expectation,
+                    trials=c.trials,
+                    verdicts=c.verdicts,
+                    provider_errors=Share.of_counts(c.trials - c.verdicts, c.trials),
+                    outcomes={o: Share.of_counts(c.outcomes[o], c.verdicts) for o in VERDICTS},
+                    items_expected=c.items_expected,
+                    median_items_correct=_median(c.items_correct),
+                    median_first_error=_median(c.first_errors),
+                    median_input_tokens=_median(c.input_tokens),
+                    median_output_tokens=_median(c.output_tokens),
+                    median_thinking_tokens=_median(c.thinking_tokens),
+                    median_turns=_median(c.turns),
+                    retries=c.retries,
+                    median_seconds=_median(c.seconds),
+                    cost_usd=c.cost if model in self.prices else None,
+                    needed_tokens=needed(model, task_name, c.params),
+                    max_tokens=suite.max_tokens,
+                )
+            )
+
+        elasticity = []
+        for (model, task_name, size, strategy), c in by_cell:
+            if strategy not in follow_ups:
+                continue
+            direct = [self.cells[key] for name in single if (key := (model, task_name, size, name)) in self.cells]
+            direct_verdicts = sum(d.verdicts for d in direct)
+            elasticity.append(
+                Elasticity(
+                    model=model,
+                    simulated=model in simulated,
+                    task=task_name,
+                    size=size,
+                    strategy=strategy,
+                    direct_wont_do=Share.of_counts(sum(d.outcomes["wont_do"] for d in direct), direct_verdicts)
+                    if direct_verdicts
+                    else None,
+                    first_turn_wont_do=c.balked,
+                    became_complete=Share.of_counts(len(c.yielded_turns), c.balked),
+                    median_turns_to_complete=_median(c.yielded_turns),
+                )
+            )
+
+        models = []
+        for model, m in sorted(self.models.items()):
+            followed = [c for (name, _, _, strategy), c in by_cell if name == model and strategy in follow_ups]
+            yielded = [n for c in followed for n in c.yielded_turns]
+            models.append(
+                ModelSummary(
+                    model=model,
+                    simulated=model in simulated,
+                    trials=m.trials,
+                    verdicts=m.verdicts,
+                    elasticity=Share.of_counts(len(yielded), sum(c.balked for c in followed)),
+                    median_turns_to_complete=_median(yielded),
+                    over_refusal=Share.of_counts(m.over_refusals, m.answerable),
+                    error_rate=Share.of_counts(m.cant_do, m.verdicts),
+                    overconfidence=Share.of_counts(m.overconfident, m.verdicts),
+                    provider_errors=m.trials - m.verdicts,
+                    cost_usd=m.cost if model in self.prices else None,
+                )
+            )
+        return Results(
+            run_id=manifest.run_id,
+            run_dir=str(run_dir),
+            suite=suite.name,
+            description=suite.description,
+            longhaul_version=manifest.longhaul_version,
+            git_revision=manifest.git_revision,
+            started_at=manifest.started_at,
+            trials=self.trials,
+            trials_planned=manifest.trials_total,
+            outcomes={o: self.outcomes[o] for o in OUTCOMES},
+            simulated_models=simulated,
+            models=models,
+            cells=cells,
+            elasticity=elasticity,
+            follow_up_strategies=follow_ups,
+            max_tokens=suite.max_tokens,
+            thinking_budget=suite.thinking_budget,
+            refusal_judge=self._judge_totals(),
+        )
 
 
 def compute(run_dir: Path, prices: Mapping[str, Price] | None = None, catalog: Catalog | None = None) -> Results:
     """Aggregate a run's store into `Results`, with its own tasks and strategies unless `catalog` is given."""
-    manifest = read_manifest(run_dir)
-    return aggregate(read_trials(run_dir), manifest, run_dir, prices or {}, catalog)
+    return aggregate(iter_trials(run_dir), read_manifest(run_dir), run_dir, prices or {}, catalog)
 
 
 def aggregate(
-    trials: list[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price], catalog: Catalog | None = None
+    trials: Iterable[TrialRecord], manifest: Manifest, run_dir: Path, prices: Mapping[str, Price], catalog: Catalog | None = None
 ) -> Results:
-    """`Results` of these trials, read with `catalog` (default: the one the run's manifest records).
-    Strategies are read by their traits; one the catalog does not know neither follows up nor is
-    single-turn."""
-    catalog = catalog or Catalog.of_run(run_dir, manifest.catalog)
-    tasks = catalog.tasks
-    strategies = catalog.strategies
-    run_strategies = sorted({t.spec.strategy for t in trials})
-    follow_ups = [name for name in run_strategies if name in strategies and strategies[name].follows_up]
-    single = [name for name in run_strategies if name in strategies and strategies[name].single_turn]
-    suite = manifest.suite
-    by_cell: dict[tuple[str, str, int, str], list[TrialRecord]] = defaultdict(list)
+    """`Results` of these trials (any iterable: `store.iter_trials` streams them), read with
+    `catalog` (default: the one the run's manifest records)."""
+    acc = Aggregator(prices)
     for t in trials:
-        by_cell[(t.spec.model, t.spec.task, t.spec.size, t.spec.strategy)].append(t)
-    simulated = sorted({t.spec.model for t in trials if t.simulated})
-
-    def needed(model: str, task_name: str, params: dict[str, Any]) -> int | None:
-        task = tasks.get(task_name)
-        return tokens_needed(task, task.params(params), model) if task else None
-
-    cells = []
-    for (model, task_name, size, strategy), group in sorted(by_cell.items()):
-        n = len(group)
-        judged = answered(group)
-        price = prices.get(model)
-        costs = [_cost(t, price) for t in group]
-        first = group[0]
-        cells.append(
-            CellResult(
-                model=model,
-                simulated=model in simulated,
-                task=task_name,
-                size=size,
-                params=first.spec.params,
-                strategy=strategy,
-                expectation=first.verdict.expectation,
-                trials=n,
-                verdicts=len(judged),
-                provider_errors=Share.of_counts(n - len(judged), n),
-                outcomes={o: Share.of_counts(sum(t.outcome == o for t in judged), len(judged)) for o in VERDICTS},
-                items_expected=first.verdict.items_expected,
-                median_items_correct=_median(t.verdict.items_correct for t in judged),
-                median_first_error=_median(t.verdict.first_error.index for t in judged if t.verdict.first_error),
-                median_input_tokens=_median(t.input_tokens for t in judged),
-                median_output_tokens=_median(t.output_tokens for t in judged),
-                median_thinking_tokens=_median(t.reasoning_tokens or None for t in judged),
-                median_turns=_median(len(t.turns) for t in judged),
-                retries=sum(t.retries for t in group),
-                median_seconds=_median(t.seconds for t in judged),
-                cost_usd=None if price is None else sum(c for c in costs if c is not None),
-                needed_tokens=needed(model, task_name, first.spec.params),
-                max_tokens=suite.max_tokens,
-            )
-        )
-
-    elasticity = []
-    for (model, task_name, size, strategy), group in sorted(by_cell.items()):
-        if strategy not in follow_ups:
-            continue
-        balked = _balked(group)
-        yielded = [t for t in balked if t.outcome == "complete"]
-        direct = answered([t for name in single for t in by_cell.get((model, task_name, size, name), [])])
-        elasticity.append(
-            Elasticity(
-                model=model,
-                simulated=model in simulated,
-                task=task_name,
-                size=size,
-                strategy=strategy,
-                direct_wont_do=Share.of_counts(sum(t.outcome == "wont_do" for t in direct), len(direct)) if direct else None,
-                first_turn_wont_do=len(balked),
-                became_complete=Share.of_counts(len(yielded), len(balked)),
-                median_turns_to_complete=_median(len(t.turns) for t in yielded),
-            )
-        )
-
-    models = []
-    for model in sorted({t.spec.model for t in trials}):
-        mine = [t for t in trials if t.spec.model == model]
-        judged = answered(mine)
-        answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
-        balked = _balked(t for t in mine if t.spec.strategy in follow_ups)
-        yielded = [t for t in balked if t.outcome == "complete"]
-        overconfident = [
-            t
-            for t in judged
-            if (t.outcome == "cant_do" and t.verdict.expectation == "should_abstain")
-            or (t.verdict.claims_complete and t.outcome != "complete")
-        ]
-        price = prices.get(model)
-        models.append(
-            ModelSummary(
-                model=model,
-                simulated=model in simulated,
-                trials=len(mine),
-                verdicts=len(judged),
-                elasticity=Share.of_counts(len(yielded), len(balked)),
-                median_turns_to_complete=_median(len(t.turns) for t in yielded),
-                over_refusal=Share.of_counts(sum(t.outcome == "wont_do" for t in answerable), len(answerable)),
-                error_rate=Share.of_counts(sum(t.outcome == "cant_do" for t in judged), len(judged)),
-                overconfidence=Share.of_counts(len(overconfident), len(judged)),
-                provider_errors=len(mine) - len(judged),
-                cost_usd=None if price is None else sum(_cost(t, price) or 0 for t in mine),
-            )
-        )
-    return Results(
-        run_id=manifest.run_id,
-        run_dir=str(run_dir),
-        suite=suite.name,
-        description=suite.description,
-        longhaul_version=manifest.longhaul_version,
-        git_revision=manifest.git_revision,
-        started_at=manifest.started_at,
-        trials=len(trials),
-        trials_planned=manifest.trials_total,
-        outcomes={o: sum(t.outcome == o for t in trials) for o in OUTCOMES},
-        simulated_models=simulated,
-        models=models,
-        cells=cells,
-        elasticity=elasticity,
-        follow_up_strategies=follow_ups,
-        max_tokens=suite.max_tokens,
-        thinking_budget=suite.thinking_budget,
-        refusal_judge=_judge_totals(trials, prices),
-    )
+        acc.add(t)
+    return acc.results(manifest, run_dir, catalog)

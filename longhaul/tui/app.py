@@ -30,7 +30,7 @@ from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import colour, glyph
 from longhaul.runner import Plan, arun
-from longhaul.store import read_index, read_manifest, read_trial, read_trials
+from longhaul.store import iter_trials, read_index, read_manifest, read_trial
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
@@ -171,7 +171,7 @@ def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
     """`catalog`: the run's tasks and strategies (default: those its manifest records)."""
     from longhaul.report.results import aggregate, either  # scipy: loaded only when the summary is asked for
 
-    results = aggregate(read_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)
+    results = aggregate(iter_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)  # streamed: never every trial at once
     parts: list[Any] = [
         Text(f"Refusal elasticity: won't-do first answers that became complete under {either(results.follow_up_strategies)}", style="bold")
     ]
