@@ -195,6 +195,7 @@ class TrialContext:
             stopped_early=streamed.stopped_early,
             tokens_saved=streamed.tokens_saved,
             simulated=streamed.simulated,
+            endpoint=streamed.completion.endpoint if streamed.completion else None,
             error=streamed.error,
             verdict=stitched.verdict if stitched else streamed.verdict,
         )

@@ -91,6 +91,11 @@ class TrialRecord(BaseModel):
     above, which are the model's own."""
     finished_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    endpoint: str | None = None
+    """The base URL that answered the trial's last answered turn: with several replicas of a
+    model, the one it used (each turn records its own). None when no turn was answered, and in
+    runs stored before endpoints were recorded."""
+
 
 async def run_trial(
     spec: TrialSpec,
@@ -121,4 +126,5 @@ async def run_trial(
         tokens_saved=sum(t.tokens_saved for t in turns),
         seconds=time.monotonic() - t0,
         started_at=started_at,
+        endpoint=next((t.endpoint for t in reversed(turns) if t.endpoint), None),
     )

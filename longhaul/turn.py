@@ -242,5 +242,9 @@ class Turn(BaseModel):
     simulated: bool = False
     """The answer came from longhaul's simulated model."""
 
+    endpoint: str | None = None
+    """The base URL that answered (of a model's replicas, the one chosen); None when the provider
+    failed, longhaul cut the stream early, or the run predates this field."""
+
     verdict: Verdict
     """The verdict on the stitched answer after this turn."""

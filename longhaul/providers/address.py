@@ -4,6 +4,12 @@ openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
 anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
 openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
 sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
+
+A base URL may list several replicas of one model, comma-separated
+(`VLLM_BASE_URL=http://gpu1:8000/v1,http://gpu2:8000/v1`): they share the key, and
+`providers/replicas.py` spreads the requests over them. Replicas are where a model is served,
+not what a suite asks, so they live in the environment (or `--base-url`), not in the suite: a
+shard on another CI runner may reach the same model at other URLs.
 """
 
 from __future__ import annotations
@@ -77,6 +83,13 @@ class Endpoint(BaseModel):
     api_key: SecretStr
     """The key, from the environment; a `SecretStr`, so no repr, log or dump can show it."""
 
+    @property
+    def replicas(self) -> list[str | None]:
+        """Each base URL of a comma-separated list (one entry when there is one URL or none)."""
+        if self.base_url is None:
+            return [None]
+        return [u.strip() for u in self.base_url.split(",")]
+
 
 def resolve_endpoint(address: Address, env: Mapping[str, str] | None = None, base_url: str | None = None) -> Endpoint:
     """Find the base URL and key of a real provider, or fail in one line naming the variable."""
@@ -85,8 +98,21 @@ def resolve_endpoint(address: Address, env: Mapping[str, str] | None = None, bas
     url = base_url or env.get(f"{prefix}_BASE_URL") or None
     if address.provider == "openai-api" and not url:
         raise BadInput(f"model {address.text!r}: no base URL; set {prefix}_BASE_URL (e.g. http://localhost:8000/v1) or pass --base-url")
+    if url is not None and "," in url:
+        _check_replicas(url, f"{prefix}_BASE_URL" if not base_url else "--base-url")
     key = env.get(f"{prefix}_API_KEY", "")
     if not key:
         hint = " (any value, if the server takes none)" if address.provider == "openai-api" else ""
         raise BadInput(f"model {address.text!r}: no API key; set {prefix}_API_KEY{hint}")
     return Endpoint(base_url=url, api_key=SecretStr(key))
+
+
+def _check_replicas(urls: str, where: str) -> None:
+    """A list of replicas must be a list of distinct http(s) URLs: a typo would otherwise become
+    a replica that fails every request."""
+    parts = [u.strip() for u in urls.split(",")]
+    for part in parts:
+        if not re.fullmatch(r"https?://\S+", part):
+            raise BadInput(f"{where}: each comma-separated base URL must start with http:// or https:// (got {part!r})")
+    if len(set(parts)) != len(parts):
+        raise BadInput(f"{where}: a base URL is listed twice ({urls!r}); list each replica once")

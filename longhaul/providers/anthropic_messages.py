@@ -27,7 +27,7 @@ _TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeou
 
 class AnthropicMessages(Provider):
     def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
-        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), **kw)
+        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), base_url=endpoint.base_url, **kw)
         self._client = anthropic.AsyncAnthropic(
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )

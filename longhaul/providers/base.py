@@ -56,6 +56,8 @@ class End:
     served_model: str | None
     simulated: bool = False
     """The server said it is longhaul's simulated model, whatever the address."""
+    endpoint: str | None = None
+    """The base URL the attempt went to, when the provider chose one of several replicas."""
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,8 +74,11 @@ class Provider(ABC):
         retry: RetrySettings,
         secrets: tuple[str, ...] = (),
         sleep: Sleep = asyncio.sleep,
+        base_url: str | None = None,
     ) -> None:
         self.address = address
+        self.base_url = base_url
+        """Where the requests go (None: the SDK's default), recorded on each completion."""
         self._limit = limit
         self._retry = retry
         # Short strings would mangle ordinary words; no real key is that short.
@@ -141,6 +146,7 @@ class Provider(ABC):
                         retries=list(retries),
                         seconds=time.monotonic() - started,
                         first_token_seconds=first,
+                        endpoint=end.endpoint or self.base_url,
                     )
         except Transient as exc:
             raise ProviderError(
@@ -185,6 +191,6 @@ def status_error(status: int, message: str, retry_after: float | None) -> Transi
     """The one rule for HTTP statuses: timeouts, rate limits, overload and server errors are
     transient; anything else (bad request, bad key, unknown model) will not get better."""
     if status in (408, 429) or status >= 500:
-        return Transient(f"HTTP {status}: {message}", retry_after)
+        return Transient(f"HTTP {status}: {message}", retry_after, status)
     hint = " (check the API key)" if status in (401, 403) else ""
     return ProviderError(f"HTTP {status}: {message}{hint}")

@@ -39,7 +39,7 @@ class _ThinkingArgs(TypedDict, total=False):
 
 class OpenAIChat(Provider):
     def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
-        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), **kw)
+        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), base_url=endpoint.base_url, **kw)
         # Retries are ours (one policy, each attempt counted): the SDK's are off.
         self._client = openai.AsyncOpenAI(
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT

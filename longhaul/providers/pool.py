@@ -1,6 +1,7 @@
 """`Providers`: turns model addresses into ready providers, and owns what they share.
 
-It holds the SDK clients, one connection limit per provider and base URL, and the in-process
+It holds the SDK clients, one connection limit per provider and base URL (a model with several
+replica URLs gets one provider per replica, behind `providers/replicas.py`), and the in-process
 simulated model (started on a free loopback port the first time a `sim/...` address is used).
 Use it as an async context manager; everything it opened is closed on exit.
 """
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from longhaul.errors import BadInput
 from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
 from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.providers.replicas import Replica, ReplicaSet, Replicated
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
@@ -86,6 +88,22 @@ class Providers:
             endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
         else:
             endpoint = resolve_endpoint(address, self._env, self._base_url)
+        provider = self._replicated(address, endpoint) if len(endpoint.replicas) > 1 else self._single(address, endpoint)
+        self._providers[model] = provider
+        return provider
+
+    def _replicated(self, address: Address, endpoint: Endpoint) -> Provider:
+        """One provider per replica, each under its own base URL's limit, behind one that chooses."""
+        replicas = []
+        for url in endpoint.replicas:
+            one = Endpoint(base_url=url, api_key=endpoint.api_key)
+            replicas.append(Replica(url=url or "", provider=self._single(address, one), limit=self._limit(address, one)))
+        # The replicas' own limits bound each; this one only lets their sum through.
+        total = asyncio.Semaphore(self._max_connections * len(replicas))
+        key = (endpoint.api_key.get_secret_value(),)
+        return Replicated(address, ReplicaSet(replicas), limit=total, retry=self._retry, secrets=key, sleep=self._sleep)
+
+    def _single(self, address: Address, endpoint: Endpoint) -> Provider:
         kw = {"limit": self._limit(address, endpoint), "retry": self._retry, "sleep": self._sleep}
         # Imported here: a run against one provider never loads the other's SDK.
         provider: Provider
@@ -101,7 +119,6 @@ class Providers:
             from longhaul.providers.openai_chat import OpenAIChat
 
             provider = OpenAIChat(address, endpoint, **kw)
-        self._providers[model] = provider
         return provider
 
     def _limit(self, address: Address, endpoint: Endpoint) -> asyncio.Semaphore:

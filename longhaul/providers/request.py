@@ -142,6 +142,10 @@ class Completion(BaseModel):
     first_token_seconds: float | None = None
     """Wall time to the first delta of the successful attempt."""
 
+    endpoint: str | None = None
+    """The base URL that served the successful attempt (of several replicas, the one chosen);
+    None for the SDK's default URL."""
+
 
 StreamEvent = str | ThinkingDelta | Restart | Completion
 """What a request's stream yields: a `str` is a piece of the answer; the last event is always a

@@ -27,10 +27,12 @@ from longhaul.errors import LonghaulError
 class Transient(Exception):
     """A failure worth retrying: rate limit, timeout, overload, server error, broken stream."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         """Seconds the server asked us to wait (`Retry-After`), if it asked."""
+        self.status = status
+        """The HTTP status, when the server answered with one (None: the connection or the stream broke)."""
 
 
 class ProviderError(LonghaulError):
