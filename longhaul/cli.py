@@ -469,6 +469,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> Plan:
     """The plan `run` and `tui` make of a suite and their flags."""
     from longhaul.runner import plan
+    from longhaul.shard import parse_shard
 
     return plan(
         args.suite,
@@ -478,6 +479,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         tasks_dir=args.tasks_dir,
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
+        shard=parse_shard(args.shard) if getattr(args, "shard", None) else None,
     )
 
 
@@ -498,6 +500,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run)
     return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge), args, run_dir)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from longhaul.merge import merge
+    from longhaul.store import read_index, read_manifest
+
+    runs = [Path(r) for r in args.runs]
+    out = Path(args.out) if args.out else Path("reports") / f"{read_manifest(runs[0]).run_id}-merged"
+    manifest = merge(runs, out)
+    stored = len(read_index(out))
+    print(f"merged {len(runs)} runs into {out} ({stored}/{manifest.trials_total} trials); `longhaul report {out}` writes its report")
+    if stored < manifest.trials_total:
+        print(f"not all of the suite: `longhaul resume {out}` runs the {manifest.trials_total - stored} missing trials")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -651,6 +667,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tui", action="store_true", help="watch it in the terminal UI (as `longhaul tui SUITE`)")
     suite_args(p)
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only shard I of N (1-based) of the trials, split by a hash of their keys: N runners run each trial once; "
+        "`longhaul merge` joins their run folders",
+    )
     run_args(p)
     report_arg(p)
     p.set_defaults(func=cmd_run)
@@ -661,6 +683,11 @@ def build_parser() -> argparse.ArgumentParser:
     judge_arg(p)
     report_arg(p)
     p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("merge", help="join the run folders of a suite's shards (--shard i/n) into one run")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="the shards' run folders (runs of one suite, no trial in two)")
+    p.add_argument("--out", help="the merged run folder (default: reports/<first run>-merged)")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")
     p.add_argument("run", help="the run folder")

@@ -23,6 +23,7 @@ from longhaul.errors import BadInput
 from longhaul.providers import Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
+from longhaul.shard import Shard, parse_shard
 from longhaul.store import Manifest, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
@@ -74,6 +75,9 @@ class Plan(BaseModel):
     they came from."""
     cells: list[Cell]
     trials: list[TrialSpec]
+    """The trials to run: with a shard, only its share."""
+    shard: Shard | None = None
+    """The share of the suite's trials this plan runs (`--shard i/n`); None: all of them."""
 
 
 def plan(
@@ -86,9 +90,11 @@ def plan(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     catalog: Catalog | None = None,
+    shard: Shard | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
-    The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins."""
+    The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
+    With `shard`, only the trials whose keys are that shard's."""
     if catalog is None:
         catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:
@@ -125,7 +131,9 @@ def plan(
                     seed=resolved.seed + sample,
                 )
             )
-    return Plan(suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs)
+    if shard is not None:
+        specs = [s for s in specs if shard.owns(s.key)]
+    return Plan(suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs, shard=shard)
 
 
 class _Relay(Listener):
@@ -184,6 +192,10 @@ async def arun(
         if changed:
             store.close()
             raise BadInput(f"--resume {resume}: the suite changed since that run, so its trials would not match: " + "; ".join(changed))
+        if store.manifest.shard != the_plan.shard:
+            store.close()
+            was, now = store.manifest.shard or "the whole suite", the_plan.shard or "the whole suite"
+            raise BadInput(f"--resume {resume}: that run ran shard {was}, not {now}; resume it with the same --shard")
     else:
         run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
         manifest = Manifest(
@@ -194,6 +206,7 @@ async def arun(
             longhaul_version=__version__,
             git_revision=git_revision(Path(__file__).parent),
             trials_total=len(the_plan.trials),
+            shard=the_plan.shard,
         )
         store = RunStore.create(run_dir, manifest)
     try:
@@ -287,12 +300,14 @@ def run(
     tasks_dir: Path | str | None = None,
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
+    shard: Shard | str | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
     Command-line choices are the keyword arguments: they override the suite. With `resume`, only
     trials missing from that run's store are run, and the suite must be the one it was run with
-    (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged).
+    (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged). With `shard`
+    (`"2/3"` or a `Shard`), only that share of the trials is run: `longhaul merge` joins the shards.
     """
     the_plan = plan(
         suite,
@@ -302,6 +317,7 @@ def run(
         tasks_dir=tasks_dir,
         agents_dir=agents_dir,
         refusal_judge=refusal_judge,
+        shard=parse_shard(shard) if isinstance(shard, str) else shard,
     )
     return asyncio.run(arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display))
 
@@ -310,7 +326,8 @@ def resume_plan(
     run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None, refusal_judge: str | None = None
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
-    strategies unless other folders are given, its refusal judge unless another is."""
+    strategies unless other folders are given, its refusal judge unless another is; a shard's run
+    plans only its share."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
-    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog)
+    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog, shard=manifest.shard)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.catalog import CatalogSource
 from longhaul.errors import BadInput, StoreError
+from longhaul.shard import Shard
 from longhaul.suite import Suite
 from longhaul.trial import TrialRecord
 
@@ -80,7 +81,14 @@ class Manifest(BaseModel):
 
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     trials_total: int = 0
-    """How many trials the suite has."""
+    """How many trials the suite has (a shard: how many are its share)."""
+
+    shard: Shard | None = None
+    """The share of the suite this run runs (`--shard i/n`), so that resuming it runs only that
+    share; None: the whole suite."""
+
+    merged_from: list[str] = Field(default_factory=list)
+    """For a run made by `longhaul merge`: the run ids of the shards it was made of."""
 
 
 class RunStore:
