@@ -313,3 +313,19 @@ def test_resuming_a_shard_runs_only_its_share(tmp_path, capsys):
     assert set(outcomes(run.run_dir)) == {t.key for t in plan(path, shard=parse_shard("2/3")).trials}
     assert main(["run", str(path), "--resume", str(run.run_dir), "--shard", "1/3", "--plain", "--no-report"]) == 2
     assert "ran shard 2/3, not 1/3" in capsys.readouterr().err
+
+
+def test_runs_stored_before_endpoints_and_shards_still_load(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SHARDED.replace("samples = 2", "samples = 1"))
+    run = longhaul.run(path, out=tmp_path / "run").run_dir
+    record = json.loads(json.dumps(read_trials(run)[0].model_dump(mode="json")))
+    assert record["endpoint"].startswith("http://127.0.0.1:")  # the in-process sim's URL
+    del record["endpoint"]
+    for turn in record["turns"]:
+        del turn["endpoint"]
+    assert TrialRecord.model_validate(record).endpoint is None
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["shard"], manifest["merged_from"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert read_manifest(run).shard is None
