@@ -387,10 +387,14 @@ def _display(plain: bool) -> Any:
 def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> int:
     import asyncio
 
-    from longhaul.runner import DEFAULT_REPORTS, arun, new_run_dir
+    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, new_run_dir
 
-    out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    if resume is None and out is None:
+        check_keys(the_plan.suite)  # a missing key: one line, and no empty folder left behind
+        out = new_run_dir(DEFAULT_REPORTS, the_plan.suite)  # made here, so that a Ctrl-C can name it
     run_dir = resume or out
+    assert run_dir is not None
     try:
         result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain)))
     except KeyboardInterrupt:
@@ -437,7 +441,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
-    from longhaul.runner import DEFAULT_REPORTS, new_run_dir, resume_plan
+    from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir, resume_plan
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
@@ -447,16 +451,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     else:
         the_plan = _plan(args)
         browse, resume = False, bool(args.resume)
-        run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
         if not resume:
-            from longhaul.providers import Providers
-
-            for model in the_plan.suite.models:
-                Providers().check(model)  # a missing key: one line here, not a broken screen
-            if the_plan.suite.refusal_judge:
-                from longhaul.refusal_judge import check_address
-
-                check_address(the_plan.suite.refusal_judge, Providers())
+            check_keys(the_plan.suite)  # a missing key: one line here, not a broken screen (nor an empty folder)
+        run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
     app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse)

@@ -7,6 +7,7 @@ over both. The engine talks to a display only through the `Display` protocol.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from longhaul._version import __version__
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
-from longhaul.errors import BadInput
+from longhaul.errors import BadInput, StoreError
 from longhaul.providers import Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
@@ -148,13 +149,32 @@ class _Relay(Listener):
 
 
 def new_run_dir(base: Path, suite: Suite) -> Path:
+    """Make a new, empty run folder under `base` and return it: `<UTC time>-<suite>-<6 hex>`. The
+    random suffix and an exclusive `mkdir` (retried with another suffix if the name is taken) mean
+    two runs started at once, in one process or two, never get the same folder."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{suite.name}"
-    path, n = base / name, 1
-    while path.exists():
-        n += 1
-        path = base / f"{name}-{n}"
-    return path
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            path = base / f"{stamp}-{suite.name}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return path
+    except OSError as exc:
+        raise StoreError(f"{base}: cannot make a run folder there ({exc.strerror or exc}); pass --out DIR") from None
+    raise StoreError(f"{base}: no free run folder name after 100 tries; pass --out DIR")
+
+
+def check_keys(suite: Suite, env: Mapping[str, str] | None = None) -> None:
+    """Every model's (and the refusal judge's) address and key, before a folder is made or a
+    request sent: a missing key is one `BadInput` line naming the variable."""
+    checker = Providers(env=env)
+    for model in suite.models:
+        checker.check(model)
+    if suite.refusal_judge is not None:
+        check_judge(suite.refusal_judge, checker)
 
 
 async def arun(
@@ -173,11 +193,7 @@ async def arun(
     suite = the_plan.suite
     task_map = the_plan.catalog.tasks
     strategy_map = the_plan.catalog.strategies
-    checker = Providers(env=env)
-    for model in suite.models:
-        checker.check(model)  # a missing key stops the run here: no folder, no request
-    if suite.refusal_judge is not None:
-        check_judge(suite.refusal_judge, checker)
+    check_keys(suite, env)  # a missing key stops the run here: no folder, no request
     if resume is not None:
         store = RunStore.open(resume)
         changed = differences(store.manifest.suite, suite)

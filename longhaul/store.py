@@ -3,12 +3,18 @@
 A trial is written in one transaction when it ends, before anyone is told it is done, so a
 crash or `kill -9` loses at most the trials in flight. Keys are the primary key: a trial is
 stored exactly once, and a resumed run skips every key already there.
+
+A process writing to a run holds an exclusive `flock` on its `run.lock` for as long as the store
+is open, so two processes never write one run (a second `resume` is refused in one line). The
+kernel drops the lock when its process dies, `kill -9` included: a stale lock never blocks.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
+import os
 import sqlite3
 import subprocess
 from collections import Counter
@@ -27,6 +33,8 @@ from longhaul.trial import TrialRecord
 
 MANIFEST = "manifest.json"
 DATABASE = "trials.sqlite"
+LOCK = "run.lock"
+"""Held (flock) by the process writing to the run; it holds that process's pid, for the message."""
 
 BATCH = 200
 """Trials read from the store at a time: a reader holds one batch, however many trials a run has."""
@@ -86,9 +94,11 @@ class Manifest(BaseModel):
 class RunStore:
     """One run folder, open for writing trials and reading them back."""
 
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
+    def __init__(self, folder: Path, manifest: Manifest, lock: int) -> None:
+        """`lock`: the descriptor holding the folder's lock (`lock_run`), closed with the store."""
         self.folder = folder
         self.manifest = manifest
+        self._lock: int | None = lock
         self._db = sqlite3.connect(folder / DATABASE, isolation_level=None)
         # WAL: readers (report, TUI) never block the writer. NORMAL: a committed trial survives
         # the process being killed (only a power cut could lose the last commits).
@@ -98,23 +108,44 @@ class RunStore:
 
     @classmethod
     def create(cls, folder: Path, manifest: Manifest) -> RunStore:
-        if (folder / DATABASE).exists():
-            raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
+        """A new run in `folder` (made if missing; an empty one is fine). The folder is locked
+        before it is looked at, so of two runs given the same `--out` at once one gets it and the
+        other is told in one line."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            lock = lock_run(folder)
         except OSError as exc:
             raise StoreError(
                 f"--out {folder}: cannot make the run folder there ({exc.strerror or exc}); choose a folder you can write to"
             ) from None
-        with _readable(folder):
-            return cls(folder, manifest)
+        try:
+            if (folder / DATABASE).exists() or (folder / MANIFEST).exists():
+                raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
+            try:
+                (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise StoreError(f"--out {folder}: cannot write the run's manifest there ({exc.strerror or exc})") from None
+            with _readable(folder):
+                return cls(folder, manifest, lock)
+        except BaseException:
+            os.close(lock)
+            raise
 
     @classmethod
     def open(cls, folder: Path) -> RunStore:
-        manifest = read_manifest(folder)
-        with _readable(folder):
-            return cls(folder, manifest)
+        """An earlier run, locked for this process (another writing to it: one-line `BadInput`)."""
+        read_manifest(folder)  # not a run folder: say so before making a lock file in it
+        try:
+            lock = lock_run(folder)
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot lock the run folder ({exc.strerror or exc}); resume needs to write to it") from None
+        try:
+            manifest = read_manifest(folder)  # again, under the lock: the last writer may have added to it
+            with _readable(folder):
+                return cls(folder, manifest, lock)
+        except BaseException:
+            os.close(lock)
+            raise
 
     def done_keys(self) -> set[str]:
         with _readable(self.folder):
@@ -184,6 +215,30 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
+
+
+def lock_run(folder: Path) -> int:
+    """Lock a run folder for writing: the open descriptor of its `run.lock`, holding an exclusive
+    flock. Held elsewhere: `BadInput` naming the folder and the holder's pid."""
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise BadInput(
+            f"{folder}: another longhaul process{who} is running this run; wait for it to end (or stop it), then `longhaul resume {folder}`"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
 
 
 def read_manifest(folder: Path) -> Manifest:
