@@ -472,6 +472,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         models=args.model or None,
         strategies=args.strategy or None,
         max_connections=args.max_connections,
+        concurrency=args.concurrency,
         tasks_dir=args.tasks_dir,
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
@@ -494,7 +495,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from longhaul.runner import resume_plan
 
     run_dir = Path(args.run)
-    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge), args, run_dir)
+    the_plan = resume_plan(
+        run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge, concurrency=args.concurrency, max_connections=args.max_connections
+    )
+    return _execute(the_plan, args, run_dir)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -543,6 +547,17 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     for name, strategy in sorted(Catalog(agents_dir=args.agents_dir).strategies.items()):
         print(f"{name:10} {strategy.summary}")
     return 0
+
+
+def _limit(text: str) -> int:
+    """A runtime limit's value (argparse names the flag in its one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024 (got {text!r})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -616,11 +631,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
         p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
-        p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
+        limit_args(p)
         p.add_argument(
             "--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run"
         )
         judge_arg(p)
+
+    def limit_args(p: argparse.ArgumentParser) -> None:
+        # Runtime limits: not part of the suite's identity, so a resume may change them.
+        p.add_argument("--concurrency", type=_limit, metavar="N", help="trials in flight at once, 1..1024 (default: the suite's, 8)")
+        p.add_argument(
+            "--max-connections", type=_limit, metavar="N", help="requests in flight per provider and base URL, 1..1024 (default 8)"
+        )
 
     def judge_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -655,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="run the trials an interrupted run is missing")
     p.add_argument("run", help="the run folder")
     run_args(p)
+    limit_args(p)
     judge_arg(p)
     report_arg(p)
     p.set_defaults(func=cmd_resume)

@@ -87,6 +87,7 @@ def plan(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     catalog: Catalog | None = None,
+    concurrency: int | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins."""
@@ -98,6 +99,7 @@ def plan(
         "models": list(models) if models else None,
         "strategies": list(strategies) if strategies else None,
         "max_connections": max_connections,
+        "concurrency": concurrency,
         "refusal_judge": refusal_judge,
     }
     text, where = "", "<suite>"
@@ -303,18 +305,20 @@ def run(
     tasks_dir: Path | str | None = None,
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
+    concurrency: int | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
     Command-line choices are the keyword arguments: they override the suite. With `resume`, only
     trials missing from that run's store are run, and the suite must be the one it was run with
-    (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged).
+    (its `refusal_judge`, `concurrency` and `max_connections` aside: runtime choices).
     """
     the_plan = plan(
         suite,
         models=models,
         strategies=strategies,
         max_connections=max_connections,
+        concurrency=concurrency,
         tasks_dir=tasks_dir,
         agents_dir=agents_dir,
         refusal_judge=refusal_judge,
@@ -323,10 +327,16 @@ def run(
 
 
 def resume_plan(
-    run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None, refusal_judge: str | None = None
+    run_dir: Path,
+    tasks_dir: Path | str | None = None,
+    agents_dir: Path | str | None = None,
+    refusal_judge: str | None = None,
+    *,
+    concurrency: int | None = None,
+    max_connections: int | None = None,
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
-    strategies unless other folders are given, its refusal judge unless another is."""
+    strategies unless other folders are given, its refusal judge and runtime limits unless others are."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
-    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog)
+    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog, concurrency=concurrency, max_connections=max_connections)

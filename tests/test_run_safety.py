@@ -102,3 +102,22 @@ def test_two_runs_started_at_once_get_a_folder_each(tmp_path):
     runs = sorted((tmp_path / "reports").iterdir())
     assert len(runs) == 2
     assert [len(stored(r)) for r in runs] == [3, 3]
+
+
+# -- runtime limits --------------------------------------------------------------------------------
+
+
+def test_resume_may_change_the_runtime_limits_but_not_the_suite(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent"], "end = [5, 6, 7]", extra="concurrency = 2\nmax_connections = 2")
+    run_dir = tmp_path / "run"
+    longhaul.run(path, out=run_dir)
+    with sqlite3.connect(run_dir / "trials.sqlite") as db:
+        db.execute("DELETE FROM trials WHERE rowid = (SELECT min(rowid) FROM trials)")
+    r = cli("resume", str(run_dir), "--plain", "--no-report", "--concurrency", "1", "--max-connections", "1")
+    assert r.returncode == 0, r.stderr
+    assert "2 already stored" in r.stdout and len(stored(run_dir)) == 3
+    faster = suite_file(tmp_path, ["sim/diligent"], "end = [5, 6, 7]", extra="concurrency = 16\nmax_connections = 4", name="f.toml")
+    r = cli("run", str(faster), "--resume", str(run_dir), "--plain", "--no-report", "--concurrency", "3")
+    assert r.returncode == 0, r.stderr  # nothing missing, and the limits are no reason to refuse
+    r = cli("resume", str(run_dir), "--concurrency", "0")
+    assert r.returncode == 2 and "--concurrency" in r.stderr and r.stderr.count("\n") == 1
