@@ -2,8 +2,10 @@
 
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
 budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed),
-including a run folder that cannot be made, read or written; 130 interrupted (Ctrl-C), with one
-line (for a run: how to resume). A JSONL batch judges every good line, gives each bad one an
+including a run folder that cannot be made, read or written, or one another process is running;
+3 a run stopped a model whose key, permission or name was refused (401, 403, 404), one line per
+model; 4 a run's spend guard stopped it (`--max-cost`, `--max-output-tokens`); 130 interrupted
+(Ctrl-C), with one line (for a run: how to resume). After 3 or 4 the run is resumable. A JSONL batch judges every good line, gives each bad one an
 `error` record, and exits 2 if any line was bad, else 0.
 """
 
@@ -300,7 +302,7 @@ def cmd_sim_profiles(args: argparse.Namespace) -> int:
         params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
         print(f"{name:12} {profile.summary}{params}")
     print(
-        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1,"
+        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1 (also 401, 403, 404),"
         "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements."
     )
     return 0
@@ -436,7 +438,11 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         print(f"no report written: `longhaul report {result.run_dir}` writes it")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
-    return 0
+    for stop in result.stops:
+        print(f"longhaul: {stop.message}", file=sys.stderr)
+    if any(stop.reason == "model_unavailable" for stop in result.stops):
+        return 3
+    return 4 if result.stops else 0
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -21,10 +21,10 @@ from longhaul._version import __version__
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
-from longhaul.providers import Providers, RetryRecord
+from longhaul.providers import Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
-from longhaul.store import Manifest, RunStore, StoredTrials, git_revision, read_manifest
+from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
 from longhaul.summary import Tally
@@ -43,6 +43,9 @@ class RunResult(BaseModel):
     total: int
     """Trials the suite has."""
     interrupted: bool = False
+    stops: list[RunStop] = Field(default_factory=list)
+    """Why this run (or resume) left trials unsent on purpose: models stopped by auth failures,
+    the spend guard. Also recorded in the manifest."""
     tally: Tally = Field(default_factory=Tally, repr=False)
     """Outcome counts by cell and the refusal judge's totals, of every trial in the store (this
     run's and any earlier run's it resumed), counted as each was stored."""
@@ -236,17 +239,22 @@ async def arun(
             if suite.refusal_judge is not None:
                 judge = RefusalJudge(suite.refusal_judge, await providers.get(suite.refusal_judge), store)
             interrupted = False
+            stops: list[RunStop] = []
+            used: dict[str, Provider] = {}  # the providers of the models trials were started for
 
             async def one(spec: TrialSpec) -> None:
                 async with gate:
                     if not await control.wait_to_start() or spec.key in control.cancelled:
                         return
+                    provider = used[spec.model] = await providers.get(spec.model)
+                    if provider.unavailable is not None:
+                        return  # the model refused for good (401, 403, 404): this trial stays missing, for a resume
                     task = task_map[spec.task]
                     display.trial_started(spec)
                     params = task.params(spec.params)
                     record = await run_trial(
                         spec,
-                        await providers.get(spec.model),
+                        provider,
                         task,
                         params,
                         strategy_map[spec.strategy],
@@ -275,6 +283,7 @@ async def arun(
                 jobs.append(job)
             try:
                 await asyncio.gather(*jobs)
+                stops = _stops(store, todo, used)
             except BaseException:
                 # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
                 # trial before the providers and the store are closed, so none of them runs on.
@@ -288,9 +297,30 @@ async def arun(
                 interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
                 outcomes = store.outcome_counts()
                 display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
-        return RunResult(run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, tally=tally)
+        return RunResult(
+            run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally
+        )
     finally:
         store.close()
+
+
+def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider]) -> list[RunStop]:
+    """The models stopped by a refused key, a missing permission or an unknown model, each with
+    the trials it was not sent, recorded in the manifest."""
+    done = store.done_keys()
+    unsent = Counter(s.model for s in todo if s.key not in done)
+    stops = []
+    for model, provider in used.items():
+        reason = provider.unavailable_reason()
+        if reason is None:
+            continue
+        n = unsent[model]
+        left = f"its {n} remaining trial{'s' if n != 1 else ''} were not sent" if n else "no trial of it was left to send"
+        message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
+        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n)
+        store.add_stop(stop)
+        stops.append(stop)
+    return stops
 
 
 def run(

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import overload
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -66,6 +66,26 @@ CREATE TABLE IF NOT EXISTS refusal_judgements (
 """
 
 
+class RunStop(BaseModel):
+    """Why one invocation of a run (`run` or `resume`) ended before sending every trial it had to.
+    The trials it did not send are missing from the store, so `longhaul resume` runs them."""
+
+    reason: Literal["model_unavailable", "spend_guard"]
+    """`model_unavailable`: a model refused for good (401, 403, 404) and was sent nothing more;
+    `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed."""
+
+    model: str | None = None
+    """The model stopped (`model_unavailable` only)."""
+
+    message: str
+    """The line printed when it stopped."""
+
+    not_sent: int = Field(ge=0)
+    """Trials that stayed missing because of this stop."""
+
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
 class Manifest(BaseModel):
     """What a run was asked to do: enough to resume it, or to know what it measured."""
 
@@ -89,6 +109,10 @@ class Manifest(BaseModel):
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     trials_total: int = 0
     """How many trials the suite has."""
+
+    stops: list[RunStop] = Field(default_factory=list)
+    """Every time a run or resume of it stopped before sending all its trials (a model stopped by
+    an auth failure, the spend guard), oldest first; empty when none did."""
 
 
 class RunStore:
@@ -146,6 +170,18 @@ class RunStore:
         except BaseException:
             os.close(lock)
             raise
+
+    def add_stop(self, stop: RunStop) -> None:
+        """Record an early stop in the manifest (written whole to a new file, then renamed over the
+        old: a reader never sees half a manifest)."""
+        self.manifest = self.manifest.model_copy(update={"stops": [*self.manifest.stops, stop]})
+        path = self.folder / MANIFEST
+        new = path.with_name(MANIFEST + ".new")
+        try:
+            new.write_text(self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            os.replace(new, path)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); the trials stored are kept") from None
 
     def done_keys(self) -> set[str]:
         with _readable(self.folder):

@@ -3,6 +3,8 @@ on resume, models stopped by auth failures, and the spend guard."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sqlite3
 import subprocess
@@ -121,3 +123,71 @@ def test_resume_may_change_the_runtime_limits_but_not_the_suite(tmp_path):
     assert r.returncode == 0, r.stderr  # nothing missing, and the limits are no reason to refuse
     r = cli("resume", str(run_dir), "--concurrency", "0")
     assert r.returncode == 2 and "--concurrency" in r.stderr and r.stderr.count("\n") == 1
+
+
+# -- models stopped by auth failures ---------------------------------------------------------------
+
+
+def test_a_refused_key_stops_its_model_at_once_and_the_exit_code_says_so(tmp_path):
+    ends = "end = [5, 6, 7, 8, 9, 10, 11, 12]"
+    path = suite_file(tmp_path, ["sim/diligent?faults=401:1", "sim/diligent"], ends, extra="concurrency = 2")
+    run_dir = tmp_path / "run"
+    r = cli("run", str(path), "--out", str(run_dir), "--plain", "--no-report")
+    assert r.returncode == 3, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "401 Unauthorized" in line]
+    assert len(lines) == 1 and lines[0].startswith("longhaul: sim/diligent?faults=401:1: 401 Unauthorized")
+    trials = stored(run_dir)
+    refused = [outcome for model, outcome in trials if model.endswith("401:1")]
+    assert 1 <= len(refused) <= 2 and set(refused) == {"error"}  # only the trials in flight were sent
+    assert [outcome for model, outcome in trials if model == "sim/diligent"] == ["complete"] * 8
+    assert f"its {8 - len(refused)} remaining trials were not sent" in lines[0]
+    stops = json.loads((run_dir / "manifest.json").read_text())["stops"]
+    assert [(s["reason"], s["model"], s["not_sent"]) for s in stops] == [
+        ("model_unavailable", "sim/diligent?faults=401:1", 8 - len(refused))
+    ]
+    with sqlite3.connect(run_dir / "trials.sqlite") as db:
+        records = [json.loads(r) for (r,) in db.execute("SELECT record FROM trials WHERE outcome = 'error'")]
+    assert all(t["turns"][0]["attempts"] == 1 and not t["turns"][0]["retries"] for t in records)  # never retried
+
+
+@pytest.mark.parametrize("status,words", [(401, "401 Unauthorized: check SVC_API_KEY"), (404, "404 Not Found: check the model name")])
+def test_a_model_fixed_after_an_auth_failure_resumes_with_only_its_missing_trials(tmp_path, tasks, status, words):
+    from aiohttp import web
+
+    from longhaul.runner import arun, plan, resume_plan
+    from longhaul.sim.server import start
+
+    path = suite_file(tmp_path, ["openai-api/svc/diligent", "sim/diligent"], "end = [5, 6, 7, 8, 9, 10]", extra="concurrency = 2")
+    run_dir = tmp_path / "run"
+    hits = 0
+
+    async def refuse(request: web.Request) -> web.Response:
+        nonlocal hits
+        hits += 1
+        return web.json_response({"error": {"message": "no", "type": "invalid_request_error", "code": None}}, status=status)
+
+    async def go():
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", refuse)
+        stub = web.AppRunner(app)
+        await stub.setup()
+        site = web.TCPSite(stub, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        sim = await start(tasks)
+        try:
+            bad = {"SVC_API_KEY": "sk-wrong-0123456789", "SVC_BASE_URL": f"http://127.0.0.1:{port}/v1"}
+            first = await arun(plan(path), out=run_dir, env=bad)
+            second = await arun(resume_plan(run_dir), resume=run_dir, env={"SVC_API_KEY": "sk-right", "SVC_BASE_URL": sim.url})
+        finally:
+            await sim.aclose()
+            await stub.cleanup()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert 1 <= hits <= 2  # the trials in flight when the first refusal came; none after it
+    assert first.interrupted and [s.model for s in first.stops] == ["openai-api/svc/diligent"]
+    assert words in first.stops[0].message and first.stops[0].not_sent == 6 - hits
+    assert first.outcomes == {"complete": 6, "error": hits}
+    assert not second.stops and not second.interrupted and second.stored == 12
+    assert second.outcomes == {"complete": 12 - hits, "error": hits}  # the refused trials stay `error`, never a verdict
