@@ -386,11 +386,27 @@ def _display(plain: bool) -> Any:
     return LiveDisplay()
 
 
+def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
+    """The spend guard's limits from the flags, checked before a folder is made (None: no guard)."""
+    if args.max_cost is None and args.max_output_tokens is None:
+        return None
+    from longhaul.dryrun import read_prices
+    from longhaul.spend import SpendLimits, check_limits
+
+    if args.max_cost is not None and not args.prices:
+        raise BadInput("--max-cost: needs --prices FILE (USD per million tokens, as examples/prices.toml); longhaul never guesses prices")
+    prices = read_prices(Path(args.prices)) if args.prices else {}
+    limits = SpendLimits(max_cost=args.max_cost, max_output_tokens=args.max_output_tokens, prices=prices)
+    check_limits(limits, the_plan.suite)
+    return limits
+
+
 def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> int:
     import asyncio
 
     from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, new_run_dir
 
+    limits = _spend_limits(args, the_plan)
     out = Path(args.out) if getattr(args, "out", None) else None
     if resume is None and out is None:
         check_keys(the_plan.suite)  # a missing key: one line, and no empty folder left behind
@@ -398,7 +414,7 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     run_dir = resume or out
     assert run_dir is not None
     try:
-        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain)))
+        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain), limits=limits))
     except KeyboardInterrupt:
         if (run_dir / "trials.sqlite").exists():
             print(
@@ -487,6 +503,10 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 def cmd_run(args: argparse.Namespace) -> int:
     if args.tui:
+        if args.max_cost is not None or args.max_output_tokens is not None:
+            raise BadInput(
+                "--max-cost and --max-output-tokens do not work with --tui yet; use `longhaul run` (then `longhaul tui RUN` to browse)"
+            )
         return cmd_tui(args)
     the_plan = _plan(args)
     if args.dry_run:
@@ -553,6 +573,26 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     for name, strategy in sorted(Catalog(agents_dir=args.agents_dir).strategies.items()):
         print(f"{name:10} {strategy.summary}")
     return 0
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive amount of US dollars, e.g. 5 or 0.25 (got {text!r})")
+    return value
+
+
+def _tokens(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number of tokens (got {text!r})")
+    return value
 
 
 def _limit(text: str) -> int:
@@ -650,6 +690,20 @@ def build_parser() -> argparse.ArgumentParser:
             "--max-connections", type=_limit, metavar="N", help="requests in flight per provider and base URL, 1..1024 (default 8)"
         )
 
+    def spend_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--max-cost",
+            type=_usd,
+            metavar="USD",
+            help="spend guard: start no trial once this run's projected spend would pass USD (needs --prices); resumable",
+        )
+        p.add_argument(
+            "--max-output-tokens",
+            type=_tokens,
+            metavar="N",
+            help="spend guard: start no trial once this run's projected output tokens would pass N; resumable",
+        )
+
     def judge_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--refusal-judge",
@@ -676,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tui", action="store_true", help="watch it in the terminal UI (as `longhaul tui SUITE`)")
     suite_args(p)
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
+    spend_args(p)
     run_args(p)
     report_arg(p)
     p.set_defaults(func=cmd_run)
@@ -684,6 +739,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="the run folder")
     run_args(p)
     limit_args(p)
+    spend_args(p)
+    p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, --max-cost")
     judge_arg(p)
     report_arg(p)
     p.set_defaults(func=cmd_resume)

@@ -24,6 +24,7 @@ from longhaul.errors import BadInput, StoreError
 from longhaul.providers import Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
+from longhaul.spend import SpendGuard, SpendLimits
 from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
@@ -190,15 +191,18 @@ async def arun(
     display: Display | None = None,
     control: RunControl | None = None,
     env: Mapping[str, str] | None = None,
+    limits: SpendLimits | None = None,
 ) -> RunResult:
     """Run every trial of the plan not already in the store; store each as it ends. The tasks and
-    strategies are the plan's catalog's, recorded in a new run's manifest."""
+    strategies are the plan's catalog's, recorded in a new run's manifest. With `limits`, the spend
+    guard stops starting trials once the projected spend would pass them (`longhaul.spend`)."""
     display = display or NullDisplay()
     control = control or RunControl()
     suite = the_plan.suite
     task_map = the_plan.catalog.tasks
     strategy_map = the_plan.catalog.strategies
     check_keys(suite, env)  # a missing key stops the run here: no folder, no request
+    guard = SpendGuard(limits, suite, task_map) if limits is not None and limits.active else None
     if resume is not None:
         store = RunStore.open(resume)
         changed = differences(store.manifest.suite, suite)
@@ -222,6 +226,9 @@ async def arun(
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]
             tally = Tally.of(store.trials()) if done else Tally()  # a resumed run's earlier trials, streamed
+            if guard is not None and done:
+                for earlier in store.trials():
+                    guard.observe(earlier)  # their cells' means: what the next trials of each are expected to spend
             display.run_started(
                 RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only())
             )
@@ -249,6 +256,8 @@ async def arun(
                     provider = used[spec.model] = await providers.get(spec.model)
                     if provider.unavailable is not None:
                         return  # the model refused for good (401, 403, 404): this trial stays missing, for a resume
+                    if guard is not None and not guard.admit(spec):
+                        return  # the spend guard stopped the run: this trial stays missing, for a resume
                     task = task_map[spec.task]
                     display.trial_started(spec)
                     params = task.params(spec.params)
@@ -264,6 +273,8 @@ async def arun(
                     if judge is not None:
                         record = await judge.review(record, task, params)
                     store.record(record)
+                    if guard is not None:
+                        guard.finished(record)
                     tally.add(record)
                     display.trial_finished(record)
 
@@ -275,6 +286,8 @@ async def arun(
                         raise  # the run is being cancelled, not this one trial
                 finally:
                     control.untrack(spec.key)
+                    if guard is not None:
+                        guard.release(spec.key)
 
             jobs = []
             for spec in todo:
@@ -284,6 +297,14 @@ async def arun(
             try:
                 await asyncio.gather(*jobs)
                 stops = _stops(store, todo, used)
+                if guard is not None and guard.message is not None:
+                    n = guard.refused
+                    message = (
+                        f"spend guard, {guard.message}: {n} trial{'s' if n != 1 else ''} not started, those in flight finished "
+                        f"(resume with: longhaul resume {store.folder}, a new limit optional)"
+                    )
+                    stops.append(RunStop(reason="spend_guard", message=message, not_sent=n))
+                    store.add_stop(stops[-1])
             except BaseException:
                 # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
                 # trial before the providers and the store are closed, so none of them runs on.
@@ -336,6 +357,7 @@ def run(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     concurrency: int | None = None,
+    limits: SpendLimits | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
@@ -353,7 +375,9 @@ def run(
         agents_dir=agents_dir,
         refusal_judge=refusal_judge,
     )
-    return asyncio.run(arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display))
+    return asyncio.run(
+        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display, limits=limits)
+    )
 
 
 def resume_plan(

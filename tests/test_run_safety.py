@@ -191,3 +191,69 @@ def test_a_model_fixed_after_an_auth_failure_resumes_with_only_its_missing_trial
     assert first.outcomes == {"complete": 6, "error": hits}
     assert not second.stops and not second.interrupted and second.stored == 12
     assert second.outcomes == {"complete": 12 - hits, "error": hits}  # the refused trials stay `error`, never a verdict
+
+
+# -- the spend guard -------------------------------------------------------------------------------
+
+SPEND = "end = [20, 21, 22, 23, 24, 25, 26, 27]"
+
+
+def tokens(run_dir: Path) -> list[tuple[int, int]]:
+    """(input, output) tokens of each stored trial."""
+    with sqlite3.connect(run_dir / "trials.sqlite") as db:
+        records = [json.loads(r) for (r,) in db.execute("SELECT record FROM trials ORDER BY rowid")]
+    return [(t["input_tokens"], t["output_tokens"]) for t in records]
+
+
+def output_tokens(run_dir: Path) -> list[int]:
+    return [out for _, out in tokens(run_dir)]
+
+
+def test_max_output_tokens_stops_starting_trials_and_resume_finishes_the_run(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent"], SPEND, extra="concurrency = 1")
+    run_dir = tmp_path / "run"
+    r = cli("run", str(path), "--out", str(run_dir), "--plain", "--no-report", "--max-output-tokens", "400")
+    assert r.returncode == 4, r.stderr
+    [line] = [line for line in r.stderr.splitlines() if "spend guard" in line]
+    assert "--max-output-tokens 400" in line and "longhaul resume" in line
+    spent = output_tokens(run_dir)
+    assert 3 <= len(spent) < 8 and sum(spent) <= 400  # each trial is ~50 tokens out
+    assert f"{8 - len(spent)} trial" in line
+    [stop] = json.loads((run_dir / "manifest.json").read_text())["stops"]
+    assert stop["reason"] == "spend_guard" and stop["not_sent"] == 8 - len(spent)
+    r = cli("resume", str(run_dir), "--plain", "--no-report")
+    assert r.returncode == 0, r.stderr
+    assert len(output_tokens(run_dir)) == 8
+
+
+def test_max_cost_stops_each_invocation_at_its_limit_and_resume_continues(tmp_path):
+    from longhaul.dryrun import Price
+    from longhaul.spend import SpendLimits
+
+    path = suite_file(tmp_path, ["sim/diligent"], SPEND, extra="concurrency = 2")
+    run_dir = tmp_path / "run"
+    # One output token a cent: a trial costs about 0.5 USD.
+    limits = SpendLimits(max_cost=1.6, prices={"sim/diligent": Price(input=1000, output=10_000)})
+    first = longhaul.run(path, out=run_dir, limits=limits)
+    assert first.interrupted and [s.reason for s in first.stops] == ["spend_guard"] and "--max-cost 1.6 USD" in first.stops[0].message
+    cost = [(n_in * 1000 + n_out * 10_000) / 1e6 for n_in, n_out in tokens(run_dir)]
+    assert 1 <= first.stored < 8 and sum(cost) <= 1.6
+    second = longhaul.run(path, resume=run_dir, limits=limits)  # the limit is per invocation: another 1.6 USD
+    assert first.stored < second.stored < 8 and second.stops
+    third = longhaul.run(path, resume=run_dir)
+    assert third.stored == 8 and not third.stops and not third.interrupted
+    stops = json.loads((run_dir / "manifest.json").read_text())["stops"]
+    assert [s["reason"] for s in stops] == ["spend_guard", "spend_guard"]
+
+
+def test_max_cost_needs_a_price_for_every_real_model_and_checks_before_anything(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent"], "end = 5")
+    r = cli("run", str(path), "--out", str(tmp_path / "run"), "--max-cost", "1")
+    assert r.returncode == 2 and "--max-cost: needs --prices" in r.stderr and not (tmp_path / "run").exists()
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["openai/gpt-4.1"]\ninput = 2.0\noutput = 8.0\n')
+    real = suite_file(tmp_path, ["openai/gpt-4.1-mini", "sim/diligent"], "end = 5", name="real.toml")
+    r = cli("run", str(real), "--out", str(tmp_path / "run"), "--max-cost", "1", "--prices", str(prices), env={"OPENAI_API_KEY": "sk-x"})
+    assert r.returncode == 2 and "no price for openai/gpt-4.1-mini" in r.stderr and not (tmp_path / "run").exists()
+    r = cli("run", str(path), "--max-output-tokens", "-3")
+    assert r.returncode == 2 and "--max-output-tokens" in r.stderr
