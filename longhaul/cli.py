@@ -679,7 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
         limit_args(p)
         p.add_argument(
-            "--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run"
+            "--prices",
+            metavar="FILE",
+            help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run, --max-cost",
         )
         judge_arg(p)
 
