@@ -2,8 +2,10 @@
 
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
 budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed),
-including a run folder that cannot be made, read or written; 130 interrupted (Ctrl-C), with one
-line (for a run: how to resume). A JSONL batch judges every good line, gives each bad one an
+including a run folder that cannot be made, read or written, or one another process is running;
+3 a run stopped a model whose key, permission or name was refused (401, 403, 404), one line per
+model; 4 a run's spend guard stopped it (`--max-cost`, `--max-output-tokens`); 130 interrupted
+(Ctrl-C), with one line (for a run: how to resume). After 3 or 4 the run is resumable. A JSONL batch judges every good line, gives each bad one an
 `error` record, and exits 2 if any line was bad, else 0.
 """
 
@@ -300,7 +302,7 @@ def cmd_sim_profiles(args: argparse.Namespace) -> int:
         params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
         print(f"{name:12} {profile.summary}{params}")
     print(
-        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1,"
+        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1 (also 401, 403, 404),"
         "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements."
     )
     return 0
@@ -384,15 +386,35 @@ def _display(plain: bool) -> Any:
     return LiveDisplay()
 
 
+def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
+    """The spend guard's limits from the flags, checked before a folder is made (None: no guard)."""
+    if args.max_cost is None and args.max_output_tokens is None:
+        return None
+    from longhaul.dryrun import read_prices
+    from longhaul.spend import SpendLimits, check_limits
+
+    if args.max_cost is not None and not args.prices:
+        raise BadInput("--max-cost: needs --prices FILE (USD per million tokens, as examples/prices.toml); longhaul never guesses prices")
+    prices = read_prices(Path(args.prices)) if args.prices else {}
+    limits = SpendLimits(max_cost=args.max_cost, max_output_tokens=args.max_output_tokens, prices=prices)
+    check_limits(limits, the_plan.suite)
+    return limits
+
+
 def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> int:
     import asyncio
 
-    from longhaul.runner import DEFAULT_REPORTS, arun, new_run_dir
+    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, new_run_dir
 
-    out = Path(args.out) if getattr(args, "out", None) else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
+    limits = _spend_limits(args, the_plan)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    if resume is None and out is None:
+        check_keys(the_plan.suite)  # a missing key: one line, and no empty folder left behind
+        out = new_run_dir(DEFAULT_REPORTS, the_plan.suite)  # made here, so that a Ctrl-C can name it
     run_dir = resume or out
+    assert run_dir is not None
     try:
-        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain)))
+        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain), limits=limits))
     except KeyboardInterrupt:
         if (run_dir / "trials.sqlite").exists():
             print(
@@ -432,12 +454,16 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         print(f"no report written: `longhaul report {result.run_dir}` writes it")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
-    return 0
+    for stop in result.stops:
+        print(f"longhaul: {stop.message}", file=sys.stderr)
+    if any(stop.reason == "model_unavailable" for stop in result.stops):
+        return 3
+    return 4 if result.stops else 0
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
-    from longhaul.runner import DEFAULT_REPORTS, new_run_dir, resume_plan
+    from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir, resume_plan
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
@@ -447,16 +473,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     else:
         the_plan = _plan(args)
         browse, resume = False, bool(args.resume)
-        run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
         if not resume:
-            from longhaul.providers import Providers
-
-            for model in the_plan.suite.models:
-                Providers().check(model)  # a missing key: one line here, not a broken screen
-            if the_plan.suite.refusal_judge:
-                from longhaul.refusal_judge import check_address
-
-                check_address(the_plan.suite.refusal_judge, Providers())
+            check_keys(the_plan.suite)  # a missing key: one line here, not a broken screen (nor an empty folder)
+        run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
     app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse)
@@ -476,6 +495,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         models=args.model or None,
         strategies=args.strategy or None,
         max_connections=args.max_connections,
+        concurrency=args.concurrency,
         tasks_dir=args.tasks_dir,
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
@@ -485,6 +505,10 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 def cmd_run(args: argparse.Namespace) -> int:
     if args.tui:
+        if args.max_cost is not None or args.max_output_tokens is not None:
+            raise BadInput(
+                "--max-cost and --max-output-tokens do not work with --tui yet; use `longhaul run` (then `longhaul tui RUN` to browse)"
+            )
         return cmd_tui(args)
     the_plan = _plan(args)
     if args.dry_run:
@@ -499,7 +523,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from longhaul.runner import resume_plan
 
     run_dir = Path(args.run)
-    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge), args, run_dir)
+    the_plan = resume_plan(
+        run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge, concurrency=args.concurrency, max_connections=args.max_connections
+    )
+    return _execute(the_plan, args, run_dir)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -562,6 +589,37 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     for name, strategy in sorted(Catalog(agents_dir=args.agents_dir).strategies.items()):
         print(f"{name:10} {strategy.summary}")
     return 0
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive amount of US dollars, e.g. 5 or 0.25 (got {text!r})")
+    return value
+
+
+def _tokens(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number of tokens (got {text!r})")
+    return value
+
+
+def _limit(text: str) -> int:
+    """A runtime limit's value (argparse names the flag in its one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024 (got {text!r})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -635,11 +693,34 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--out", help="the run folder (default: reports/<time>-<suite>)")
         p.add_argument("--resume", metavar="RUN", help="add the missing trials to this earlier run of the same suite")
-        p.add_argument("--max-connections", type=int, help="requests in flight per provider and base URL")
+        limit_args(p)
         p.add_argument(
-            "--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run"
+            "--prices",
+            metavar="FILE",
+            help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run, --max-cost",
         )
         judge_arg(p)
+
+    def limit_args(p: argparse.ArgumentParser) -> None:
+        # Runtime limits: not part of the suite's identity, so a resume may change them.
+        p.add_argument("--concurrency", type=_limit, metavar="N", help="trials in flight at once, 1..1024 (default: the suite's, 8)")
+        p.add_argument(
+            "--max-connections", type=_limit, metavar="N", help="requests in flight per provider and base URL, 1..1024 (default 8)"
+        )
+
+    def spend_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--max-cost",
+            type=_usd,
+            metavar="USD",
+            help="spend guard: start no trial once this run's projected spend would pass USD (needs --prices); resumable",
+        )
+        p.add_argument(
+            "--max-output-tokens",
+            type=_tokens,
+            metavar="N",
+            help="spend guard: start no trial once this run's projected output tokens would pass N; resumable",
+        )
 
     def judge_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -673,6 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only shard I of N (1-based) of the trials, split by a hash of their keys: N runners run each trial once; "
         "`longhaul merge` joins their run folders",
     )
+    spend_args(p)
     run_args(p)
     report_arg(p)
     p.set_defaults(func=cmd_run)
@@ -680,6 +762,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="run the trials an interrupted run is missing")
     p.add_argument("run", help="the run folder")
     run_args(p)
+    limit_args(p)
+    spend_args(p)
+    p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, --max-cost")
     judge_arg(p)
     report_arg(p)
     p.set_defaults(func=cmd_resume)

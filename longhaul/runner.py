@@ -7,6 +7,7 @@ over both. The engine talks to a display only through the `Display` protocol.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -19,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from longhaul._version import __version__
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
-from longhaul.errors import BadInput
-from longhaul.providers import Providers, RetryRecord
+from longhaul.errors import BadInput, StoreError
+from longhaul.providers import Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.shard import Shard, parse_shard
-from longhaul.store import Manifest, RunStore, StoredTrials, git_revision, read_manifest
+from longhaul.spend import SpendGuard, SpendLimits
+from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
 from longhaul.summary import Tally
@@ -43,6 +45,9 @@ class RunResult(BaseModel):
     total: int
     """Trials the suite has."""
     interrupted: bool = False
+    stops: list[RunStop] = Field(default_factory=list)
+    """Why this run (or resume) left trials unsent on purpose: models stopped by auth failures,
+    the spend guard. Also recorded in the manifest."""
     tally: Tally = Field(default_factory=Tally, repr=False)
     """Outcome counts by cell and the refusal judge's totals, of every trial in the store (this
     run's and any earlier run's it resumed), counted as each was stored."""
@@ -91,6 +96,7 @@ def plan(
     refusal_judge: str | None = None,
     catalog: Catalog | None = None,
     shard: Shard | None = None,
+    concurrency: int | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
@@ -103,6 +109,7 @@ def plan(
         "models": list(models) if models else None,
         "strategies": list(strategies) if strategies else None,
         "max_connections": max_connections,
+        "concurrency": concurrency,
         "refusal_judge": refusal_judge,
     }
     text, where = "", "<suite>"
@@ -156,13 +163,32 @@ class _Relay(Listener):
 
 
 def new_run_dir(base: Path, suite: Suite) -> Path:
+    """Make a new, empty run folder under `base` and return it: `<UTC time>-<suite>-<6 hex>`. The
+    random suffix and an exclusive `mkdir` (retried with another suffix if the name is taken) mean
+    two runs started at once, in one process or two, never get the same folder."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{suite.name}"
-    path, n = base / name, 1
-    while path.exists():
-        n += 1
-        path = base / f"{name}-{n}"
-    return path
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            path = base / f"{stamp}-{suite.name}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return path
+    except OSError as exc:
+        raise StoreError(f"{base}: cannot make a run folder there ({exc.strerror or exc}); pass --out DIR") from None
+    raise StoreError(f"{base}: no free run folder name after 100 tries; pass --out DIR")
+
+
+def check_keys(suite: Suite, env: Mapping[str, str] | None = None) -> None:
+    """Every model's (and the refusal judge's) address and key, before a folder is made or a
+    request sent: a missing key is one `BadInput` line naming the variable."""
+    checker = Providers(env=env)
+    for model in suite.models:
+        checker.check(model)
+    if suite.refusal_judge is not None:
+        check_judge(suite.refusal_judge, checker)
 
 
 async def arun(
@@ -173,19 +199,18 @@ async def arun(
     display: Display | None = None,
     control: RunControl | None = None,
     env: Mapping[str, str] | None = None,
+    limits: SpendLimits | None = None,
 ) -> RunResult:
     """Run every trial of the plan not already in the store; store each as it ends. The tasks and
-    strategies are the plan's catalog's, recorded in a new run's manifest."""
+    strategies are the plan's catalog's, recorded in a new run's manifest. With `limits`, the spend
+    guard stops starting trials once the projected spend would pass them (`longhaul.spend`)."""
     display = display or NullDisplay()
     control = control or RunControl()
     suite = the_plan.suite
     task_map = the_plan.catalog.tasks
     strategy_map = the_plan.catalog.strategies
-    checker = Providers(env=env)
-    for model in suite.models:
-        checker.check(model)  # a missing key stops the run here: no folder, no request
-    if suite.refusal_judge is not None:
-        check_judge(suite.refusal_judge, checker)
+    check_keys(suite, env)  # a missing key stops the run here: no folder, no request
+    guard = SpendGuard(limits, suite, task_map) if limits is not None and limits.active else None
     if resume is not None:
         store = RunStore.open(resume)
         changed = differences(store.manifest.suite, suite)
@@ -214,6 +239,9 @@ async def arun(
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]
             tally = Tally.of(store.trials()) if done else Tally()  # a resumed run's earlier trials, streamed
+            if guard is not None and done:
+                for earlier in store.trials():
+                    guard.observe(earlier)  # their cells' means: what the next trials of each are expected to spend
             display.run_started(
                 RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only())
             )
@@ -231,17 +259,24 @@ async def arun(
             if suite.refusal_judge is not None:
                 judge = RefusalJudge(suite.refusal_judge, await providers.get(suite.refusal_judge), store)
             interrupted = False
+            stops: list[RunStop] = []
+            used: dict[str, Provider] = {}  # the providers of the models trials were started for
 
             async def one(spec: TrialSpec) -> None:
                 async with gate:
                     if not await control.wait_to_start() or spec.key in control.cancelled:
                         return
+                    provider = used[spec.model] = await providers.get(spec.model)
+                    if provider.unavailable is not None:
+                        return  # the model refused for good (401, 403, 404): this trial stays missing, for a resume
+                    if guard is not None and not guard.admit(spec):
+                        return  # the spend guard stopped the run: this trial stays missing, for a resume
                     task = task_map[spec.task]
                     display.trial_started(spec)
                     params = task.params(spec.params)
                     record = await run_trial(
                         spec,
-                        await providers.get(spec.model),
+                        provider,
                         task,
                         params,
                         strategy_map[spec.strategy],
@@ -251,6 +286,8 @@ async def arun(
                     if judge is not None:
                         record = await judge.review(record, task, params)
                     store.record(record)
+                    if guard is not None:
+                        guard.finished(record)
                     tally.add(record)
                     display.trial_finished(record)
 
@@ -262,6 +299,8 @@ async def arun(
                         raise  # the run is being cancelled, not this one trial
                 finally:
                     control.untrack(spec.key)
+                    if guard is not None:
+                        guard.release(spec.key)
 
             jobs = []
             for spec in todo:
@@ -270,6 +309,15 @@ async def arun(
                 jobs.append(job)
             try:
                 await asyncio.gather(*jobs)
+                stops = _stops(store, todo, used)
+                if guard is not None and guard.message is not None:
+                    n = guard.refused
+                    message = (
+                        f"spend guard, {guard.message}: {n} trial{'s' if n != 1 else ''} not started, those in flight finished "
+                        f"(resume with: longhaul resume {store.folder}, a new limit optional)"
+                    )
+                    stops.append(RunStop(reason="spend_guard", message=message, not_sent=n))
+                    store.add_stop(stops[-1])
             except BaseException:
                 # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
                 # trial before the providers and the store are closed, so none of them runs on.
@@ -283,9 +331,30 @@ async def arun(
                 interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
                 outcomes = store.outcome_counts()
                 display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
-        return RunResult(run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, tally=tally)
+        return RunResult(
+            run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally
+        )
     finally:
         store.close()
+
+
+def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider]) -> list[RunStop]:
+    """The models stopped by a refused key, a missing permission or an unknown model, each with
+    the trials it was not sent, recorded in the manifest."""
+    done = store.done_keys()
+    unsent = Counter(s.model for s in todo if s.key not in done)
+    stops = []
+    for model, provider in used.items():
+        reason = provider.unavailable_reason()
+        if reason is None:
+            continue
+        n = unsent[model]
+        left = f"its {n} remaining trial{'s' if n != 1 else ''} were not sent" if n else "no trial of it was left to send"
+        message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
+        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n)
+        store.add_stop(stop)
+        stops.append(stop)
+    return stops
 
 
 def run(
@@ -301,12 +370,14 @@ def run(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     shard: Shard | str | None = None,
+    concurrency: int | None = None,
+    limits: SpendLimits | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
     Command-line choices are the keyword arguments: they override the suite. With `resume`, only
     trials missing from that run's store are run, and the suite must be the one it was run with
-    (its `refusal_judge` aside: a runtime choice, recorded on each trial it judged). With `shard`
+    (its `refusal_judge`, `concurrency` and `max_connections` aside: runtime choices). With `shard`
     (`"2/3"` or a `Shard`), only that share of the trials is run: `longhaul merge` joins the shards.
     """
     the_plan = plan(
@@ -314,20 +385,36 @@ def run(
         models=models,
         strategies=strategies,
         max_connections=max_connections,
+        concurrency=concurrency,
         tasks_dir=tasks_dir,
         agents_dir=agents_dir,
         refusal_judge=refusal_judge,
         shard=parse_shard(shard) if isinstance(shard, str) else shard,
     )
-    return asyncio.run(arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display))
+    return asyncio.run(
+        arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display, limits=limits)
+    )
 
 
 def resume_plan(
-    run_dir: Path, tasks_dir: Path | str | None = None, agents_dir: Path | str | None = None, refusal_judge: str | None = None
+    run_dir: Path,
+    tasks_dir: Path | str | None = None,
+    agents_dir: Path | str | None = None,
+    refusal_judge: str | None = None,
+    *,
+    concurrency: int | None = None,
+    max_connections: int | None = None,
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
-    strategies unless other folders are given, its refusal judge unless another is; a shard's run
-    plans only its share."""
+    strategies unless other folders are given, its refusal judge and runtime limits unless others are;
+    a shard's run plans only its share."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
-    return plan(manifest.suite, refusal_judge=refusal_judge, catalog=catalog, shard=manifest.shard)
+    return plan(
+        manifest.suite,
+        refusal_judge=refusal_judge,
+        catalog=catalog,
+        shard=manifest.shard,
+        concurrency=concurrency,
+        max_connections=max_connections,
+    )

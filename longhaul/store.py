@@ -3,12 +3,18 @@
 A trial is written in one transaction when it ends, before anyone is told it is done, so a
 crash or `kill -9` loses at most the trials in flight. Keys are the primary key: a trial is
 stored exactly once, and a resumed run skips every key already there.
+
+A process writing to a run holds an exclusive `flock` on its `run.lock` for as long as the store
+is open, so two processes never write one run (a second `resume` is refused in one line). The
+kernel drops the lock when its process dies, `kill -9` included: a stale lock never blocks.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
+import os
 import sqlite3
 import subprocess
 from collections import Counter
@@ -16,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import overload
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -28,6 +34,8 @@ from longhaul.trial import TrialRecord
 
 MANIFEST = "manifest.json"
 DATABASE = "trials.sqlite"
+LOCK = "run.lock"
+"""Held (flock) by the process writing to the run; it holds that process's pid, for the message."""
 
 BATCH = 200
 """Trials read from the store at a time: a reader holds one batch, however many trials a run has."""
@@ -57,6 +65,26 @@ CREATE TABLE IF NOT EXISTS refusal_judgements (
     PRIMARY KEY (judge, digest)
 );
 """
+
+
+class RunStop(BaseModel):
+    """Why one invocation of a run (`run` or `resume`) ended before sending every trial it had to.
+    The trials it did not send are missing from the store, so `longhaul resume` runs them."""
+
+    reason: Literal["model_unavailable", "spend_guard"]
+    """`model_unavailable`: a model refused for good (401, 403, 404) and was sent nothing more;
+    `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed."""
+
+    model: str | None = None
+    """The model stopped (`model_unavailable` only)."""
+
+    message: str
+    """The line printed when it stopped."""
+
+    not_sent: int = Field(ge=0)
+    """Trials that stayed missing because of this stop."""
+
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class Manifest(BaseModel):
@@ -90,13 +118,19 @@ class Manifest(BaseModel):
     merged_from: list[str] = Field(default_factory=list)
     """For a run made by `longhaul merge`: the run ids of the shards it was made of."""
 
+    stops: list[RunStop] = Field(default_factory=list)
+    """Every time a run or resume of it stopped before sending all its trials (a model stopped by
+    an auth failure, the spend guard), oldest first; empty when none did."""
+
 
 class RunStore:
     """One run folder, open for writing trials and reading them back."""
 
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
+    def __init__(self, folder: Path, manifest: Manifest, lock: int) -> None:
+        """`lock`: the descriptor holding the folder's lock (`lock_run`), closed with the store."""
         self.folder = folder
         self.manifest = manifest
+        self._lock: int | None = lock
         self._db = sqlite3.connect(folder / DATABASE, isolation_level=None)
         # WAL: readers (report, TUI) never block the writer. NORMAL: a committed trial survives
         # the process being killed (only a power cut could lose the last commits).
@@ -106,23 +140,56 @@ class RunStore:
 
     @classmethod
     def create(cls, folder: Path, manifest: Manifest) -> RunStore:
-        if (folder / DATABASE).exists():
-            raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
+        """A new run in `folder` (made if missing; an empty one is fine). The folder is locked
+        before it is looked at, so of two runs given the same `--out` at once one gets it and the
+        other is told in one line."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            lock = lock_run(folder)
         except OSError as exc:
             raise StoreError(
                 f"--out {folder}: cannot make the run folder there ({exc.strerror or exc}); choose a folder you can write to"
             ) from None
-        with _readable(folder):
-            return cls(folder, manifest)
+        try:
+            if (folder / DATABASE).exists() or (folder / MANIFEST).exists():
+                raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
+            try:
+                (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise StoreError(f"--out {folder}: cannot write the run's manifest there ({exc.strerror or exc})") from None
+            with _readable(folder):
+                return cls(folder, manifest, lock)
+        except BaseException:
+            os.close(lock)
+            raise
 
     @classmethod
     def open(cls, folder: Path) -> RunStore:
-        manifest = read_manifest(folder)
-        with _readable(folder):
-            return cls(folder, manifest)
+        """An earlier run, locked for this process (another writing to it: one-line `BadInput`)."""
+        read_manifest(folder)  # not a run folder: say so before making a lock file in it
+        try:
+            lock = lock_run(folder)
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot lock the run folder ({exc.strerror or exc}); resume needs to write to it") from None
+        try:
+            manifest = read_manifest(folder)  # again, under the lock: the last writer may have added to it
+            with _readable(folder):
+                return cls(folder, manifest, lock)
+        except BaseException:
+            os.close(lock)
+            raise
+
+    def add_stop(self, stop: RunStop) -> None:
+        """Record an early stop in the manifest (written whole to a new file, then renamed over the
+        old: a reader never sees half a manifest)."""
+        self.manifest = self.manifest.model_copy(update={"stops": [*self.manifest.stops, stop]})
+        path = self.folder / MANIFEST
+        new = path.with_name(MANIFEST + ".new")
+        try:
+            new.write_text(self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            os.replace(new, path)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); the trials stored are kept") from None
 
     def done_keys(self) -> set[str]:
         with _readable(self.folder):
@@ -192,6 +259,30 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
+
+
+def lock_run(folder: Path) -> int:
+    """Lock a run folder for writing: the open descriptor of its `run.lock`, holding an exclusive
+    flock. Held elsewhere: `BadInput` naming the folder and the holder's pid."""
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise BadInput(
+            f"{folder}: another longhaul process{who} is running this run; wait for it to end (or stop it), then `longhaul resume {folder}`"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
 
 
 def read_manifest(folder: Path) -> Manifest:

@@ -91,10 +91,10 @@ class Suite(BaseModel):
     """Extended-thinking budget, where the provider has one; unset asks for none."""
 
     concurrency: int = Field(8, ge=1, le=1024)
-    """Trials in flight at once."""
+    """Trials in flight at once (`--concurrency`; a runtime limit, not part of the suite's identity)."""
 
     max_connections: int = Field(8, ge=1, le=1024)
-    """Requests in flight to any one provider and base URL."""
+    """Requests in flight to any one provider and base URL (`--max-connections`; a runtime limit)."""
 
     early_stop: bool = False
     """Cut a stream at its first wrong item (saves tokens; the verdict is the same)."""
@@ -136,8 +136,10 @@ class Suite(BaseModel):
         return all(m.startswith("sim/") for m in self.models)
 
 
-RUNTIME_FIELDS = frozenset({"refusal_judge"})
-"""Suite fields that may differ between a run and its resumption: each trial records what it used."""
+RUNTIME_FIELDS = frozenset({"refusal_judge", "concurrency", "max_connections"})
+"""Suite fields that may differ between a run and its resumption: the refusal judge (each trial
+records what it used), and the runtime limits, which change how fast trials are sent, never which
+(after rate limits, resuming with fewer in flight is what a user does)."""
 
 
 def _check_model(m: str) -> None:

@@ -24,7 +24,7 @@ from longhaul.providers.request import (
     ThinkingDelta,
     Usage,
 )
-from longhaul.providers.retry import ProviderError, Transient, retry_policy
+from longhaul.providers.retry import ModelUnavailable, ProviderError, Transient, retry_policy
 from longhaul.tokens import count_tokens
 from longhaul.verdict import StopReason
 
@@ -84,6 +84,26 @@ class Provider(ABC):
         # Short strings would mangle ordinary words; no real key is that short.
         self._secrets = tuple(s for s in secrets if len(s) >= 8)
         self._sleep = sleep
+        self.unavailable: ModelUnavailable | None = None
+        """The first 401, 403 or 404 this model met: once set, no request is sent to it again."""
+
+    def unavailable_reason(self) -> str | None:
+        """What stopped the model, and what to check, in a few words: "401 Unauthorized: check
+        OPENAI_API_KEY"; None while it is usable."""
+        if self.unavailable is None:
+            return None
+        status = self.unavailable.status
+        name = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, "")
+        prefix = self.address.env_prefix
+        if self.address.simulated:
+            check = "the simulated model was told to fail so (faults=)"
+        elif status == 404:
+            check = f"check the model name {self.address.model!r} (and {prefix}_BASE_URL, if set)"
+        elif status == 403:
+            check = f"check that {prefix}_API_KEY may use {self.address.model!r}"
+        else:
+            check = f"check {prefix}_API_KEY"
+        return f"{status} {name}: {check}"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         """Deltas as they arrive, a `Restart` before each retried attempt, and last a `Completion`.
@@ -106,6 +126,13 @@ class Provider(ABC):
             sleep=self._sleep,
         ).copy(before_sleep=record)
         completion: Completion | None = None
+        if self.unavailable is not None:
+            # A turn of a trial already in flight: the model refused an earlier request for good.
+            raise ModelUnavailable(
+                f"{self.address.text}: not sent: an earlier request failed with HTTP {self.unavailable.status}",
+                self.unavailable.status,
+                attempts=0,
+            )
         try:
             async for attempt in policy:
                 with attempt:
@@ -148,6 +175,9 @@ class Provider(ABC):
                         first_token_seconds=first,
                         endpoint=end.endpoint or self.base_url,
                     )
+        except ModelUnavailable as exc:
+            self.unavailable = self.unavailable or exc
+            raise
         except Transient as exc:
             raise ProviderError(
                 f"{self.address.text}: gave up after {len(retries) + 1} attempts: {self._redact(str(exc))}",
@@ -165,7 +195,9 @@ class Provider(ABC):
             raise
         except Exception as exc:
             classified = self._classify(exc)
-            if isinstance(classified, ProviderError):
+            if isinstance(classified, ModelUnavailable):
+                classified = ModelUnavailable(f"{self.address.text}: {self._redact(str(classified))}", classified.status)
+            elif isinstance(classified, ProviderError):
                 classified = ProviderError(f"{self.address.text}: {self._redact(str(classified))}")
             raise classified from None
 
@@ -189,8 +221,11 @@ class Provider(ABC):
 
 def status_error(status: int, message: str, retry_after: float | None) -> Transient | ProviderError:
     """The one rule for HTTP statuses: timeouts, rate limits, overload and server errors are
-    transient; anything else (bad request, bad key, unknown model) will not get better."""
+    transient; anything else (bad request, bad key, unknown model) will not get better, and a bad
+    key, a missing permission or an unknown model (401, 403, 404) will not for any request."""
     if status in (408, 429) or status >= 500:
         return Transient(f"HTTP {status}: {message}", retry_after, status)
-    hint = " (check the API key)" if status in (401, 403) else ""
-    return ProviderError(f"HTTP {status}: {message}{hint}")
+    if status in (401, 403, 404):
+        hint = " (check the API key)" if status in (401, 403) else " (check the model name)"
+        return ModelUnavailable(f"HTTP {status}: {message}{hint}", status)
+    return ProviderError(f"HTTP {status}: {message}")

@@ -44,6 +44,17 @@ class ProviderError(LonghaulError):
         self.attempts = attempts
 
 
+class ModelUnavailable(ProviderError):
+    """The model cannot be used as addressed: its key is refused (401), lacks permission (403),
+    or the model is unknown there (404). No later request would fare better, so none is retried,
+    and a run sends that model no more trials (they stay missing, for a resume once it is fixed)."""
+
+    def __init__(self, message: str, status: int, attempts: int = 1) -> None:
+        super().__init__(message, attempts)
+        self.status = status
+        """The HTTP status: 401, 403 or 404."""
+
+
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present."""
     if not headers:

@@ -24,7 +24,7 @@ from longhaul.sim import JUDGE_MARK
 from longhaul.sim.reading import Situation
 from longhaul.task import describe_validation_error
 
-FAULT_KINDS = ("408", "429", "500", "503", "529", "cut", "slow")
+FAULT_KINDS = ("401", "403", "404", "408", "429", "500", "503", "529", "cut", "slow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,8 @@ class Profile(BaseModel):
 
     faults: dict[str, float] = Field(default_factory=dict)
     """Chance per request of each fault: `429:0.1,500:0.05,cut:0.05,slow:0.1`. `cut` ends the
-    stream before its final event; `slow` stalls `stall` seconds before answering."""
+    stream before its final event; `slow` stalls `stall` seconds before answering; `401`, `403`
+    and `404` answer as a refused key, a missing permission and an unknown model do."""
 
     retry_after: float = Field(1.0, ge=0)
     """Seconds a 429 or 529 asks the client to wait (`Retry-After`)."""

@@ -126,7 +126,7 @@ class SimServer:
         try:
             turn = _parse(raw, wire)
             fault = self._draw_fault(turn.profile, raw)
-            if fault in ("408", "429", "500", "503", "529"):
+            if fault is not None and fault.isdigit():
                 raise _fault_error(int(fault), turn.profile, wire)
             if fault == "slow":
                 await asyncio.sleep(turn.profile.stall)
@@ -490,6 +490,9 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
 # -- errors ----------------------------------------------------------------------------------------
 
 _FAULT_KIND = {
+    401: ("authentication_error", "Incorrect API key provided (simulated)."),
+    403: ("permission_error", "Your API key does not have permission to use this model (simulated)."),
+    404: ("not_found_error", "The model does not exist or you do not have access to it (simulated)."),
     408: ("timeout_error", "Request timed out (simulated)."),
     429: ("rate_limit_error", "Rate limit reached (simulated)."),
     500: ("api_error", "Internal server error (simulated)."),
