@@ -79,7 +79,7 @@ class _RetryAfterOrBackoff:
     jitter so that many trials hit by the same rate limit do not return in lockstep."""
 
     def __init__(self, initial: float, max_wait: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=max_wait, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=max_wait, jitter=initial)
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
