@@ -478,6 +478,8 @@ def _plan(args: argparse.Namespace) -> Plan:
         tasks_dir=args.tasks_dir,
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
+        rpm=args.rpm,
+        tpm=args.tpm,
     )
 
 
@@ -497,7 +499,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from longhaul.runner import resume_plan
 
     run_dir = Path(args.run)
-    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge), args, run_dir)
+    return _execute(resume_plan(run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge, args.rpm, args.tpm), args, run_dir)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -624,6 +626,18 @@ def build_parser() -> argparse.ArgumentParser:
             "--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run"
         )
         judge_arg(p)
+        limit_args(p)
+
+    def limit_args(p: argparse.ArgumentParser) -> None:
+        for flag, what in (("--rpm", "requests"), ("--tpm", "tokens (input and output)")):
+            p.add_argument(
+                flag,
+                action="append",
+                default=[],
+                metavar="[MODEL=]N",
+                help=f"{what} per minute, kept before the provider's 429s: N for every model, MODEL=N for one "
+                "(repeatable; replaces the suite's [limits] value)",
+            )
 
     def judge_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -659,6 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="the run folder")
     run_args(p)
     judge_arg(p)
+    limit_args(p)
     report_arg(p)
     p.set_defaults(func=cmd_resume)
 
