@@ -500,6 +500,8 @@ def _plan(args: argparse.Namespace) -> Plan:
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
         shard=parse_shard(args.shard) if getattr(args, "shard", None) else None,
+        rpm=args.rpm,
+        tpm=args.tpm,
     )
 
 
@@ -524,7 +526,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run)
     the_plan = resume_plan(
-        run_dir, args.tasks_dir, args.agents_dir, args.refusal_judge, concurrency=args.concurrency, max_connections=args.max_connections
+        run_dir,
+        args.tasks_dir,
+        args.agents_dir,
+        args.refusal_judge,
+        concurrency=args.concurrency,
+        max_connections=args.max_connections,
+        rpm=args.rpm,
+        tpm=args.tpm,
     )
     return _execute(the_plan, args, run_dir)
 
@@ -707,6 +716,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--max-connections", type=_limit, metavar="N", help="requests in flight per provider and base URL, 1..1024 (default 8)"
         )
+        for flag, what in (("--rpm", "requests"), ("--tpm", "tokens (input and output)")):
+            p.add_argument(
+                flag,
+                action="append",
+                default=[],
+                metavar="[MODEL=]N",
+                help=f"{what} per minute, kept before the provider's 429s: N for every model, MODEL=N for one "
+                "(repeatable; replaces the suite's [limits] value)",
+            )
 
     def spend_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(

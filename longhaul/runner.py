@@ -28,7 +28,7 @@ from longhaul.shard import Shard, parse_shard
 from longhaul.spend import SpendGuard, SpendLimits
 from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
-from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite
+from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite, runnable_limits, with_limit_flags
 from longhaul.summary import Tally
 from longhaul.trial import TrialSpec, run_trial, trial_key
 
@@ -97,10 +97,13 @@ def plan(
     catalog: Catalog | None = None,
     shard: Shard | None = None,
     concurrency: int | None = None,
+    rpm: Sequence[str] = (),
+    tpm: Sequence[str] = (),
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
-    With `shard`, only the trials whose keys are that shard's."""
+    With `shard`, only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
+    `N` for every model, `MODEL=N` for one."""
     if catalog is None:
         catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:
@@ -114,12 +117,13 @@ def plan(
     }
     text, where = "", "<suite>"
     if isinstance(suite, Suite):
-        resolved = Suite.model_validate(suite.model_dump() | {k: v for k, v in overrides.items() if v is not None})
+        resolved = Suite.model_validate(runnable_limits(suite.model_dump() | {k: v for k, v in overrides.items() if v is not None}))
         path = None
     else:
         found = find_suite(suite)
         text, where, path = found.read_text(encoding="utf-8"), str(found), str(found)
         resolved = parse_suite(text, where, overrides)
+    resolved = with_limit_flags(resolved, rpm, tpm)
     task_map = catalog.tasks
     resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
     specs = []
@@ -235,7 +239,9 @@ async def arun(
         )
         store = RunStore.create(run_dir, manifest)
     try:
-        async with Providers(max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map) as providers:
+        async with Providers(
+            max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map, limits=suite.limits
+        ) as providers:
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]
             tally = Tally.of(store.trials()) if done else Tally()  # a resumed run's earlier trials, streamed
@@ -243,7 +249,14 @@ async def arun(
                 for earlier in store.trials():
                     guard.observe(earlier)  # their cells' means: what the next trials of each are expected to spend
             display.run_started(
-                RunInfo(store.folder, suite.name, len(the_plan.trials), len(the_plan.trials) - len(todo), suite.simulated_only())
+                RunInfo(
+                    store.folder,
+                    suite.name,
+                    len(the_plan.trials),
+                    len(the_plan.trials) - len(todo),
+                    suite.simulated_only(),
+                    rates=providers.rates,
+                )
             )
             settings = Settings(
                 max_tokens=suite.max_tokens,
@@ -404,10 +417,12 @@ def resume_plan(
     *,
     concurrency: int | None = None,
     max_connections: int | None = None,
+    rpm: Sequence[str] = (),
+    tpm: Sequence[str] = (),
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
-    strategies unless other folders are given, its refusal judge and runtime limits unless others are;
-    a shard's run plans only its share."""
+    strategies unless other folders are given, its refusal judge and runtime limits (concurrency,
+    connections, rate limits) unless others are; a shard's run plans only its share."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
     return plan(
@@ -417,4 +432,6 @@ def resume_plan(
         shard=manifest.shard,
         concurrency=concurrency,
         max_connections=max_connections,
+        rpm=rpm,
+        tpm=tpm,
     )

@@ -10,6 +10,10 @@
     task = "hanoi"
     disks = [3, 5, 7]        # a list is a sweep; several lists sweep their product
 
+    [limits."openai/gpt-4.1"]  # requests and tokens per minute, kept before the provider's 429s
+    rpm = 500
+    tpm = 30000
+
 A bad suite is a `BadInput` naming the file, the line where it can, the field and what is
 allowed, raised before any request is sent.
 """
@@ -19,15 +23,17 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from longhaul.catalog import builtin_dir as builtins
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import RetrySettings
+from longhaul.providers.ratelimit import RateLimits
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task, TaskParams
 
@@ -116,6 +122,11 @@ class Suite(BaseModel):
     (`--refusal-judge`); unset asks none. A choice of how to read answers, not of what is asked:
     it is not part of the suite's identity for resume (`RUNTIME_FIELDS`)."""
 
+    limits: dict[str, RateLimits] = Field(default_factory=dict)
+    """Requests and tokens per minute, by model (a key of `models`, or the refusal judge), as
+    `[limits."openai/gpt-4.1"]` tables; `--rpm`/`--tpm` set them too. How fast to ask, not what:
+    not part of the suite's identity for resume."""
+
     @field_validator("models")
     @classmethod
     def _models_parse(cls, models: list[str]) -> list[str]:
@@ -132,14 +143,61 @@ class Suite(BaseModel):
             _check_model(judge)
         return judge
 
+    @field_validator("limits")
+    @classmethod
+    def _limits_are_for_models(cls, limits: dict[str, RateLimits], info: ValidationInfo) -> dict[str, RateLimits]:
+        known = [*info.data.get("models", []), *filter(None, [info.data.get("refusal_judge")])]
+        for model in limits:
+            if model not in known:
+                raise _UnknownModel(model, f"not one of the suite's models ({', '.join(known)})")
+        return limits
+
     def simulated_only(self) -> bool:
         return all(m.startswith("sim/") for m in self.models)
 
 
-RUNTIME_FIELDS = frozenset({"refusal_judge", "concurrency", "max_connections"})
+RUNTIME_FIELDS = frozenset({"refusal_judge", "concurrency", "max_connections", "limits"})
 """Suite fields that may differ between a run and its resumption: the refusal judge (each trial
-records what it used), and the runtime limits, which change how fast trials are sent, never which
-(after rate limits, resuming with fewer in flight is what a user does)."""
+records what it used), and the runtime limits (concurrency, connections, rate limits), which change
+how fast trials are sent, never which (after rate limits, resuming slower is what a user does)."""
+
+
+class _UnknownModel(ValueError):
+    """A `limits` key that names no model of the suite: it carries the key, so the error can
+    point at that key's table."""
+
+    def __init__(self, model: str, message: str) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+def runnable_limits(raw: dict[str, Any]) -> dict[str, Any]:
+    """A suite's fields with the limits of models it no longer runs left out (another model list,
+    from `--model`): a limit is about a model, not a reason to refuse a run without it."""
+    limits = raw.get("limits")
+    if not isinstance(limits, dict) or not isinstance(raw.get("models"), list):
+        return raw
+    keep = {*raw["models"], raw.get("refusal_judge")}
+    return raw | {"limits": {k: v for k, v in limits.items() if k in keep}}
+
+
+def with_limit_flags(suite: Suite, rpm: Sequence[str] = (), tpm: Sequence[str] = ()) -> Suite:
+    """The suite with `--rpm`/`--tpm` applied: `N` sets every model's limit, `MODEL=N` one model's
+    (the refusal judge's too); each replaces the suite's value, leaving the other limit as it was."""
+    if not rpm and not tpm:
+        return suite
+    known = [*suite.models, *filter(None, [suite.refusal_judge])]
+    limits = {m: lim.model_dump() for m, lim in suite.limits.items()}
+    for flag, field, values in (("--rpm", "rpm", rpm), ("--tpm", "tpm", tpm)):
+        for value in values:
+            model, named, number = value.rpartition("=")  # the last "=": an address may hold one (sim/lazy?k=5)
+            if not number.strip().isdecimal() or int(number) < 1:
+                raise BadInput(f"{flag}: {value!r}: a limit is a whole number of at least 1, as N (every model) or MODEL=N")
+            if named and model not in known:
+                raise BadInput(f"{flag}: {value!r}: {model} is not one of the run's models ({', '.join(known)})")
+            for m in [model] if named else suite.models:
+                limits.setdefault(m, {})[field] = int(number)
+    return Suite.model_validate(suite.model_dump() | {"limits": limits})
 
 
 def _check_model(m: str) -> None:
@@ -183,11 +241,15 @@ def parse_suite(text: str, where: str = "<suite>", overrides: dict[str, Any] | N
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{where}: not valid TOML: {exc}") from None
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if (overrides or {}).get("models"):
+        raw = runnable_limits(raw)
     try:
         return Suite.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        if isinstance(unknown := err.get("ctx", {}).get("error"), _UnknownModel):
+            loc += (unknown.model,)
         field = _dotted(loc)
         msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
         if msg.startswith("Value error, "):
@@ -250,6 +312,8 @@ def differences(old: Suite, new: Suite) -> list[str]:
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and not re.fullmatch(r"[\w-]+", part):
+            part = f'"{part}"'  # as TOML writes such a key: limits."openai/gpt-4.1".rpm
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(suite)"
 
@@ -262,12 +326,30 @@ def _at(text: str, loc: tuple[Any, ...]) -> str:
 _HEADER = re.compile(r"^\s*\[\[?\s*([\w.-]+)\s*\]\]?")
 
 
+_SUBTABLE = re.compile(r'^\s*\[\s*([\w-]+)\s*\.\s*(?:"([^"]*)"|([\w-]+))\s*\]')
+
+
+def _subtable_line(lines: list[str], top: str, name: str, key: str | None) -> int | None:
+    """In a `[top."name"]` table (a suite's `limits`), the line of `key`, else the header's."""
+    header, inside = None, False
+    for n, line in enumerate(lines, 1):
+        if line.lstrip().startswith("["):
+            m = _SUBTABLE.match(line)
+            inside = m is not None and (m.group(1), m.group(2) if m.group(2) is not None else m.group(3)) == (top, name)
+            header = n if inside else header
+        elif inside and key is not None and "=" in line and line.split("=", 1)[0].strip() == key:
+            return n
+    return header
+
+
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """The line a field is written on, found by walking table headers and keys: TOML readers
     keep no positions, and a user wants the line."""
     if not text or not loc:
         return None
     lines = text.splitlines()
+    if len(loc) >= 2 and isinstance(loc[1], str) and (found := _subtable_line(lines, loc[0], loc[1], loc[2] if len(loc) > 2 else None)):
+        return found
     top, index, key = loc[0], None, None
     rest = loc[1:]
     if rest and isinstance(rest[0], int):

@@ -47,7 +47,16 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.display.protocol",
     ),
     # a run: its folder, the scheduler, and what reads a plan or a store without drawing it
-    ("longhaul.shard", "longhaul.store", "longhaul.runner", "longhaul.merge", "longhaul.dryrun", "longhaul.spend", "longhaul.export", "longhaul.summary"),
+    (
+        "longhaul.shard",
+        "longhaul.store",
+        "longhaul.runner",
+        "longhaul.merge",
+        "longhaul.dryrun",
+        "longhaul.spend",
+        "longhaul.export",
+        "longhaul.summary",
+    ),
     # what shows a run: reports and the displays
     ("longhaul.report", "longhaul.display.plain", "longhaul.display.live", "longhaul.tui"),
     # the command line and the public namespace

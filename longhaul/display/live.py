@@ -1,9 +1,11 @@
 """A live progress view for a terminal (rich): the bar with ETA, trials by outcome, tokens and
-retries. It repaints a few times a second, however fast trials stream."""
+retries, and each rate-limited model's limits in use and its waits. It repaints a few times a
+second, however fast trials stream."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Literal
 
 from rich.console import Console, Group
@@ -15,9 +17,20 @@ from rich.text import Text
 from longhaul.display.protocol import RunInfo, RunSummary
 from longhaul.outcome_style import colour
 from longhaul.providers import RetryRecord
+from longhaul.providers.ratelimit import RateStatus
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 from longhaul.verdict import OUTCOMES
+
+
+class _RateLines:
+    """The rate limits' lines, read at every repaint: they change with time alone, as a minute passes."""
+
+    def __init__(self, read: Callable[[], list[RateStatus]]) -> None:
+        self._read = read
+
+    def __rich__(self) -> Text:
+        return Text("\n".join("limit " + s.describe() for s in self._read()), style="dim")
 
 
 class LiveDisplay:
@@ -37,6 +50,7 @@ class LiveDisplay:
         self._tokens_in = self._tokens_out = self._retries = self._in_flight = 0
         self._live = Live(Group(self._progress, Text("")), console=self._console, refresh_per_second=4, transient=False)
         self._title = ""
+        self._rates: Callable[[], list[RateStatus]] = list
 
     def _panel(self) -> Group:
         table = Table.grid(padding=(0, 2))
@@ -45,6 +59,8 @@ class LiveDisplay:
             f"in flight {self._in_flight}   tokens in {self._tokens_in:,}   out {self._tokens_out:,}   retries {self._retries}",
             style="dim",
         )
+        if self._rates():
+            return Group(Text(self._title), self._progress, table, stats, _RateLines(self._rates))
         return Group(Text(self._title), self._progress, table, stats)
 
     def _refresh(self) -> None:
@@ -53,6 +69,7 @@ class LiveDisplay:
     def run_started(self, info: RunInfo) -> None:
         sim = "  [simulated models: not measurements of real ones]" if info.simulated else ""
         self._title = f"longhaul run {info.run_dir} · suite {info.suite}{sim}"
+        self._rates = info.rates
         self._progress.update(self._bar, total=info.total, completed=info.already_done)
         self._live.start()
         self._refresh()

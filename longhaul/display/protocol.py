@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from longhaul.providers import RetryRecord
+from longhaul.providers.ratelimit import RateStatus
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 
@@ -28,6 +30,9 @@ class RunInfo:
     """Trials the store already holds (a resumed run)."""
     simulated: bool
     """Every model is longhaul's simulated model."""
+    rates: Callable[[], list[RateStatus]] = list
+    """Each rate-limited model's limits and their use now: a display calls it when it repaints
+    (it changes with time alone, so the engine sends no event for it). None limited: empty."""
 
 
 @dataclass(slots=True)

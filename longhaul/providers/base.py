@@ -1,5 +1,5 @@
-"""The part of every provider that is the same: retries, the connection limit, timing, and the
-final record. A provider supplies only one attempt (its SDK call, as a stream of deltas ending in
+"""The part of every provider that is the same: retries, the model's rate limits, the connection
+limit, timing, and the final record. A provider supplies only one attempt (its SDK call, as a stream of deltas ending in
 an `End`: answer text as the SDK's own `str`, thinking as `ThinkingDelta`) and the classification
 of its SDK's errors."""
 
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from tenacity import RetryCallState
 
 from longhaul.providers.address import Address
+from longhaul.providers.ratelimit import RateLimiter, input_estimate
 from longhaul.providers.request import (
     Completion,
     Request,
@@ -75,11 +76,13 @@ class Provider(ABC):
         secrets: tuple[str, ...] = (),
         sleep: Sleep = asyncio.sleep,
         base_url: str | None = None,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.address = address
         self.base_url = base_url
         """Where the requests go (None: the SDK's default), recorded on each completion."""
         self._limit = limit
+        self._rate = rate
         self._retry = retry
         # Short strings would mangle ordinary words; no real key is that short.
         self._secrets = tuple(s for s in secrets if len(s) >= 8)
@@ -133,6 +136,7 @@ class Provider(ABC):
                 self.unavailable.status,
                 attempts=0,
             )
+        inputs = input_estimate(request) if self._rate is not None else 0
         try:
             async for attempt in policy:
                 with attempt:
@@ -142,18 +146,29 @@ class Provider(ABC):
                     thinking: list[str] = []
                     first: float | None = None
                     end: End | None = None
-                    async with self._limit:
-                        async for item in self._guarded(request):
-                            if isinstance(item, End):
-                                end = item
-                                continue
-                            if first is None:
-                                first = time.monotonic() - started
-                            if isinstance(item, str):
-                                answer.append(item)
-                            else:
-                                thinking.append(item.text)
-                            yield item
+                    # The rate limit before the connection: a request waiting for its model's
+                    # minute to have room holds no connection another model of its provider could use.
+                    permit = await self._rate.acquire(inputs + request.max_tokens) if self._rate is not None else None
+                    try:
+                        async with self._limit:
+                            async for item in self._guarded(request):
+                                if isinstance(item, End):
+                                    end = item
+                                    continue
+                                if first is None:
+                                    first = time.monotonic() - started
+                                if isinstance(item, str):
+                                    answer.append(item)
+                                else:
+                                    thinking.append(item.text)
+                                yield item
+                    finally:
+                        if permit is not None:
+                            # Failed or cut short, the provider still read the prompt and wrote what
+                            # was streamed; an attempt that ended says what it used (just below).
+                            used = end.usage if end is not None and end.usage is not None and end.usage.input_tokens else None
+                            streamed = -(-sum(map(len, answer + thinking)) // 4)
+                            permit.settle(used.input_tokens + used.output_tokens if used is not None else inputs + streamed)
                     assert end is not None
                     text = "".join(answer)
                     usage = end.usage

@@ -1,7 +1,8 @@
 """`Providers`: turns model addresses into ready providers, and owns what they share.
 
 It holds the SDK clients, one connection limit per provider and base URL (a model with several
-replica URLs gets one provider per replica, behind `providers/replicas.py`), and the in-process
+replica URLs gets one provider per replica, behind `providers/replicas.py`), the rate limits of each
+model (`ratelimit.py`: one limiter per address, shared by every trial of that model), and the in-process
 simulated model (started on a free loopback port the first time a `sim/...` address is used).
 Use it as an async context manager; everything it opened is closed on exit.
 """
@@ -9,6 +10,7 @@ Use it as an async context manager; everything it opened is closed on exit.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from pydantic import SecretStr
 from longhaul.errors import BadInput
 from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
 from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.providers.ratelimit import Clock, RateLimiter, RateLimits, RateStatus
 from longhaul.providers.replicas import Replica, ReplicaSet, Replicated
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
@@ -40,10 +43,14 @@ class Providers:
         env: Mapping[str, str] | None = None,
         tasks: Mapping[str, Task[Any]] | None = None,
         sleep: Sleep = asyncio.sleep,
+        limits: Mapping[str, RateLimits] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         """`max_connections` bounds the requests in flight to any one provider and base URL.
         `base_url` (the `--base-url` flag) overrides the environment for real providers.
-        `tasks` are those the simulated model knows (a run's catalog's; default: none)."""
+        `tasks` are those the simulated model knows (a run's catalog's; default: none).
+        `limits`: requests and tokens per minute, by model address; `clock` and `sleep` are what
+        they wait with (a test's fake time)."""
         if max_connections < 1:
             raise BadInput(f"--max-connections: must be at least 1 (got {max_connections})")
         self._max_connections = max_connections
@@ -53,6 +60,8 @@ class Providers:
         self._tasks = tasks
         self._sleep = sleep
         self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
+        # Made now, not at a model's first request: the live view shows every limit from the start.
+        self._rates = {m: RateLimiter(m, lim, clock=clock, sleep=sleep) for m, lim in (limits or {}).items() if lim.rpm or lim.tpm}
         self._providers: dict[str, Provider] = {}
         self._sim: RunningSim | None = None
         self._making = asyncio.Lock()  # trials ask at once: one provider per address, one sim
@@ -88,23 +97,25 @@ class Providers:
             endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
         else:
             endpoint = resolve_endpoint(address, self._env, self._base_url)
-        provider = self._replicated(address, endpoint) if len(endpoint.replicas) > 1 else self._single(address, endpoint)
+        rate = self._rates.get(model)
+        provider = self._replicated(address, endpoint, rate) if len(endpoint.replicas) > 1 else self._single(address, endpoint, rate)
         self._providers[model] = provider
         return provider
 
-    def _replicated(self, address: Address, endpoint: Endpoint) -> Provider:
-        """One provider per replica, each under its own base URL's limit, behind one that chooses."""
+    def _replicated(self, address: Address, endpoint: Endpoint, rate: RateLimiter | None) -> Provider:
+        """One provider per replica, each under its own base URL's limit, behind one that chooses
+        (and that alone takes the model's rate limit: every attempt passes through it once)."""
         replicas = []
         for url in endpoint.replicas:
             one = Endpoint(base_url=url, api_key=endpoint.api_key)
-            replicas.append(Replica(url=url or "", provider=self._single(address, one), limit=self._limit(address, one)))
+            replicas.append(Replica(url=url or "", provider=self._single(address, one, None), limit=self._limit(address, one)))
         # The replicas' own limits bound each; this one only lets their sum through.
         total = asyncio.Semaphore(self._max_connections * len(replicas))
         key = (endpoint.api_key.get_secret_value(),)
-        return Replicated(address, ReplicaSet(replicas), limit=total, retry=self._retry, secrets=key, sleep=self._sleep)
+        return Replicated(address, ReplicaSet(replicas), limit=total, retry=self._retry, secrets=key, sleep=self._sleep, rate=rate)
 
-    def _single(self, address: Address, endpoint: Endpoint) -> Provider:
-        kw = {"limit": self._limit(address, endpoint), "retry": self._retry, "sleep": self._sleep}
+    def _single(self, address: Address, endpoint: Endpoint, rate: RateLimiter | None) -> Provider:
+        kw = {"limit": self._limit(address, endpoint), "retry": self._retry, "sleep": self._sleep, "rate": rate}
         # Imported here: a run against one provider never loads the other's SDK.
         provider: Provider
         if address.provider == "anthropic":
@@ -120,6 +131,10 @@ class Providers:
 
             provider = OpenAIChat(address, endpoint, **kw)
         return provider
+
+    def rates(self) -> list[RateStatus]:
+        """Each rate-limited model's limits and their use now (for the live views)."""
+        return [r.status() for r in self._rates.values()]
 
     def _limit(self, address: Address, endpoint: Endpoint) -> asyncio.Semaphore:
         key = (address.provider, endpoint.base_url or "")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from longhaul.providers.address import Address
 from longhaul.providers.base import End, Provider, RetrySettings, Sleep
+from longhaul.providers.ratelimit import RateLimiter
 from longhaul.providers.request import Request, StreamEvent, ThinkingDelta
 from longhaul.providers.retry import ProviderError, Transient
 
@@ -122,8 +123,9 @@ class Replicated(Provider):
         retry: RetrySettings,
         secrets: tuple[str, ...] = (),
         sleep: Sleep = asyncio.sleep,
+        rate: RateLimiter | None = None,
     ) -> None:
-        super().__init__(address, limit=limit, retry=retry, secrets=secrets, sleep=sleep)
+        super().__init__(address, limit=limit, retry=retry, secrets=secrets, sleep=sleep, rate=rate)
         self.replicas = replicas
         self._tried: dict[int, list[str]] = {}
         """Per request being streamed (keyed by the id of this call's own copy of it): the replicas

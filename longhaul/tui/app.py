@@ -210,6 +210,9 @@ class LonghaulApp(App[str]):
     CSS = """
     #top { height: 3; padding: 0 1; }
     #stats, #outcomes { height: 1; }
+    #top.limited { height: auto; }
+    #limits { display: none; height: auto; color: $text-muted; }
+    #limits.shown { display: block; }
     #bar { width: 1fr; }
     #body { height: 1fr; }
     #left { width: 2fr; min-width: 40; }
@@ -262,6 +265,7 @@ class LonghaulApp(App[str]):
             with Horizontal():
                 yield ProgressBar(total=1, show_eta=False, id="bar")
             yield Static(id="outcomes")
+            yield Static(id="limits")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter: model, task, strategy or outcome words", id="filter", disabled=True)
@@ -334,7 +338,8 @@ class LonghaulApp(App[str]):
         if not self.is_running:
             return  # quitting: the screen's widgets go before the timer stops, and a tick can fall between
         cells, trials, header = self.state.take_changes()
-        if header or cells or force:
+        # The rate limits' use changes with time alone (a minute passes): repainted every tick.
+        if header or cells or force or (self.running and self.state.rate_lines()):
             self._header()
         grid = self.query_one("#grid", DataTable)
         for cell in cells:
@@ -383,6 +388,10 @@ class LonghaulApp(App[str]):
         for o in OUTCOMES:
             counts.append(f"{o} {s.outcomes.get(o, 0)}  ", style=colour(o))
         self.query_one("#outcomes", Static).update(counts)
+        if rates := s.rate_lines():
+            self.query_one("#top").add_class("limited")
+            self.query_one("#limits", Static).add_class("shown")
+            self.query_one("#limits", Static).update(Text("\n".join("limit " + line for line in rates)))
 
     def _rows(self) -> list[CellKey]:
         words = self.filter.lower().split()

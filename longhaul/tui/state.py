@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from longhaul.display.protocol import RunInfo, RunSummary
 from longhaul.providers import RetryRecord
+from longhaul.providers.ratelimit import RateStatus
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 
@@ -97,6 +99,8 @@ class RunState:
         self.changed_cells: set[CellKey] = set()
         self.changed_trials: set[str] = set()
         self.header_changed = True
+        self.rates: Callable[[], list[RateStatus]] = list
+        """The run's rate limits and their use now (read when the header repaints)."""
 
     # -- seeding ---------------------------------------------------------------------------------
 
@@ -125,6 +129,7 @@ class RunState:
 
     def run_started(self, info: RunInfo) -> None:
         self.run_dir, self.suite, self.simulated = info.run_dir, info.suite, info.simulated
+        self.rates = info.rates
         self.total = info.total
         self.began, self.began_done = time.monotonic(), self.done
         self.header_changed = True
@@ -210,6 +215,10 @@ class RunState:
         if not per_second or self.finished:
             return None
         return (self.total - self.done) / per_second
+
+    def rate_lines(self) -> list[str]:
+        """One line per rate-limited model: its limits, their use in the last minute, its waits."""
+        return [s.describe() for s in self.rates()]
 
     def take_changes(self) -> tuple[set[CellKey], set[str], bool]:
         cells, trials, header = self.changed_cells, self.changed_trials, self.header_changed
