@@ -329,3 +329,29 @@ def test_runs_stored_before_endpoints_and_shards_still_load(tmp_path):
     del manifest["shard"], manifest["merged_from"]
     (run / "manifest.json").write_text(json.dumps(manifest))
     assert read_manifest(run).shard is None
+
+
+def test_a_replicated_model_takes_its_rate_limit_once_per_request_across_its_replicas(tmp_path):
+    from longhaul.providers import Message, Request
+    from longhaul.providers.ratelimit import RateLimits
+    from longhaul.sim.server import start
+
+    async def go() -> tuple[list[int], int]:
+        sims = [await start({}) for _ in range(2)]
+        try:
+            env = {"REPS_BASE_URL": ",".join(s.url for s in sims), "REPS_API_KEY": "none"}
+            model = "openai-api/reps/diligent"
+            async with Providers(env=env, limits={model: RateLimits(rpm=1000)}) as providers:
+                provider = await providers.get(model)
+                for i in range(4):
+                    request = Request(messages=[Message(role="user", content=f"Print every integer from 1 to {5 + i}, one per line.")])
+                    async for _ in provider.stream(request):
+                        pass
+                (status,) = providers.rates()  # one limiter for the model, not one per replica
+                return [s.server.requests for s in sims], status.admitted
+        finally:
+            for s in sims:
+                await s.aclose()
+
+    served, admitted = asyncio.run(go())
+    assert served == [2, 2] and admitted == 4  # each request counted once, wherever it went
