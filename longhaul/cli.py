@@ -403,6 +403,7 @@ def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
 
 def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> int:
     import asyncio
+    import gc
 
     from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, new_run_dir
 
@@ -413,6 +414,10 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         out = new_run_dir(DEFAULT_REPORTS, the_plan.suite)  # made here, so that a Ctrl-C can name it
     run_dir = resume or out
     assert run_dir is not None
+    # Everything loaded so far (modules, the plan) lives as long as the process: out of the cyclic
+    # collector's sight, each collection during the run walks only what the run makes. The command
+    # owns its process, so this is its choice to make (`longhaul.run` from Python does not do it).
+    gc.freeze()
     try:
         result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain), limits=limits))
     except KeyboardInterrupt:
