@@ -9,9 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import corpus
 
 from tasks.blocks_world import _describe, goal_state, initial_state
-from tests.conftest import corpus
 
 PAPER = tomllib.loads((Path(__file__).parent / "fixtures" / "illusion_prompts.toml").read_text(encoding="utf-8"))
 
@@ -58,9 +58,7 @@ def test_river_crossing_asks_in_the_papers_words(tasks, pairs, capacity):
 @pytest.mark.parametrize("blocks", [4, 7])
 def test_blocks_world_asks_in_the_papers_words_about_longhauls_instance(tasks, blocks):
     t = tasks["blocks_world"]
-    expected = PAPER["blocks_world"]["user"].format(
-        N=blocks, initial=_describe(initial_state(blocks)), goal=_describe(goal_state(blocks))
-    )
+    expected = PAPER["blocks_world"]["user"].format(N=blocks, initial=_describe(initial_state(blocks)), goal=_describe(goal_state(blocks)))
     assert words(t.prompt(t.params({"blocks": blocks})).user) == words(expected)
 
 
