@@ -149,7 +149,7 @@ def sentence(*cells: CellResult) -> str:
 
 def test_a_model_that_never_collapses_is_said_to_hold_up():
     assert sentence(cell(3, complete=4), cell(4, complete=2, cant_do=2)) == (
-        "No collapse by the paper's reading: at 4 disks, the largest size tested, 2 of 4 answers were complete."
+        "No collapse by the paper's reading: at 4 disks, the largest size with a verdict, 2 of 4 answers were complete."
     )
 
 

@@ -20,7 +20,7 @@ from html import escape
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
 from longhaul.report import figures
-from longhaul.report.reading import RULE, readings
+from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
@@ -368,7 +368,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         if said:
             yield (
                 "<div class=lead>"
-                + "<br>".join(f"<b>{_model(x.model, x.simulated)}</b> · {escape(x.strategy)}: {escape(x.sentence())}" for x in said)
+                + "<br>".join(f"<b>{_model(model, sim)}</b> · {escape(text)}" for model, sim, text in paragraphs(said))
                 + f"</div><p class=meta>{escape(RULE)}</p>"
             )
         sizes = sorted({c.size for c in cells})
@@ -379,11 +379,10 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
                     "would be a single point, the numbers the table gives.</p>"
                 )
         else:
-            # The paper's reading and longhaul's of the same trials, side by side.
-            yield (
-                f"<div class=pair><figure>{figures.accuracy(task, cells, size_label)}</figure>"
-                f"<figure>{figures.outcome_mix(task, cells, size_label)}</figure></div>"
-            )
+            # The paper's reading and longhaul's of the same trials, side by side; one above the
+            # other when the accuracy has a panel per strategy too many to be read at half width.
+            pair = f"<figure>{figures.accuracy(task, cells, size_label)}</figure><figure>{figures.outcome_mix(task, cells, size_label)}</figure>"
+            yield f"<div class=pair>{pair}</div>" if len({c.strategy for c in cells}) <= 2 else pair
             for make in (figures.tokens, figures.first_error):
                 svg = make(task, cells, size_label)
                 if svg:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from longhaul.report.reading import RULE, readings
+from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.verdict import OUTCOMES
 
@@ -92,7 +92,7 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
             lines.append(f"| {_name(model, sims[model])} | {strategy} | " + " | ".join(cells) + " |")
         lines.append("")
         said = [x for x in second if x.task == task]
-        lines += [f"- {_name(x.model, x.simulated)} · {x.strategy}: {x.sentence()}" for x in said]
+        lines += [f"- {_name(model, sim)} · {text}" for model, sim, text in paragraphs(said)]
         if said:
             lines += ["", RULE, ""]
     return "\n".join(lines)

@@ -55,8 +55,8 @@ class Reading:
         """The paragraph: "Past N disks, X of Y non-complete answers were won't-do or budget, not wrong moves." and the rest."""
         if not self.collapsed:
             return (
-                f"No collapse by the paper's reading: at {_size(self.largest, self.unit)}, the largest size tested, "
-                f"{self.complete_at_largest} of {self.verdicts_at_largest} answers were complete."
+                f"No collapse by the paper's reading: at {_size(self.largest, self.unit)}, the largest size with a verdict, "
+                f"{self.complete_at_largest} of {self.verdicts_at_largest} {'answer was' if self.verdicts_at_largest == 1 else 'answers were'} complete."
             )
         where = (
             f"Past {_size(self.collapse_after, self.unit)}"
@@ -123,6 +123,18 @@ def readings(cells: list[CellResult], size_labels: dict[str, str]) -> list[Readi
             )
         )
     return out
+
+
+def paragraphs(said: list[Reading]) -> list[tuple[str, bool, str]]:
+    """One paragraph per model (model, simulated, text) from its readings of one task: strategies
+    that read alike share a sentence ("continue, direct: No collapse ...")."""
+    by_model: dict[tuple[str, bool], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for x in said:
+        by_model[(x.model, x.simulated)][x.sentence()].append(x.strategy)
+    return [
+        (model, simulated, " ".join(f"{', '.join(strategies)}: {text}" for text, strategies in sentences.items()))
+        for (model, simulated), sentences in sorted(by_model.items())
+    ]
 
 
 RULE = (
