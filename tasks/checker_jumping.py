@@ -28,7 +28,7 @@ The goal is to swap the positions of all red and blue checkers, effectively mirr
 
 Example: If the initial state is ['R', '_', 'B'], the goal is to reach ['B', '_', 'R']. Your solution should be a list of moves where each move is represented as [checker_color, position_from, position_to]. For example:
 moves = [['R', 0, 1], ['B', 2, 0], ['R', 1, 2]]
-This means: Move the red checker from position 0 to 1, then move the blue checker from position 2 to position 0, and so on.
+This means: Move the red checker from position 0 to 1, then move the blue checker from position 2 to 0, and so on.
 
 Requirements:
 - When exploring potential solutions in your thinking process, always include the corresponding complete list of moves.

@@ -35,7 +35,7 @@ which indicates that in the first move, A_2 and a_2 row from left to right, and 
 Requirements:
 - When exploring potential solutions in your thinking process, always include the corresponding complete list of boat moves.
 - The list shouldn't have comments.
-- Ensure your final answer also includes the complete list of moves for final solution in the format: moves = [["A_2", "a_2"], ["A_2"], ...]
+- Ensure your final answer also includes the complete list of moves for final solution.
 """
 
 USER = """{n} actors and their {n} agents want to cross a river in a boat that is capable of holding only {k} people at a time, with the constraint that no actor can be in the presence of another agent, including while riding the boat, unless their own agent is also present, because each agent is worried their rivals will poach their client. Initially, all actors and agents are on the left side of the river with the boat. How should they cross the river? (Note: the boat cannot travel empty)"""

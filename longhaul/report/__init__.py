@@ -39,7 +39,7 @@ def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths["json"].write_text(results.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        paths["md"].write_text(markdown.render(results), encoding="utf-8")
+        paths["md"].write_text(markdown.render(results, size_labels), encoding="utf-8")
         # Piece by piece into a file beside it, then put in place: never a half-written page.
         partial = paths["html"].with_name(f".{paths['html'].name}.{os.getpid()}.tmp")
         try:

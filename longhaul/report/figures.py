@@ -1,10 +1,13 @@
 """The report's figures, in the manner of *The Illusion of Thinking*, as inline SVG (matplotlib,
 text as text so the page stays small; no script, no web font).
 
-Per task: accuracy against size; the outcome mix against size as stacked bars, so a "collapse"
-shows whether it is can't-do, won't-do or the token limit; output and thinking tokens against
-size, with the request budget and the tokens a complete answer needs; the first-error index
-against size. Panels go by strategy (the mix: by model and strategy), lines by model.
+Per task: accuracy against size, the paper's reading (anything not complete is a failure), and
+beside it the same trials read by longhaul, the outcome mix as stacked bars, so a "collapse" shows
+whether it is can't-do, won't-do or the token limit; output and thinking tokens against size,
+with the request budget and the tokens a complete answer needs; the first wrong item against size
+(median and quartiles); and, where the run searched for it, each model's collapse size with its
+interval. Panels go by strategy (the mix: by model and strategy), lines by model. Every figure's
+title says how many trials it rests on.
 
 Every share and median is over a cell's verdicts: a cell whose trials all met provider errors has
 no point (a gap in its line), and the mix shows provider errors as a grey count above the bar.
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from longhaul.outcome_style import colour
-from longhaul.report.results import CellResult
+from longhaul.report.results import CellResult, SearchResult
 from longhaul.verdict import VERDICTS, Outcome
 
 if TYPE_CHECKING:
@@ -101,12 +104,26 @@ def _panels(n: int, height: float = 2.8) -> tuple[Figure, list[Axes]]:
     width = 0.7 + 2.9 * n + LEGEND_WIDTH
     fig = _figure(width, height)
     axes = fig.subplots(1, n, sharey=True, squeeze=False)
-    fig.subplots_adjust(left=0.7 / width, right=1 - LEGEND_WIDTH / width, top=1 - 0.62 / height, bottom=0.5 / height, wspace=0.12)
+    fig.subplots_adjust(left=0.7 / width, right=1 - LEGEND_WIDTH / width, top=1 - 0.75 / height, bottom=0.5 / height, wspace=0.12)
     return fig, list(axes[0])
 
 
-def _title(fig: Figure, text: str) -> None:
+def _title(fig: Figure, text: str, basis: str) -> None:
+    """The title, and under it what the figure rests on (its own line: a long title is cut by the figure's edge)."""
     fig.text(0.005, 0.995, text, ha="left", va="top", fontsize=10, fontweight="bold")
+    fig.text(0.005, 0.995 - 0.2 / fig.get_figheight(), basis, ha="left", va="top", fontsize=8, color="#444")
+
+
+def _integer_sizes(ax: Axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def rests_on(cells: list[CellResult]) -> str:
+    """What a figure of these cells rests on: "n = 40 trials (38 with a verdict)"."""
+    trials, verdicts = sum(c.trials for c in cells), sum(c.verdicts for c in cells)
+    return f"n = {trials:,} trials" + ("" if verdicts == trials else f" ({verdicts:,} with a verdict)")
 
 
 def _model_colours(models: list[str]) -> dict[str, str]:
@@ -153,10 +170,11 @@ def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
             ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.05, linewidth=0)
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
+        _integer_sizes(ax)
         ax.set_ylim(-0.03, 1.03)
     axes[0].set_ylabel("complete, of verdicts (95% CI)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    _title(fig, f"{task}: accuracy against size (shaded: 95% Wilson interval)")
+    _title(fig, f"{task}: accuracy, the paper's reading (anything not complete fails)", rests_on(cells))
     return _svg(fig)
 
 
@@ -172,7 +190,7 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     width, height = max(7.0, 2.2 + 0.42 * span * len(strategies)), row_height * 0.9 * len(models) + 1.5
     fig = _figure(width, height)
     ax = fig.subplots()
-    fig.subplots_adjust(left=2.0 / width, right=0.99, top=1 - 0.45 / height, bottom=0.95 / height)
+    fig.subplots_adjust(left=2.0 / width, right=0.99, top=1 - 0.6 / height, bottom=0.95 / height)
     xs: dict[str, list[float]] = {o: [] for o in VERDICTS}
     hs: dict[str, list[float]] = {o: [] for o in VERDICTS}
     bs: dict[str, list[float]] = {o: [] for o in VERDICTS}
@@ -202,7 +220,7 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
         [str(size) for _ in strategies for size in sizes],
         fontsize=7,
     )
-    ax.set_xlabel(f"{size_label} (each panel: share of verdicts by outcome, 0 to 1; grey numbers: provider errors)")
+    ax.set_xlabel(f"{size_label} (bars: share of verdicts, 0 to 1; grey numbers: provider errors)")
     ax.set_yticks([])
     ax.set_xlim(-0.7, len(strategies) * span - 1.3)
     ax.set_ylim(-0.15, top + 0.35)
@@ -210,7 +228,7 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     for side in ("left", "top", "right"):
         ax.spines[side].set_visible(False)
     fig.legend(loc="lower center", ncol=len(VERDICTS), fontsize=8, bbox_to_anchor=(0.5, 0.0))
-    _title(fig, f"{task}: outcome mix against size")
+    _title(fig, f"{task}: the same trials, read by longhaul", rests_on(cells))
     return _svg(fig)
 
 
@@ -250,9 +268,10 @@ def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
         ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
+        _integer_sizes(ax)
     axes[0].set_ylabel("tokens (median per verdict)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
-    _title(fig, f"{task}: output and thinking tokens against size")
+    _title(fig, f"{task}: output and thinking tokens against size", rests_on(cells))
     return _svg(fig)
 
 
@@ -272,21 +291,58 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
                 if c.items_expected:
                     expected.setdefault(c.size, c.items_expected)
             if pts:
+                xs = [c.size for c, _ in pts]
                 ax.plot(
-                    [c.size for c, _ in pts],
-                    [first + 1 for _, first in pts],
-                    marker="o",
-                    ms=3,
-                    color=colours[model],
-                    label=label(model, pts[0][0].simulated),
+                    xs, [first + 1 for _, first in pts], marker="o", ms=3, color=colours[model], label=label(model, pts[0][0].simulated)
                 )
+                # Item numbers are 1-based; the quartiles are of the 0-based index.
+                low = [_or_nan(c.first_error_q1) + 1 for c, _ in pts]
+                high = [_or_nan(c.first_error_q3) + 1 for c, _ in pts]
+                ax.fill_between(xs, low, high, color=colours[model], alpha=0.12, linewidth=0)
         if expected:
             xs = sorted(expected)
             ax.plot(xs, [expected[x] for x in xs], color="black", ls=":", lw=1.2, label="items in a complete answer")
         ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
+        _integer_sizes(ax)
     axes[0].set_ylabel("first wrong item, number (median)")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    _title(fig, f"{task}: where the first error falls")
+    n = sum(c.first_errors for c in cells)
+    _title(fig, f"{task}: where the first wrong move falls", f"n = {n:,} trials with a wrong move · line: median, shaded: quartiles")
+    return _svg(fig)
+
+
+@_styled
+def collapse(task: str, searches: list[SearchResult], size_label: str) -> str | None:
+    """A row per model and strategy: the collapse size the search found (a dot), its interval (a
+    line), and the sizes it tried (ticks, dark where the size held up, light where it collapsed);
+    none when the run searched no size of the task."""
+    rows = sorted((s for s in searches if s.task == task), key=lambda s: (s.model, s.strategy))
+    if not rows:
+        return None
+    colours = _model_colours(sorted({s.model for s in rows}))
+    height = 0.9 + 0.32 * len(rows)
+    width = 0.7 + 2.9 * 2 + LEGEND_WIDTH
+    fig = _figure(width, height)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=LEGEND_WIDTH / width, right=0.97, top=1 - 0.55 / height, bottom=0.5 / height)
+    _integer_sizes(ax)
+    for y, s in enumerate(reversed(rows)):
+        colour_ = colours[s.model]
+        for step in s.tried:
+            verdicts = step.trials - step.outcomes.get("error", 0)
+            held = verdicts and step.outcomes.get("complete", 0) >= s.threshold * verdicts
+            ax.plot([step.size], [y], marker="|", ms=10, mew=2, color=colour_, alpha=0.9 if held else 0.3)
+        if s.low is not None and s.high is not None:
+            ax.plot([s.low, s.high], [y, y], color=colour_, lw=2, alpha=0.6)
+        if s.collapse_size is not None:
+            ax.plot([s.collapse_size], [y], marker="o", ms=6, color=colour_)
+        if s.beyond_budget is not None:
+            ax.plot([s.beyond_budget], [y], marker=">", ms=6, color="#555")
+    ax.set_yticks(range(len(rows)), [f"{label(s.model, s.simulated)} · {s.strategy}" for s in reversed(rows)], fontsize=7)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlabel(f"{size_label} (dot: collapse size; line: its interval; ticks: sizes tried; ▸: beyond max_tokens)")
+    n = sum(step.trials for s in rows for step in s.tried)
+    _title(fig, f"{task}: collapse size from the search (complete rate ≥ {rows[0].threshold:g})", f"n = {n:,} trials")
     return _svg(fig)

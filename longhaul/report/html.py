@@ -20,6 +20,7 @@ from html import escape
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
 from longhaul.report import figures
+from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
@@ -41,7 +42,7 @@ h3{font-size:16px;margin:24px 0 6px}.meta{color:#666;font-size:12px}
 .lead{font-size:16px;background:#f3f7ff;border-left:4px solid #3b6fd8;padding:10px 14px;margin:10px 0}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 th{background:#fafafa;position:sticky;top:0}td.l,th.l{text-align:left}.ci{color:#888;font-size:11px}
-figure{margin:10px 0 18px}figure svg{max-width:100%;height:auto}
+figure{margin:10px 0 18px}figure svg{max-width:100%;height:auto}.pair{display:flex;flex-wrap:wrap;gap:12px}.pair figure{flex:1 1 560px;margin:10px 0 0}
 details{margin:4px 0}summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfb;border:1px solid #eee;padding:8px;font-size:12px;max-height:480px;overflow:auto}
 mark{border-radius:3px;padding:0 1px}mark.first_error{background:#ffcdd2;outline:1px solid #c62828}mark.refusal,mark.elision,mark.subset,mark.code,mark.offer_to_continue{background:#ffe8a3}
 mark.claims_complete{background:#e1bee7}mark.impossible{background:#c8e6c9}.gap{color:#999;font-style:italic}
@@ -237,7 +238,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
             + " are longhaul's simulated model: their behaviour is longhaul's simulation of behaviour seen in real "
             "transcripts. Their numbers measure longhaul, never a real model.</div>"
         )
-    tasks = sorted({c.task for c in r.cells})
+    tasks = sorted({c.task for c in r.cells} | {s.task for s in r.searches or []})
     out.append("<nav>" + "".join(f"<a href='#task-{escape(t)}'>{escape(t)}</a>" for t in tasks) + "<a href=#trials>trials</a></nav>")
 
     # The lead: refusal elasticity.
@@ -358,22 +359,38 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "<span class=ci>[95% Wilson interval]</span>; provider errors are a count and a share of the cell's trials.</p>"
     )
     yield from out
+    second = readings(r.cells, size_labels)
     for task in tasks:
         cells = by_task[task]
         size_label = size_labels.get(task, "size")
         yield f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>"
+        said = [x for x in second if x.task == task]
+        if said:
+            yield (
+                "<div class=lead>"
+                + "<br>".join(f"<b>{_model(model, sim)}</b> · {escape(text)}" for model, sim, text in paragraphs(said))
+                + f"</div><p class=meta>{escape(RULE)}</p>"
+            )
         sizes = sorted({c.size for c in cells})
         if len(sizes) < 2:
-            yield (
-                f"<p class=meta>One size ({escape(size_label)} {sizes[0]:,}): see the table. No figures against size: each "
-                "would be a single point, the numbers the table gives.</p>"
-            )
+            if sizes:
+                yield (
+                    f"<p class=meta>One size ({escape(size_label)} {sizes[0]:,}): see the table. No figures against size: each "
+                    "would be a single point, the numbers the table gives.</p>"
+                )
         else:
-            for make in (figures.accuracy, figures.outcome_mix, figures.tokens, figures.first_error):
+            # The paper's reading and longhaul's of the same trials, side by side; one above the
+            # other when the accuracy has a panel per strategy too many to be read at half width.
+            pair = f"<figure>{figures.accuracy(task, cells, size_label)}</figure><figure>{figures.outcome_mix(task, cells, size_label)}</figure>"
+            yield f"<div class=pair>{pair}</div>" if len({c.strategy for c in cells}) <= 2 else pair
+            for make in (figures.tokens, figures.first_error):
                 svg = make(task, cells, size_label)
                 if svg:
                     yield f"<figure>{svg}</figure>"
-        yield _table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3)
+        if r.searches and (svg := figures.collapse(task, r.searches, size_label)):
+            yield f"<figure>{svg}</figure>"
+        if cells:
+            yield _table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3)
 
     # Drill-down.
     yield "<h2 id=trials>Trials, turn by turn</h2>"

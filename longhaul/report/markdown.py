@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.verdict import OUTCOMES
 
@@ -31,7 +32,7 @@ def _name(model: str, simulated: bool) -> str:
     return f"`{model}` (simulated)" if simulated else f"`{model}`"
 
 
-def render(r: Results) -> str:
+def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
     lines = [f"# longhaul: {r.suite}", "", f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.", ""]
     if r.simulated_models:
         lines += [
@@ -82,6 +83,7 @@ def render(r: Results) -> str:
     sims = {c.model: c.simulated for c in r.cells}
     for c in r.cells:
         by_task[c.task][(c.model, c.strategy)][c.size] = c
+    second = readings(r.cells, size_labels or {})
     for task, rows in sorted(by_task.items()):
         sizes = sorted({size for row in rows.values() for size in row})
         lines += [f"### {task}", "", "| model | strategy | " + " | ".join(str(s) for s in sizes) + " |", "|---|---|" + "---:|" * len(sizes)]
@@ -89,4 +91,8 @@ def render(r: Results) -> str:
             cells = ["–" if s not in row else _complete(row[s]) for s in sizes]
             lines.append(f"| {_name(model, sims[model])} | {strategy} | " + " | ".join(cells) + " |")
         lines.append("")
+        said = [x for x in second if x.task == task]
+        lines += [f"- {_name(model, sim)} · {text}" for model, sim, text in paragraphs(said)]
+        if said:
+            lines += ["", RULE, ""]
     return "\n".join(lines)

@@ -71,6 +71,12 @@ class CellResult(BaseModel):
     """Median correct prefix."""
     median_first_error: float | None
     """Median 0-based index of the first wrong item, over `cant_do` trials."""
+    first_errors: int = 0
+    """Trials with a first wrong item: the population of `median_first_error` and its quartiles."""
+    first_error_q1: float | None = None
+    """Lower quartile of the first wrong item's 0-based index (the median's, with one trial)."""
+    first_error_q3: float | None = None
+    """Upper quartile of the first wrong item's 0-based index."""
     median_input_tokens: float | None
     median_output_tokens: float | None
     median_thinking_tokens: float | None
@@ -106,6 +112,39 @@ class Elasticity(BaseModel):
     """Of those, how many ended complete."""
     median_turns_to_complete: float | None
     """Turns the ones that became complete took."""
+
+
+class SearchStep(BaseModel):
+    """One size an adaptive search tried, and what its trials ended in."""
+
+    size: int
+    trials: int
+    """Trials run at this size, provider errors included."""
+    outcomes: dict[Outcome, int]
+    """Trials of each outcome (`error` included: counts, not rates)."""
+
+
+class SearchResult(BaseModel):
+    """Where an adaptive search (a suite's `search`) put one model's collapse on one task, under one
+    strategy: the largest size whose complete rate is at least `threshold`."""
+
+    model: str
+    simulated: bool = False
+    task: str
+    strategy: str
+    threshold: float = 0.5
+    """The complete rate, over verdicts, a size must reach to count as solved."""
+    collapse_size: int | None
+    """The largest size found solved; None when even the smallest size tried failed."""
+    low: int | None = None
+    """Lower end of the interval the collapse size is known to lie in."""
+    high: int | None = None
+    """Upper end of that interval."""
+    beyond_budget: int | None = None
+    """The smallest size whose complete answer does not fit `max_tokens` (the offline token count):
+    reported, never run; None when every size considered fits."""
+    tried: list[SearchStep] = Field(default_factory=list)
+    """Every size tried, in order of size."""
 
 
 class ModelSummary(BaseModel):
@@ -182,6 +221,9 @@ class Results(BaseModel):
     thinking_budget: int | None
     refusal_judge: JudgeTotals | None = None
     """The refusal judge's judgements and tokens; None when no trial was judged."""
+    searches: list[SearchResult] | None = None
+    """The collapse each adaptive search found, per model, task and strategy; None for a run
+    without a search."""
 
 
 def either(names: list[str]) -> str:
@@ -196,6 +238,15 @@ def _median(values: Iterable[float | int | None]) -> float | None:
 
 def _cost(t: TrialRecord, price: Price) -> float:
     return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
+
+
+def _quartiles(values: array[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    if len(values) == 1:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
 
 
 def _values() -> array[float]:
@@ -360,6 +411,9 @@ class Aggregator:
                     items_expected=c.items_expected,
                     median_items_correct=_median(c.items_correct),
                     median_first_error=_median(c.first_errors),
+                    first_errors=len(c.first_errors),
+                    first_error_q1=_quartiles(c.first_errors)[0],
+                    first_error_q3=_quartiles(c.first_errors)[1],
                     median_input_tokens=_median(c.input_tokens),
                     median_output_tokens=_median(c.output_tokens),
                     median_thinking_tokens=_median(c.thinking_tokens),
