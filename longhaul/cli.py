@@ -252,6 +252,43 @@ def _print_line_error(error: LineError, extra: dict[str, Any], as_json: bool) ->
         print(f"{extra.get('id', f'line {error.line}')}: error: {error.message}")
 
 
+IMPORT_FORMATS = ("jsonl", "openai-chat", "openai-responses", "anthropic", "gemini", "openai-compatible", "raw", "inspect")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from longhaul.catalog import Catalog
+    from longhaul.importing.build import import_answers, param_patterns
+    from longhaul.importing.calls import read_calls
+    from longhaul.importing.inspect_logs import read_eval_logs
+    from longhaul.importing.jsonl import read_jsonl
+
+    catalog = Catalog(args.tasks_dir)
+    task = catalog.task(args.task)
+    base, patterns = _params(args.param), param_patterns(args.param_from)
+    source = Path(args.source)
+    if args.format == "jsonl":
+        answers = read_jsonl(source, args.model)
+    elif args.format == "inspect":
+        answers = read_eval_logs(source)
+    else:
+        answers = read_calls(source, args.format)
+    done = import_answers(
+        answers,
+        task,
+        base,
+        patterns,
+        Path(args.out),
+        (args.format, args.source),
+        catalog.source,
+        lambda line: print(f"longhaul: {line}", file=sys.stderr),
+    )
+    skipped = f", {done.skipped} bad records left out (reported above)" if done.skipped else ""
+    print(
+        f"imported {done.trials} answers from {len(done.models)} models into {args.out}{skipped}; `longhaul report {args.out}` writes its report"
+    )
+    return 0
+
+
 def cmd_refusals(args: argparse.Namespace) -> int:
     from longhaul.verify.refusal import detect
 
@@ -528,8 +565,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from longhaul.runner import resume_plan
+    from longhaul.store import read_manifest
 
     run_dir = Path(args.run)
+    if (manifest := read_manifest(run_dir)).imported is not None:
+        raise BadInput(
+            f"{run_dir}: an imported run (from {manifest.imported.source}) has nothing to resume: longhaul never sent its requests"
+        )
     the_plan = resume_plan(
         run_dir,
         args.tasks_dir,
@@ -672,6 +714,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("import", help="turn answers longhaul did not produce into a run folder (report, compare, export, tui read it)")
+    p.add_argument(
+        "format", choices=IMPORT_FORMATS, help="the records' format; raw: provider calls, the provider told by each response's shape"
+    )
+    p.add_argument("source", help="a file, or a folder of them (each optionally gzipped)")
+    p.add_argument("--task", required=True, help="the task the answers answer (see `longhaul tasks`)")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="task parameter for every record (a record's own params win)"
+    )
+    p.add_argument(
+        "--param-from",
+        action="append",
+        default=[],
+        metavar="K=REGEX",
+        help="task parameter read from each record's user (else system) prompt: the regex's one group, e.g. 'disks=with (\\d+) disks'",
+    )
+    p.add_argument("--model", help="jsonl: the model of lines that name none")
+    p.add_argument("--out", required=True, help="the new run folder")
+    p.add_argument("--tasks-dir", help="a folder of your own task modules")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("refusals", help="run the refusal-phrase detector on JSON lines with a `text` field")
     p.add_argument("--jsonl", required=True, metavar="FILE", help="JSON lines, each with `text`; other fields are copied")

@@ -87,6 +87,22 @@ class RunStop(BaseModel):
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class ImportSource(BaseModel):
+    """Where an imported run's answers came from (`longhaul import`): longhaul sent none of them."""
+
+    format: str
+    """The format read (`jsonl`, `openai-chat`, `raw`, `inspect`, ...)."""
+
+    source: str
+    """The file or folder read, as given."""
+
+    records: int = Field(ge=0)
+    """Answers imported (each one trial)."""
+
+    skipped: int = Field(ge=0)
+    """Records that could not be read and were left out, each reported when imported."""
+
+
 class Manifest(BaseModel):
     """What a run was asked to do: enough to resume it, or to know what it measured."""
 
@@ -117,6 +133,10 @@ class Manifest(BaseModel):
 
     merged_from: list[str] = Field(default_factory=list)
     """For a run made by `longhaul merge`: the run ids of the shards it was made of."""
+
+    imported: ImportSource | None = None
+    """For a run made by `longhaul import`: where its answers came from. Such a run has nothing to
+    resume: longhaul never asked for its answers."""
 
     stops: list[RunStop] = Field(default_factory=list)
     """Every time a run or resume of it stopped before sending all its trials (a model stopped by

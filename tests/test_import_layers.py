@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.store",
         "longhaul.runner",
         "longhaul.merge",
+        "longhaul.importing",
         "longhaul.dryrun",
         "longhaul.spend",
         "longhaul.export",
