@@ -6,7 +6,7 @@ without rebuilding a snapshot of the whole message at every delta, which long an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
@@ -32,7 +32,7 @@ class AnthropicMessages(Provider):
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )
 
-    async def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         extra: dict[str, Any] = {}
         thinking: ThinkingConfigEnabledParam | anthropic.Omit = anthropic.omit
         if request.thinking_budget:

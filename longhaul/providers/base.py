@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -150,8 +151,8 @@ class Provider(ABC):
                     # minute to have room holds no connection another model of its provider could use.
                     permit = await self._rate.acquire(inputs + request.max_tokens) if self._rate is not None else None
                     try:
-                        async with self._limit:
-                            async for item in self._guarded(request):
+                        async with self._limit, aclosing(self._guarded(request)) as items:
+                            async for item in items:
                                 if isinstance(item, End):
                                     end = item
                                     continue
@@ -201,11 +202,13 @@ class Provider(ABC):
         assert completion is not None
         yield completion
 
-    async def _guarded(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+    async def _guarded(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         """One attempt, with every SDK error turned into `Transient` or `ProviderError`."""
         try:
-            async for item in self._attempt(request):
-                yield item
+            # Closed here, not left to the garbage collector, when the caller stops early or is cancelled.
+            async with aclosing(self._attempt(request)) as attempt:
+                async for item in attempt:
+                    yield item
         except (Transient, ProviderError):
             raise
         except Exception as exc:
@@ -222,7 +225,7 @@ class Provider(ABC):
         return text
 
     @abstractmethod
-    def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+    def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         """One call on the wire: the deltas (answer text as plain `str`), then an `End`. A stream
         that stops before its final event must raise `Transient`."""
 

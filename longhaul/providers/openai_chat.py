@@ -6,7 +6,7 @@ it, comes as `reasoning_content` (vLLM, DeepSeek, the sim) or `reasoning` (Ollam
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Literal, TypedDict
 
 import httpx2
@@ -48,7 +48,7 @@ class OpenAIChat(Provider):
     def _thinking(self, budget: int) -> _ThinkingArgs:
         return {"reasoning_effort": _effort(budget)}
 
-    async def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": request.system}] if request.system else []
         messages += [_message_param(m) for m in request.messages]
         thinking: _ThinkingArgs = self._thinking(request.thinking_budget) if request.thinking_budget else {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
@@ -143,14 +143,14 @@ class Replicated(Provider):
         finally:
             del self._tried[id(mine)]
 
-    async def _attempt(self, request: Request) -> AsyncIterator[str | ThinkingDelta | End]:
+    async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         tried = self._tried.get(id(request), [])
         replica = self.replicas.choose(tried)
         replica.outstanding += 1
         try:
-            async with replica.limit:
-                # The replica's own attempt: its SDK call, its errors already classified.
-                async for item in replica.provider._guarded(request):
+            # The replica's own attempt: its SDK call, its errors already classified.
+            async with replica.limit, aclosing(replica.provider._guarded(request)) as items:
+                async for item in items:
                     yield replace(item, endpoint=replica.url) if isinstance(item, End) else item
         except Transient as exc:
             self.replicas.failed(replica, exc.status)
