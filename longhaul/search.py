@@ -302,3 +302,40 @@ def next_trials(searches: list[Search], outcomes: Mapping[str, Outcome]) -> list
 def results(searches: list[Search], outcomes: Mapping[str, Outcome]) -> list[SearchResult]:
     """What every search has found from these stored outcomes."""
     return [s.walk(outcomes.get)[1] for s in searches]
+
+
+_KIND_WORDS: dict[str, str] = {
+    "cant_do": "can't-do (wrong items)",
+    "wont_do": "won't-do (declined or stopped short)",
+    "budget_exhausted": "budget (ran out of tokens)",
+    "unparseable": "unparseable answers",
+}
+
+
+def describe(r: SearchResult) -> str:
+    """The search's finding in one plain sentence, for the report."""
+    p = r.param
+    beyond = f"; {p} {r.beyond_budget[0]} and up need more than max_tokens, not run" if r.beyond_budget else ""
+    if r.status == "collapse":
+        kind = f", mostly {_KIND_WORDS.get(r.collapse_kind, r.collapse_kind)}" if r.collapse_kind else ""
+        return f"complete rate ≥ {r.threshold:g} up to {p} = {r.collapse}, below it at {p} = {r.first_failure}{kind}{beyond}."
+    if r.status == "fails_at_low":
+        kind = f", mostly {_KIND_WORDS.get(r.collapse_kind, r.collapse_kind)}" if r.collapse_kind else ""
+        return f"below {r.threshold:g} already at the smallest {p} tried ({r.first_failure}){kind}{beyond}."
+    if r.status == "holds_to_high":
+        return f"complete rate ≥ {r.threshold:g} at every {p} tried, up to {r.collapse}{beyond}."
+    if r.status == "beyond_budget":
+        return f"not run: even the smallest {p} needs more than max_tokens{beyond}."
+    if r.status == "errors":
+        return (
+            f"stopped: a size's trials all ended in provider errors (so far: largest pass {r.collapse}, first failure {r.first_failure})."
+        )
+    return f"unfinished: trials missing (resume the run); so far largest pass {r.collapse}, first failure {r.first_failure}."
+
+
+def mix(s: SizeTried) -> str:
+    """A size's outcome mix: "8/12 complete [39–86%], cant_do 4"."""
+    interval = "" if s.low is None or s.high is None else f" [{100 * s.low:.0f}–{100 * s.high:.0f}%]"
+    rest = ", ".join(f"{o} {n}" for o, n in s.outcomes.items() if o != "complete")
+    sure = "" if s.confident else " (point estimate)"
+    return f"{s.complete}/{s.verdicts} complete{interval}{', ' + rest if rest else ''} → {s.call}{sure}"

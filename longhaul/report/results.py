@@ -18,7 +18,10 @@ from pydantic import BaseModel, Field
 from longhaul.catalog import Catalog
 from longhaul.dryrun import Price
 from longhaul.report.stats import wilson
+from longhaul.search import SearchResult
+from longhaul.search import results as search_results
 from longhaul.store import Manifest, iter_trials, read_manifest
+from longhaul.suite import searches
 from longhaul.tokens import needed_tokens as tokens_needed
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
@@ -182,6 +185,9 @@ class Results(BaseModel):
     thinking_budget: int | None
     refusal_judge: JudgeTotals | None = None
     """The refusal judge's judgements and tokens; None when no trial was judged."""
+    searches: list[SearchResult] | None = None
+    """The suite's adaptive searches (`[tasks.search]`): per model, strategy and task, the collapse
+    size and every size tried with its outcome mix; None when the suite has none."""
 
 
 def either(names: list[str]) -> str:
@@ -256,11 +262,14 @@ class Aggregator:
         self.judge_input_tokens = self.judge_output_tokens = 0
         self.judge_cost: float = 0
         """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
+        self.outcome_of: dict[str, Outcome] = {}
+        """Each trial's outcome by key: a search's state is recomputed from these (a short key a trial)."""
 
     def add(self, t: TrialRecord) -> None:
         s, v = t.spec, t.verdict
         self.trials += 1
         self.outcomes[t.outcome] += 1
+        self.outcome_of[s.key] = t.outcome
         if t.simulated:
             self.simulated.add(s.model)
         price = self.prices.get(s.model)
@@ -432,6 +441,7 @@ class Aggregator:
             max_tokens=suite.max_tokens,
             thinking_budget=suite.thinking_budget,
             refusal_judge=self._judge_totals(),
+            searches=search_results(found, self.outcome_of) if (found := searches(suite, tasks)) else None,
         )
 
 
