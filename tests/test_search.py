@@ -174,3 +174,9 @@ def test_a_search_cannot_be_sharded(tmp_path):
 
     with pytest.raises(BadInput, match="cannot be sharded"):
         plan(suite(tmp_path), shard=parse_shard("1/2"))
+
+
+def test_the_builtin_illusion_search_suite_plans_one_search_per_model_strategy_and_task():
+    p = plan("illusion-search")
+    assert not p.trials and len(p.searches) == 2 * 2 * 3
+    assert {s.spec.param for s in p.searches} == {"disks", "checkers", "blocks"}
