@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,13 +24,15 @@ from longhaul.errors import BadInput, StoreError
 from longhaul.providers import Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
+from longhaul.search import Search, next_trials
 from longhaul.shard import Shard, parse_shard
 from longhaul.spend import SpendGuard, SpendLimits
-from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_manifest
+from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revision, read_index, read_manifest
 from longhaul.strategy import Listener, Settings, Turn
-from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite, runnable_limits, with_limit_flags
+from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite, runnable_limits, searches, with_limit_flags
 from longhaul.summary import Tally
 from longhaul.trial import TrialSpec, run_trial, trial_key
+from longhaul.verdict import Outcome
 
 DEFAULT_REPORTS = Path("reports")
 
@@ -83,6 +85,8 @@ class Plan(BaseModel):
     """The trials to run: with a shard, only its share."""
     shard: Shard | None = None
     """The share of the suite's trials this plan runs (`--shard i/n`); None: all of them."""
+    searches: list[Search] = Field(default_factory=list)
+    """The suite's adaptive searches: their trials are planned round by round from the store."""
 
 
 def plan(
@@ -142,9 +146,14 @@ def plan(
                     seed=resolved.seed + sample,
                 )
             )
+    searched = searches(resolved, task_map, where, text)
     if shard is not None:
+        if searched:
+            raise BadInput(f"--shard {shard}: a suite with a [tasks.search] cannot be sharded (each round depends on the last)")
         specs = [s for s in specs if shard.owns(s.key)]
-    return Plan(suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs, shard=shard)
+    return Plan(
+        suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs, shard=shard, searches=searched
+    )
 
 
 class _Relay(Listener):
@@ -315,13 +324,20 @@ async def arun(
                     if guard is not None:
                         guard.release(spec.key)
 
-            jobs = []
-            for spec in todo:
-                job = asyncio.create_task(guarded(spec))
-                control.track(spec.key, job)
-                jobs.append(job)
+            jobs: list[asyncio.Task[None]] = []
+            sent: set[str] = set()
+            round_ = todo + _search_round(the_plan, store, sent)
             try:
-                await asyncio.gather(*jobs)
+                while round_:  # the fixed trials and the searches' first round; then each search's next, until none
+                    batch = []
+                    for spec in round_:
+                        sent.add(spec.key)
+                        job = asyncio.create_task(guarded(spec))
+                        control.track(spec.key, job)
+                        batch.append(job)
+                    jobs += batch
+                    await asyncio.gather(*batch)
+                    round_ = [] if control.stopping else _search_round(the_plan, store, sent)
                 stops = _stops(store, todo, used)
                 if guard is not None and guard.message is not None:
                     n = guard.refused
@@ -341,7 +357,9 @@ async def arun(
                 raise
             finally:
                 stored = store.count()
-                interrupted = interrupted or control.stopping or stored < len(the_plan.trials)
+                interrupted = (
+                    interrupted or control.stopping or stored < len(the_plan.trials) or bool(_search_round(the_plan, store, set()))
+                )
                 outcomes = store.outcome_counts()
                 display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
         return RunResult(
@@ -349,6 +367,15 @@ async def arun(
         )
     finally:
         store.close()
+
+
+def _search_round(the_plan: Plan, store: RunStore, sent: set[str]) -> list[TrialSpec]:
+    """The searches' next trials, from what is stored, leaving out any this run already sent: one
+    sent but not stored (its model refused, the spend guard) stalls its search until a resume."""
+    if not the_plan.searches:
+        return []
+    outcomes = cast(dict[str, Outcome], {key: outcome for key, _, _, _, _, outcome in read_index(store.folder)})
+    return [s for s in next_trials(the_plan.searches, outcomes) if s.key not in sent and s.key not in outcomes]
 
 
 def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider]) -> list[RunStop]:

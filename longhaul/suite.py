@@ -27,13 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from longhaul.catalog import builtin_dir as builtins
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import RetrySettings
 from longhaul.providers.ratelimit import RateLimits
+from longhaul.search import Search, SearchSpec
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task, TaskParams
 
@@ -48,6 +49,15 @@ class TaskEntry(BaseModel):
 
     samples: int | None = Field(None, ge=1, le=10_000)
     """Samples per cell for this task (default: the suite's)."""
+
+    search: SearchSpec | None = None
+    """An adaptive sweep of one parameter instead of a fixed list (`longhaul/search.py`)."""
+
+    @model_validator(mode="after")
+    def _search_param_unlisted(self) -> TaskEntry:
+        if self.search is not None and self.search.param in self.params:
+            raise ValueError(f"{self.search.param} is searched ([tasks.search]); do not also give it a value")
+        return self
 
     @property
     def params(self) -> dict[str, Any]:
@@ -277,6 +287,8 @@ def cells(
             raise BadInput(
                 f"{where}{_at(text, ('tasks', i, 'task'))}: tasks[{i}].task: unknown task {entry.task!r}; known: {', '.join(sorted(tasks))}"
             )
+        if entry.search is not None:
+            continue  # searched: its trials are planned round by round (`searches`)
         for combo in entry.combinations():
             try:
                 params = task.params(combo)
@@ -299,6 +311,27 @@ def cells(
                             params,
                         )
                     )
+    return out
+
+
+def searches(suite: Suite, tasks: dict[str, Task[Any]], where: str = "<suite>", text: str = "") -> list[Search]:
+    """Every adaptive search of the suite: one per searched entry, combination of its other
+    parameters, model and strategy; the parameters are checked at the search's `low` and `high`."""
+    out = []
+    for i, entry in enumerate(suite.tasks):
+        task, spec = tasks.get(entry.task), entry.search
+        if spec is None or task is None:
+            continue  # an unknown task is `cells`' error
+        for combo in entry.combinations():
+            try:
+                task.params(combo | {spec.param: spec.low})
+                task.params(combo | {spec.param: spec.high})
+            except BadInput as exc:
+                detail = str(exc).split(": ", 1)[1]
+                raise BadInput(f"{where}{_at(text, ('tasks', i))}: tasks[{i}] ({entry.task}) search: {detail}") from None
+            for model in suite.models:
+                for strategy in suite.strategies:
+                    out.append(Search(model, strategy, task, combo, spec, suite.seed, suite.max_tokens))
     return out
 
 

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.stop_reasons",
         "longhaul.task",
         "longhaul.tokens",
+        "longhaul.interval",
         "longhaul.sequence",
     ),
     # answers into verdicts
@@ -42,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.refusal_judge",
         "longhaul.trial",
         "longhaul.catalog",
+        "longhaul.search",
         "longhaul.suite",
         "longhaul.display",
         "longhaul.display.protocol",

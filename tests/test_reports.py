@@ -317,10 +317,10 @@ def test_wilson_agrees_with_scipy():
 def test_the_intervals_z_is_scipys_without_scipy():
     from scipy.stats import norm
 
-    from longhaul.report import stats
+    from longhaul import interval
 
-    z = stats._Z
-    assert z == pytest.approx(float(norm.ppf(1 - (1 - stats.CONFIDENCE) / 2)), rel=1e-15)
+    z = interval._Z
+    assert z == pytest.approx(float(norm.ppf(1 - (1 - interval.CONFIDENCE) / 2)), rel=1e-15)
 
 
 def test_the_example_nightly_workflow_uses_commands_that_exist():

@@ -12,7 +12,8 @@ import pytest
 import longhaul
 from longhaul.report import html, write_report
 from longhaul.report.reading import readings
-from longhaul.report.results import CellResult, SearchResult, SearchStep, Share, compute
+from longhaul.report.results import CellResult, Share, compute
+from longhaul.search import SearchResult, SizeTried
 from longhaul.suite import parse_suite
 from longhaul.verdict import VERDICTS
 
@@ -92,18 +93,23 @@ def test_the_collapse_from_a_search_is_drawn_only_where_the_run_searched(run_dir
             "searches": [
                 SearchResult(
                     model="sim/drifter?at=60",
-                    simulated=True,
                     task="hanoi",
                     strategy="direct",
-                    collapse_size=5,
-                    low=5,
-                    high=6,
-                    tried=[
-                        SearchStep(size=4, trials=6, outcomes={"complete": 6}),
-                        SearchStep(size=8, trials=6, outcomes={"cant_do": 6}),
-                        SearchStep(size=6, trials=12, outcomes={"complete": 2, "cant_do": 10}),
-                        SearchStep(size=5, trials=12, outcomes={"complete": 9, "cant_do": 2, "error": 1}),
+                    params={},
+                    param="disks",
+                    threshold=0.5,
+                    status="collapse",
+                    collapse=5,
+                    first_failure=6,
+                    collapse_kind="cant_do",
+                    beyond_budget=[],
+                    sizes=[
+                        step(4, complete=6),
+                        step(5, complete=9, cant_do=2, error=1),
+                        step(6, complete=2, cant_do=10),
+                        step(8, cant_do=6),
                     ],
+                    trials=36,
                 )
             ]
         }
@@ -112,6 +118,23 @@ def test_the_collapse_from_a_search_is_drawn_only_where_the_run_searched(run_dir
     figure = re.findall(r"<figure>(.*?)</figure>", page, re.S)[-1]
     assert "collapse size from the search" in figure and ">n = 36 trials<" in figure
     assert type(results).model_validate_json(searched.model_dump_json()).searches == searched.searches
+
+
+def step(size: int, **outcomes: int) -> SizeTried:
+    verdicts = sum(n for o, n in outcomes.items() if o != "error")
+    complete = outcomes.get("complete", 0)
+    return SizeTried(
+        value=size,
+        size=size,
+        trials=sum(outcomes.values()),
+        verdicts=verdicts,
+        complete=complete,
+        low=None,
+        high=None,
+        call="pass" if complete >= verdicts / 2 else "fail",
+        confident=True,
+        outcomes=outcomes,  # type: ignore[arg-type]
+    )
 
 
 def cell(size: int, **outcomes: int) -> CellResult:

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from longhaul.outcome_style import colour
-from longhaul.report.results import CellResult, SearchResult
+from longhaul.report.results import CellResult
+from longhaul.search import SearchResult
 from longhaul.verdict import VERDICTS, Outcome
 
 if TYPE_CHECKING:
@@ -315,9 +316,9 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
 
 @_styled
 def collapse(task: str, searches: list[SearchResult], size_label: str) -> str | None:
-    """A row per model and strategy: the collapse size the search found (a dot), its interval (a
-    line), and the sizes it tried (ticks, dark where the size held up, light where it collapsed);
-    none when the run searched no size of the task."""
+    """A row per model and strategy: the largest value of the searched parameter that held up (a
+    dot), the stretch to the first that failed (a line), and the values tried (ticks, dark where
+    the size held up, light where it failed); none when the run searched no size of the task."""
     rows = sorted((s for s in searches if s.task == task), key=lambda s: (s.model, s.strategy))
     if not rows:
         return None
@@ -330,19 +331,17 @@ def collapse(task: str, searches: list[SearchResult], size_label: str) -> str | 
     _integer_sizes(ax)
     for y, s in enumerate(reversed(rows)):
         colour_ = colours[s.model]
-        for step in s.tried:
-            verdicts = step.trials - step.outcomes.get("error", 0)
-            held = verdicts and step.outcomes.get("complete", 0) >= s.threshold * verdicts
-            ax.plot([step.size], [y], marker="|", ms=10, mew=2, color=colour_, alpha=0.9 if held else 0.3)
-        if s.low is not None and s.high is not None:
-            ax.plot([s.low, s.high], [y, y], color=colour_, lw=2, alpha=0.6)
-        if s.collapse_size is not None:
-            ax.plot([s.collapse_size], [y], marker="o", ms=6, color=colour_)
-        if s.beyond_budget is not None:
-            ax.plot([s.beyond_budget], [y], marker=">", ms=6, color="#555")
-    ax.set_yticks(range(len(rows)), [f"{label(s.model, s.simulated)} · {s.strategy}" for s in reversed(rows)], fontsize=7)
+        for step in s.sizes:
+            ax.plot([step.value], [y], marker="|", ms=10, mew=2, color=colour_, alpha=0.9 if step.call == "pass" else 0.3)
+        if s.collapse is not None and s.first_failure is not None:
+            ax.plot([s.collapse, s.first_failure], [y, y], color=colour_, lw=2, alpha=0.6)
+        if s.collapse is not None:
+            ax.plot([s.collapse], [y], marker="o", ms=6, color=colour_)
+        if s.beyond_budget:
+            ax.plot([min(s.beyond_budget)], [y], marker=">", ms=6, color="#555")
+    ax.set_yticks(range(len(rows)), [f"{label(s.model, s.model.startswith('sim/'))} · {s.strategy}" for s in reversed(rows)], fontsize=7)
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ax.set_xlabel(f"{size_label} (dot: collapse size; line: its interval; ticks: sizes tried; ▸: beyond max_tokens)")
-    n = sum(step.trials for s in rows for step in s.tried)
+    ax.set_xlabel(f"{rows[0].param} (dot: collapse; line: to the first failure; ticks: values tried; ▸: beyond max_tokens)")
+    n = sum(step.trials for s in rows for step in s.sizes)
     _title(fig, f"{task}: collapse size from the search (complete rate ≥ {rows[0].threshold:g})", f"n = {n:,} trials")
     return _svg(fig)

@@ -22,6 +22,7 @@ from longhaul.excerpt import excerpt
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
+from longhaul.search import describe, mix
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS
@@ -288,6 +289,16 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
             )
             + "</details>"
         )
+
+    if results.searches:
+        out.append("<h2 id=searches>Adaptive searches: where the complete rate collapses</h2>")
+        rows = []
+        for x in results.searches:
+            fixed = ", ".join(f"{k}={v}" for k, v in x.params.items())
+            tried = "<br>".join(escape(f"{x.param} = {s.value}: {mix(s)}") for s in x.sizes)
+            task = escape(x.task + (f" ({fixed})" if fixed else ""))
+            rows.append([_model(x.model, x.model in results.simulated_models), task, escape(x.strategy), escape(describe(x)), tried])
+        out.append(_table(["model", "task", "strategy", "finding", "sizes tried (outcome mix)"], rows, 5))
 
     # Joint rates.
     out.append("<h2 id=joint>Per model: over-refusal, error, overconfidence</h2>")

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
+from longhaul.search import describe, mix
 from longhaul.verdict import OUTCOMES
 
 
@@ -78,6 +79,15 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
             f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out{cost} (not in the cells' token medians).",
             "",
         ]
+    if r.searches:
+        lines += ["## Adaptive searches: where the complete rate collapses", ""]
+        for x in r.searches:
+            fixed = ", ".join(f"{k}={v}" for k, v in x.params.items())
+            lines.append(
+                f"- {_name(x.model, x.model in r.simulated_models)} · {x.task}{f' ({fixed})' if fixed else ''} · {x.strategy}: {describe(x)}"
+            )
+            lines += [f"  - {x.param} = {s.value}: {mix(s)}" for s in x.sizes]
+        lines.append("")
     lines += ["## Complete rate by task and size", ""]
     by_task: dict[str, dict[tuple[str, str], dict[int, CellResult]]] = defaultdict(lambda: defaultdict(dict))
     sims = {c.model: c.simulated for c in r.cells}

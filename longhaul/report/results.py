@@ -18,7 +18,10 @@ from pydantic import BaseModel, Field
 from longhaul.catalog import Catalog
 from longhaul.dryrun import Price
 from longhaul.report.stats import wilson
+from longhaul.search import SearchResult
+from longhaul.search import results as search_results
 from longhaul.store import Manifest, iter_trials, read_manifest
+from longhaul.suite import searches
 from longhaul.tokens import needed_tokens as tokens_needed
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS, Outcome
@@ -114,39 +117,6 @@ class Elasticity(BaseModel):
     """Turns the ones that became complete took."""
 
 
-class SearchStep(BaseModel):
-    """One size an adaptive search tried, and what its trials ended in."""
-
-    size: int
-    trials: int
-    """Trials run at this size, provider errors included."""
-    outcomes: dict[Outcome, int]
-    """Trials of each outcome (`error` included: counts, not rates)."""
-
-
-class SearchResult(BaseModel):
-    """Where an adaptive search (a suite's `search`) put one model's collapse on one task, under one
-    strategy: the largest size whose complete rate is at least `threshold`."""
-
-    model: str
-    simulated: bool = False
-    task: str
-    strategy: str
-    threshold: float = 0.5
-    """The complete rate, over verdicts, a size must reach to count as solved."""
-    collapse_size: int | None
-    """The largest size found solved; None when even the smallest size tried failed."""
-    low: int | None = None
-    """Lower end of the interval the collapse size is known to lie in."""
-    high: int | None = None
-    """Upper end of that interval."""
-    beyond_budget: int | None = None
-    """The smallest size whose complete answer does not fit `max_tokens` (the offline token count):
-    reported, never run; None when every size considered fits."""
-    tried: list[SearchStep] = Field(default_factory=list)
-    """Every size tried, in order of size."""
-
-
 class ModelSummary(BaseModel):
     """Per model, over the run's tasks."""
 
@@ -222,8 +192,8 @@ class Results(BaseModel):
     refusal_judge: JudgeTotals | None = None
     """The refusal judge's judgements and tokens; None when no trial was judged."""
     searches: list[SearchResult] | None = None
-    """The collapse each adaptive search found, per model, task and strategy; None for a run
-    without a search."""
+    """The suite's adaptive searches (`[tasks.search]`): per model, strategy and task, the collapse
+    size and every size tried with its outcome mix; None when the suite has none."""
 
 
 def either(names: list[str]) -> str:
@@ -307,11 +277,14 @@ class Aggregator:
         self.judge_input_tokens = self.judge_output_tokens = 0
         self.judge_cost: float = 0
         """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
+        self.outcome_of: dict[str, Outcome] = {}
+        """Each trial's outcome by key: a search's state is recomputed from these (a short key a trial)."""
 
     def add(self, t: TrialRecord) -> None:
         s, v = t.spec, t.verdict
         self.trials += 1
         self.outcomes[t.outcome] += 1
+        self.outcome_of[s.key] = t.outcome
         if t.simulated:
             self.simulated.add(s.model)
         price = self.prices.get(s.model)
@@ -486,6 +459,7 @@ class Aggregator:
             max_tokens=suite.max_tokens,
             thinking_budget=suite.thinking_budget,
             refusal_judge=self._judge_totals(),
+            searches=search_results(found, self.outcome_of) if (found := searches(suite, tasks)) else None,
         )
 
 

@@ -8,10 +8,9 @@ imported by `worse_p` alone, that is by `longhaul compare`, so that writing a re
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
-CONFIDENCE = 0.95
-"""The level of every interval in a report."""
+from longhaul.interval import CONFIDENCE as CONFIDENCE  # re-exported: the report and compare read them from here
+from longhaul.interval import wilson as wilson
 
 ALPHA = 0.05
 """The family-wise level of a comparison's regression flags (Tarone's modified Bonferroni over the cells and pools that can reach it)."""
@@ -19,23 +18,6 @@ ALPHA = 0.05
 MIN_TRIALS = 5
 """Cells (and pools, summed over their sizes) with fewer verdicts on either side say "too few
 trials", never "regression"."""
-
-
-_Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
-"""1.95996...: scipy's `norm.ppf` gives the same to within one unit in the last place."""
-
-
-def wilson(k: int, n: int) -> tuple[float, float] | None:
-    """95% Wilson score interval of k successes in n trials (None for n = 0). Wilson, not the
-    normal approximation: cells are small and shares are often 0 or 1. (The closed form: scipy's
-    `binomtest(...).proportion_ci` gives the same numbers a thousand times slower, and a report
-    has thousands of them.)"""
-    if n == 0:
-        return None
-    z2 = _Z * _Z
-    centre = (k + z2 / 2) / (n + z2)
-    half = _Z * math.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def worse_p(k_before: int, n_before: int, k_after: int, n_after: int) -> float:
