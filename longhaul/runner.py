@@ -21,7 +21,7 @@ from longhaul._version import __version__
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
-from longhaul.providers import Provider, Providers, RetryRecord
+from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.shard import Shard, parse_shard
@@ -287,15 +287,21 @@ async def arun(
                     task = task_map[spec.task]
                     display.trial_started(spec)
                     params = task.params(spec.params)
-                    record = await run_trial(
-                        spec,
-                        provider,
-                        task,
-                        params,
-                        strategy_map[spec.strategy],
-                        replace(settings, seed=spec.seed),
-                        _Relay(display, spec),
-                    )
+                    try:
+                        record = await run_trial(
+                            spec,
+                            provider,
+                            task,
+                            params,
+                            strategy_map[spec.strategy],
+                            replace(settings, seed=spec.seed),
+                            _Relay(display, spec),
+                        )
+                    except ModelUnavailable:
+                        # The refusal is about the key or the name, not this trial: it is not stored,
+                        # so a resume once that is fixed runs it (`_stops` counts it as not sent).
+                        display.trial_dropped(spec)
+                        return
                     if judge is not None:
                         record = await judge.review(record, task, params)
                     store.record(record)

@@ -187,10 +187,11 @@ def test_a_model_fixed_after_an_auth_failure_resumes_with_only_its_missing_trial
     first, second = asyncio.run(go())
     assert 1 <= hits <= 2  # the trials in flight when the first refusal came; none after it
     assert first.interrupted and [s.model for s in first.stops] == ["openai-api/svc/diligent"]
-    assert words in first.stops[0].message and first.stops[0].not_sent == 6 - hits
-    assert first.outcomes == {"complete": 6, "error": hits}
+    # The trials that got the refusal are not stored either: the refusal is about the key, not them.
+    assert words in first.stops[0].message and first.stops[0].not_sent == 6
+    assert first.outcomes == {"complete": 6}
     assert not second.stops and not second.interrupted and second.stored == 12
-    assert second.outcomes == {"complete": 12 - hits, "error": hits}  # the refused trials stay `error`, never a verdict
+    assert second.outcomes == {"complete": 12}  # the resume ran every trial of the fixed model, the refused ones too
 
 
 # -- the spend guard -------------------------------------------------------------------------------
