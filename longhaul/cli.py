@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TextIO
 
@@ -27,6 +27,7 @@ from longhaul.verdict import StopReason, Verdict
 
 if TYPE_CHECKING:
     from longhaul.runner import Plan
+    from longhaul.store import RunStop
 
 
 class _Parser(argparse.ArgumentParser):
@@ -459,11 +460,17 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         print(f"no report written: `longhaul report {result.run_dir}` writes it")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
-    for stop in result.stops:
+    return _report_stops(result.stops)
+
+
+def _report_stops(stops: Sequence[RunStop]) -> int:
+    """One line a stop on stderr, and the exit code they give: 3 when a model was stopped by an
+    auth failure, 4 when only the spend guard stopped the run, 0 without a stop."""
+    for stop in stops:
         print(f"longhaul: {stop.message}", file=sys.stderr)
-    if any(stop.reason == "model_unavailable" for stop in result.stops):
+    if any(stop.reason == "model_unavailable" for stop in stops):
         return 3
-    return 4 if result.stops else 0
+    return 4 if stops else 0
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -487,7 +494,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     message = app.run()
     if message:
         print(message)
-    return 0
+    return _report_stops(app.stops)
 
 
 def _plan(args: argparse.Namespace) -> Plan:

@@ -224,3 +224,44 @@ def test_off_a_terminal_it_refuses_and_points_to_run():
         [sys.executable, "-m", "longhaul.cli", "tui", "demo"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
     )
     assert r.returncode == 2 and "longhaul run" in r.stderr and r.stderr.count("\n") == 1
+
+
+AUTH_SUITE = """
+name = "tui-auth"
+models = ["sim/diligent", "sim/diligent?faults=401:1"]
+samples = 2
+
+[[tasks]]
+task = "count"
+end = [10]
+"""
+
+
+def run_headless(app: LonghaulApp) -> str:
+    """What `LonghaulApp.run` gives, headless: the run goes to its end, then `q`."""
+
+    async def scenario() -> str:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            assert any("401 Unauthorized" in n for n in notes), notes  # on the screen while it stays open
+            await pilot.press("q")
+        return app.return_value
+
+    return asyncio.run(scenario())
+
+
+def test_tui_shows_an_auth_stop_and_exits_3_as_run_does(tmp_path, monkeypatch, capsys):
+    from longhaul.cli import main
+
+    suite = tmp_path / "auth.toml"
+    suite.write_text(AUTH_SUITE)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(LonghaulApp, "run", run_headless)
+    code = main(["tui", str(suite), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 3
+    [line] = [line for line in err.splitlines() if "401 Unauthorized" in line]
+    assert line.startswith("longhaul: sim/diligent?faults=401:1: ") and "longhaul resume" in line

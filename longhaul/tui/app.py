@@ -30,7 +30,7 @@ from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import colour, glyph
 from longhaul.runner import Plan, arun
-from longhaul.store import iter_trials, read_index, read_manifest, read_trial
+from longhaul.store import RunStop, iter_trials, read_index, read_manifest, read_trial
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
@@ -256,6 +256,9 @@ class LonghaulApp(App[str]):
         self.pending = False
         self.worker: Any = None
         self.message = ""
+        self.stops: list[RunStop] = []
+        """Why the runs started here left trials unsent (auth failures): `longhaul tui` prints them
+        on quitting and exits as `run` does."""
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -310,13 +313,16 @@ class LonghaulApp(App[str]):
         async def go() -> None:
             try:
                 assert self.plan is not None  # only browsing goes without a plan, and it never starts a run
-                await arun(
+                result = await arun(
                     self.plan,
                     out=None if resume else self.run_dir,
                     resume=self.run_dir if resume else None,
                     display=self.state,
                     control=self.control,
                 )
+                self.stops.extend(result.stops)
+                for stop in result.stops:  # the same line `run` prints, on the screen while it stays open
+                    self.notify(stop.message, severity="warning", timeout=60)
             except asyncio.CancelledError:
                 self.state.interrupted = True
                 raise
