@@ -95,15 +95,17 @@ def plan(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     catalog: Catalog | None = None,
-    shard: Shard | None = None,
+    shard: Shard | str | None = None,
     concurrency: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
-    With `shard`, only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
+    With `shard` (`"2/3"` or a `Shard`), only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
     `N` for every model, `MODEL=N` for one."""
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
     if catalog is None:
         catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:

@@ -239,9 +239,13 @@ class LonghaulApp(App[str]):
     REPAINT = 0.25
     """Seconds between repaints."""
 
-    def __init__(self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False) -> None:
-        """`plan`: the suite's trials and the catalog they use (the run's own, when browsing)."""
+    def __init__(
+        self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False, prices: Path | None = None
+    ) -> None:
+        """`plan`: the suite's trials and the catalog they use (the run's own, when browsing);
+        `prices`: the price file the report `o` writes is costed with."""
         super().__init__()
+        self.prices = prices
         self.run_dir = run_dir
         self.plan = plan
         self.resume_existing = resume
@@ -542,6 +546,8 @@ class LonghaulApp(App[str]):
         if self.plan is not None:
             for flag, folder in (("--tasks-dir", self.plan.catalog.tasks_dir), ("--agents-dir", self.plan.catalog.agents_dir)):
                 where += [flag, str(folder)] if folder else []
+        if self.prices is not None:
+            where += ["--prices", str(self.prices)]
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
