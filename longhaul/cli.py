@@ -575,7 +575,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     runs = [Path(r) for r in args.runs]
     out = Path(args.out) if args.out else Path("reports") / f"{read_manifest(runs[0]).run_id}-merged"
-    manifest = merge(runs, out)
+    manifest = merge(
+        runs, out, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir, warn=lambda line: print(f"longhaul: {line}", file=sys.stderr)
+    )
     stored = len(read_index(out))
     print(f"merged {len(runs)} runs into {out} ({stored}/{manifest.trials_total} trials); `longhaul report {out}` writes its report")
     if stored < manifest.trials_total:
@@ -828,6 +830,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the run folders of a suite's shards (--shard i/n) into one run")
     p.add_argument("runs", nargs="+", metavar="RUN", help="the shards' run folders (runs of one suite, no trial in two)")
     p.add_argument("--out", help="the merged run folder (default: reports/<first run>-merged)")
+    p.add_argument("--tasks-dir", help="where the runs' own task modules are now, if their recorded folder has moved")
+    p.add_argument("--agents-dir", help="where the runs' own strategy modules are now, if their recorded folder has moved")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")

@@ -301,6 +301,61 @@ def test_a_merge_missing_a_shard_is_unfinished_and_resume_runs_the_rest(tmp_path
     assert len(read_trials(tmp_path / "merged")) == 48
 
 
+SHOUTED = """
+name = "shouted"
+models = ["sim/diligent", "sim/diligent?faults=401:1"]
+strategies = ["direct"]
+samples = 3
+
+[[tasks]]
+task = "shout"
+end = [5, 6]
+"""
+
+
+def test_merge_of_shards_whose_tasks_dir_moved_takes_tasks_dir_and_keeps_every_shards_stops(tmp_path, capsys):
+    import shutil
+
+    mine = tmp_path / "mytasks"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "shout", mine)
+    path = tmp_path / "s.toml"
+    path.write_text(SHOUTED)
+    runs = [longhaul.run(path, out=tmp_path / f"shard{i}", shard=f"{i}/2", tasks_dir=mine) for i in (1, 2)]
+    assert all(len(r.stops) == 1 for r in runs)  # the refused model has trials in both shards
+    moved = tmp_path / "elsewhere"
+    mine.rename(moved)  # the CI artifacts are merged on another machine
+    assert main(["merge", *(str(r.run_dir) for r in runs), "--out", str(tmp_path / "m0")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tasks-dir" in err and not (tmp_path / "m0").exists()
+    merged_dir = tmp_path / "merged"
+    assert main(["merge", *(str(r.run_dir) for r in runs), "--out", str(merged_dir), "--tasks-dir", str(moved)]) == 0
+    merged = read_manifest(merged_dir)
+    assert merged.trials_total == 12 and merged.catalog.tasks_dir == str(moved.resolve())
+    assert [s.message for s in merged.stops] == [r.stops[0].message for r in runs]
+    assert main(["report", str(merged_dir)]) == 0  # the merged run reads its tasks where they are now
+
+
+def test_merge_refuses_a_run_still_being_written_and_warns_of_other_versions(tmp_path, capsys):
+    from longhaul.store import lock_run
+
+    path = tmp_path / "s.toml"
+    path.write_text(SHARDED.replace("samples = 2", "samples = 1"))
+    a, b = (longhaul.run(path, out=tmp_path / f"shard{i}", shard=f"{i}/2").run_dir for i in (1, 2))
+    lock = lock_run(b)  # as a `resume` of it would, still running
+    try:
+        assert main(["merge", str(a), str(b), "--out", str(tmp_path / "m1")]) == 2
+    finally:
+        os.close(lock)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(b) in err and f"pid {os.getpid()}" in err and not (tmp_path / "m1").exists()
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["longhaul_version"] = "0.0.1"
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["merge", str(a), str(b), "--out", str(tmp_path / "m2")]) == 0
+    [line] = capsys.readouterr().err.splitlines()
+    assert "different longhaul versions" in line and "0.0.1" in line and longhaul.__version__ in line
+
+
 def test_resuming_a_shard_runs_only_its_share(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text(SHARDED)
