@@ -143,6 +143,59 @@ def test_a_model_with_several_base_urls_records_the_replica_of_each_answer(tmp_p
     asyncio.run(go())
 
 
+def test_a_replica_refusing_the_model_is_set_aside_once_another_has_answered_and_stops_it_before():
+    from aiohttp import web
+
+    from longhaul.providers import Message, ModelUnavailable, Request, RetrySettings
+    from longhaul.sim.server import start
+
+    hits = 0
+
+    async def not_here(request: web.Request) -> web.Response:
+        nonlocal hits
+        hits += 1
+        return web.json_response({"error": {"message": "model not loaded", "type": "NotFoundError", "code": 404}}, status=404)
+
+    async def ask(provider, n: int) -> list[str | None]:
+        ends = []
+        for i in range(n):
+            request = Request(messages=[Message(role="user", content=f"Print every integer from 1 to {5 + i}, one per line.")])
+            async for event in provider.stream(request):
+                if not isinstance(event, str) and event.kind == "completion":
+                    ends.append(event.endpoint)
+        return ends
+
+    async def go() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", not_here)
+        stub = web.AppRunner(app)
+        await stub.setup()
+        site = web.TCPSite(stub, "127.0.0.1", 0)
+        await site.start()
+        bad = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+        sim = await start({})
+        retry = RetrySettings(initial_wait=0, max_wait=0)
+        try:
+            # The sim answers first; then the stub's 404 is the stub's: set aside, retried on the sim.
+            env = {"REPS_BASE_URL": f"{sim.url},{bad}", "REPS_API_KEY": "none"}
+            async with Providers(env=env, retry=retry) as providers:
+                provider = await providers.get("openai-api/reps/diligent")
+                assert await ask(provider, 4) == [sim.url] * 4
+                assert hits == 1 and provider.unavailable is None
+            # The stub first, nothing answered yet: the refusal stops the model.
+            env = {"REPS_BASE_URL": f"{bad},{sim.url}", "REPS_API_KEY": "none"}
+            async with Providers(env=env, retry=retry) as providers:
+                provider = await providers.get("openai-api/reps/diligent")
+                with pytest.raises(ModelUnavailable):
+                    await ask(provider, 1)
+                assert hits == 2 and provider.unavailable is not None
+        finally:
+            await sim.aclose()
+            await stub.cleanup()
+
+    asyncio.run(go())
+
+
 # -- replicas: one killed mid-run ------------------------------------------------------------------
 
 
