@@ -409,6 +409,27 @@ def test_merge_refuses_a_run_still_being_written_and_warns_of_other_versions(tmp
     assert "different longhaul versions" in line and "0.0.1" in line and longhaul.__version__ in line
 
 
+def test_a_shards_dry_run_tables_and_prices_only_its_share(tmp_path):
+    from longhaul.dryrun import dry_run
+
+    path = tmp_path / "s.toml"
+    path.write_text(SHARDED.replace('models = ["sim/diligent"', 'models = ["openai/gpt-4.1"'))
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["openai/gpt-4.1"]\ninput = 2.0\noutput = 8.0\n')
+
+    def ceiling(text: str) -> float:
+        return float(text.split("cost ceiling for the priced models: ")[1].split(" USD")[0])
+
+    def rows(text: str) -> int:
+        return sum(int(line.split("|")[5]) for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model"))
+
+    whole = dry_run(plan(path), prices)
+    shards = [dry_run(plan(path, shard=f"{i}/3"), prices) for i in (1, 2, 3)]
+    assert rows(whole) == 48 and [rows(s) for s in shards] == [len(plan(path, shard=f"{i}/3").trials) for i in (1, 2, 3)]
+    assert sum(ceiling(s) for s in shards) == pytest.approx(ceiling(whole), abs=0.02) and all(ceiling(s) < ceiling(whole) for s in shards)
+    assert "(shard 2/3 of the suite's trials)" in shards[1]
+
+
 def test_resuming_a_shard_runs_only_its_share(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text(SHARDED)
