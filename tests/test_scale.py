@@ -484,3 +484,23 @@ def test_a_replicated_model_takes_its_rate_limit_once_per_request_across_its_rep
 
     served, admitted = asyncio.run(go())
     assert served == [2, 2] and admitted == 4  # each request counted once, wherever it went
+
+
+def test_a_recorded_endpoint_carries_no_userinfo_nor_query(tmp_path):
+    from longhaul.providers.address import shown_url
+    from longhaul.sim.server import start
+
+    assert shown_url("https://user:tok3n@gpu1:8000/v1?api-key=tok3n#x") == "https://gpu1:8000/v1"
+    assert shown_url("http://gpu1:8000/v1") == "http://gpu1:8000/v1"
+
+    async def go() -> tuple[list[str | None], str]:
+        sims = [await start({}) for _ in range(2)]
+        try:
+            urls = [s.url.replace("http://", "http://someone:s3cret-token@") for s in sims]
+            return await _served_by({"REPS_BASE_URL": ",".join(urls), "REPS_API_KEY": "none"}, 2), sims[0].url
+        finally:
+            for s in sims:
+                await s.aclose()
+
+    served, plain = asyncio.run(go())
+    assert plain in served and all(e is not None and "s3cret" not in e and "@" not in e for e in served)

@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
-from longhaul.providers.address import Address
+from longhaul.providers.address import Address, shown_url
 from longhaul.providers.base import End, Provider, RetrySettings, Sleep
 from longhaul.providers.ratelimit import RateLimiter
 from longhaul.providers.request import Request, StreamEvent, ThinkingDelta
@@ -173,13 +173,13 @@ class Replicated(Provider):
             self.replicas.failed(replica, exc.status)
             tried.append(replica.url)
             # The retry record names the replica, so a run shows which one failed.
-            raise Transient(f"{replica.url}: {exc}", exc.retry_after, exc.status) from None
+            raise Transient(f"{shown_url(replica.url)}: {exc}", exc.retry_after, exc.status) from None
         except ModelUnavailable as exc:
             if not self.replicas.answered_elsewhere(replica):
                 raise  # no replica has answered: the key or the model name is wrong for all of them
             self.replicas.set_aside(replica)
             tried.append(replica.url)
-            raise Transient(f"{replica.url}: {exc} (other replicas answer: this one set aside)", None, exc.status) from None
+            raise Transient(f"{shown_url(replica.url)}: {exc} (other replicas answer: this one set aside)", None, exc.status) from None
         except ProviderError:
             raise  # a bad request: the same on every replica, and no sign of its health
         except GeneratorExit:

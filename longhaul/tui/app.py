@@ -36,7 +36,7 @@ from longhaul.trial import TrialRecord
 from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
 from longhaul.verdict import OUTCOMES
 
-if TYPE_CHECKING:  # the report's modules load scipy: only when the summary is asked for
+if TYPE_CHECKING:  # the report's modules: loaded only when the summary is asked for
     from longhaul.report.results import CellResult
 
 MARK = {"first_error": "bold white on red", "claims_complete": "black on magenta", "impossible": "black on green"}
@@ -169,7 +169,7 @@ class SummaryScreen(Screen[None]):
 
 def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
     """`catalog`: the run's tasks and strategies (default: those its manifest records)."""
-    from longhaul.report.results import aggregate, either  # scipy: loaded only when the summary is asked for
+    from longhaul.report.results import aggregate, either  # loaded only when the summary is asked for: most sessions never do
 
     results = aggregate(iter_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)  # streamed: never every trial at once
     parts: list[Any] = [
