@@ -12,10 +12,10 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel
 
-from longhaul.providers import Completion, Message, Provider, Request, RetryRecord
+from longhaul.providers import Completion, Message, ModelUnavailable, Provider, Request, RetryRecord
 from longhaul.task import Task, TaskParams
 from longhaul.turn import stream_turn
-from longhaul.verdict import Verdict
+from longhaul.verdict import Verdict, error_verdict
 
 
 class Asked(BaseModel):
@@ -53,7 +53,14 @@ async def ask(
         seed=seed,
         thinking_budget=thinking_budget,
     )
-    streamed = await stream_turn(provider, request, task, params, listener=None if echo is None else _Echo(echo), keep_items=False)
+    try:
+        streamed = await stream_turn(provider, request, task, params, listener=None if echo is None else _Echo(echo), keep_items=False)
+    except ModelUnavailable as exc:  # a run leaves such a trial unsent; one question has only the error to show
+        return Asked(
+            request=request,
+            completion=None,
+            verdict=error_verdict(task.name, str(exc), items_expected=task.expected_count(params), expectation=task.expectation),
+        )
     return Asked(request=request, completion=streamed.completion, verdict=streamed.verdict)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TextIO
 
@@ -27,6 +27,7 @@ from longhaul.verdict import StopReason, Verdict
 
 if TYPE_CHECKING:
     from longhaul.runner import Plan
+    from longhaul.store import RunStop
 
 
 class _Parser(argparse.ArgumentParser):
@@ -496,22 +497,41 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         print(f"no report written: `longhaul report {result.run_dir}` writes it")
     if result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
-    for stop in result.stops:
+    return _report_stops(result.stops)
+
+
+def _report_stops(stops: Sequence[RunStop]) -> int:
+    """One line a stop on stderr, and the exit code they give: 3 when a model was stopped by an
+    auth failure, 4 when only the spend guard stopped the run, 0 without a stop."""
+    for stop in stops:
         print(f"longhaul: {stop.message}", file=sys.stderr)
-    if any(stop.reason == "model_unavailable" for stop in result.stops):
+    if any(stop.reason == "model_unavailable" for stop in stops):
         return 3
-    return 4 if result.stops else 0
+    return 4 if stops else 0
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
     from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir, resume_plan
 
+    if args.plain:
+        raise BadInput("--plain: the terminal UI has no plain mode; use `longhaul run SUITE --plain`")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
     target = Path(args.suite)
     if (target / "manifest.json").is_file():
-        the_plan, run_dir, browse, resume = resume_plan(target, args.tasks_dir, args.agents_dir), target, True, False
+        # Browsing; `R` resumes it with these flags, as `longhaul resume RUN` would.
+        the_plan = resume_plan(
+            target,
+            args.tasks_dir,
+            args.agents_dir,
+            args.refusal_judge,
+            concurrency=args.concurrency,
+            max_connections=args.max_connections,
+            rpm=args.rpm,
+            tpm=args.tpm,
+        )
+        run_dir, browse, resume = target, True, False
     else:
         the_plan = _plan(args)
         browse, resume = False, bool(args.resume)
@@ -520,18 +540,22 @@ def cmd_tui(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
-    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse)
+    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, prices=Path(args.prices) if args.prices else None)
     message = app.run()
     if message:
         print(message)
-    return 0
+    return _report_stops(app.stops)
 
 
 def _plan(args: argparse.Namespace) -> Plan:
     """The plan `run` and `tui` make of a suite and their flags."""
     from longhaul.runner import plan
     from longhaul.shard import parse_shard
+    from longhaul.store import read_manifest
 
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
+    if shard is None and getattr(args, "resume", None):
+        shard = read_manifest(Path(args.resume)).shard  # resuming a shard's run: its share, without repeating --shard
     return plan(
         args.suite,
         models=args.model or None,
@@ -541,7 +565,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         tasks_dir=args.tasks_dir,
         agents_dir=args.agents_dir,
         refusal_judge=args.refusal_judge,
-        shard=parse_shard(args.shard) if getattr(args, "shard", None) else None,
+        shard=shard,
         rpm=args.rpm,
         tpm=args.tpm,
     )
@@ -553,6 +577,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise BadInput(
                 "--max-cost and --max-output-tokens do not work with --tui yet; use `longhaul run` (then `longhaul tui RUN` to browse)"
             )
+        if args.dry_run:
+            raise BadInput("--dry-run sends nothing, so there is nothing to watch: drop --tui")
         return cmd_tui(args)
     the_plan = _plan(args)
     if args.dry_run:
@@ -591,7 +617,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     runs = [Path(r) for r in args.runs]
     out = Path(args.out) if args.out else Path("reports") / f"{read_manifest(runs[0]).run_id}-merged"
-    manifest = merge(runs, out)
+    manifest = merge(
+        runs, out, tasks_dir=args.tasks_dir, agents_dir=args.agents_dir, warn=lambda line: print(f"longhaul: {line}", file=sys.stderr)
+    )
     stored = len(read_index(out))
     print(f"merged {len(runs)} runs into {out} ({stored}/{manifest.trials_total} trials); `longhaul report {out}` writes its report")
     if stored < manifest.trials_total:
@@ -763,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--agents-dir", help="a folder of your own strategy modules")
         p.add_argument("--plain", action="store_true", help="one line per finished trial, even on a terminal")
 
-    def suite_args(p: argparse.ArgumentParser) -> None:
+    def suite_args(p: argparse.ArgumentParser, prices_help: str) -> None:
         p.add_argument("--model", action="append", default=[], metavar="M", help="run these models instead of the suite's (repeatable)")
         p.add_argument(
             "--strategy", action="append", default=[], metavar="S", help="run these strategies instead of the suite's (repeatable)"
@@ -774,15 +802,24 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--prices",
             metavar="FILE",
-            help="a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run, --max-cost",
+            help=prices_help,
         )
         judge_arg(p)
+        p.add_argument(
+            "--shard",
+            metavar="I/N",
+            help="run only shard I of N (1-based) of the trials, split by a hash of their keys: N runners run each trial once; "
+            "`longhaul merge` joins their run folders (with --resume: the run's own shard unless given)",
+        )
 
     def limit_args(p: argparse.ArgumentParser) -> None:
         # Runtime limits: not part of the suite's identity, so a resume may change them.
         p.add_argument("--concurrency", type=_limit, metavar="N", help="trials in flight at once, 1..1024 (default: the suite's, 8)")
         p.add_argument(
-            "--max-connections", type=_limit, metavar="N", help="requests in flight per provider and base URL, 1..1024 (default 8)"
+            "--max-connections",
+            type=_limit,
+            metavar="N",
+            help="requests in flight per provider and base URL, 1..1024 (default: the suite's, 8)",
         )
         for flag, what in (("--rpm", "requests"), ("--tpm", "tokens (input and output)")):
             p.add_argument(
@@ -823,23 +860,21 @@ def build_parser() -> argparse.ArgumentParser:
             help="store the trials and print the summary, but write no report (write it later with `longhaul report RUN`)",
         )
 
-    p = sub.add_parser("tui", help="watch a suite run in the terminal UI (every option of run), or browse a run folder")
+    p = sub.add_parser(
+        "tui",
+        help="watch a suite run in the terminal UI (the options of run but --dry-run, --max-cost, --max-output-tokens, --plain), "
+        "or browse a run folder",
+    )
     p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
-    suite_args(p)
+    suite_args(p, "a TOML price file (USD per million tokens): costs in the report `o` writes")
     run_args(p)
     p.set_defaults(func=cmd_tui, tui=True, dry_run=False)
 
     p = sub.add_parser("run", help="run a suite: a TOML file, or a built-in suite by name (demo, illusion-of-thinking, ...)")
     p.add_argument("suite", help="suite file, or the name of a built-in suite")
     p.add_argument("--tui", action="store_true", help="watch it in the terminal UI (as `longhaul tui SUITE`)")
-    suite_args(p)
+    suite_args(p, "a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run, --max-cost")
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
-    p.add_argument(
-        "--shard",
-        metavar="I/N",
-        help="run only shard I of N (1-based) of the trials, split by a hash of their keys: N runners run each trial once; "
-        "`longhaul merge` joins their run folders",
-    )
     spend_args(p)
     run_args(p)
     report_arg(p)
@@ -858,6 +893,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the run folders of a suite's shards (--shard i/n) into one run")
     p.add_argument("runs", nargs="+", metavar="RUN", help="the shards' run folders (runs of one suite, no trial in two)")
     p.add_argument("--out", help="the merged run folder (default: reports/<first run>-merged)")
+    p.add_argument("--tasks-dir", help="where the runs' own task modules are now, if their recorded folder has moved")
+    p.add_argument("--agents-dir", help="where the runs' own strategy modules are now, if their recorded folder has moved")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("export", help="one row per trial (or per turn) of a run, as JSON lines or CSV")

@@ -13,7 +13,9 @@ Price file (USD per million tokens):
 
 from __future__ import annotations
 
+import json
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,16 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
     strategies = the_plan.catalog.strategies  # the plan's strategies are known: planning checked them
     prices = read_prices(prices_path) if prices_path else {}
     budget = suite.max_tokens - (suite.thinking_budget or 0)
+    # A shard's plan has only its share of each cell's samples: its table and ceiling are its own.
+    per_cell = Counter((t.model, t.task, json.dumps(t.params, sort_keys=True), t.strategy) for t in the_plan.trials)
+    planned = [
+        (cell, n)
+        for cell in the_plan.cells
+        if (n := per_cell[(cell.model, cell.task, json.dumps(cell.params, sort_keys=True), cell.strategy)])
+    ]
+    shard = f" (shard {the_plan.shard} of the suite's trials)" if the_plan.shard is not None else ""
     lines = [
-        f"suite {suite.name}: {len(the_plan.cells)} cells, {len(the_plan.trials)} trials; nothing is sent.",
+        f"suite {suite.name}{shard}: {len(planned)} cells, {len(the_plan.trials)} trials; nothing is sent.",
         f"per request: max_tokens {suite.max_tokens}"
         + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
         + f"; agent strategies take at most {suite.max_turns} turns.",
@@ -79,7 +89,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
     total_cost = 0.0
     unpriced: set[str] = set()
     cannot = 0
-    for cell in the_plan.cells:
+    for cell, samples in planned:
         task = tasks[cell.task]
         params = task.params(cell.params)
         needed = needed_tokens(task, params, cell.model)
@@ -101,24 +111,22 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             if not cell.model.startswith("sim/"):
                 unpriced.add(cell.model)
         else:
-            value = cell.samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
+            value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
             total_cost += value
             cost = f"{value:.4f}"
         row = (
-            f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {cell.samples} | {needed:,}{'' if exact else ' (est.)'}"
+            f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
             f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
         )
         if judge:
             template, excerpt_chars = prompt_bound(task.prompt(params).user)
             one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
-            judge_in += cell.samples * one_in
-            judge_out += cell.samples * MAX_TOKENS
-            row += f" {cell.samples * one_in:,} in / {cell.samples * MAX_TOKENS:,} out |"
+            judge_in += samples * one_in
+            judge_out += samples * MAX_TOKENS
+            row += f" {samples * one_in:,} in / {samples * MAX_TOKENS:,} out |"
         lines.append(row)
     lines.append("")
-    lines.append(
-        f"{cannot} of {len(the_plan.cells)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens)."
-    )
+    lines.append(f"{cannot} of {len(planned)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
     if judge:
         judge_cost = ""
         if judge_price is not None:

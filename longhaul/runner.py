@@ -21,7 +21,7 @@ from longhaul._version import __version__
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
-from longhaul.providers import Provider, Providers, RetryRecord
+from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.search import Search, next_trials
@@ -99,15 +99,17 @@ def plan(
     agents_dir: Path | str | None = None,
     refusal_judge: str | None = None,
     catalog: Catalog | None = None,
-    shard: Shard | None = None,
+    shard: Shard | str | None = None,
     concurrency: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
-    With `shard`, only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
+    With `shard` (`"2/3"` or a `Shard`), only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
     `N` for every model, `MODEL=N` for one."""
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
     if catalog is None:
         catalog = Catalog(tasks_dir, agents_dir)
     if refusal_judge is not None:
@@ -296,15 +298,21 @@ async def arun(
                     task = task_map[spec.task]
                     display.trial_started(spec)
                     params = task.params(spec.params)
-                    record = await run_trial(
-                        spec,
-                        provider,
-                        task,
-                        params,
-                        strategy_map[spec.strategy],
-                        replace(settings, seed=spec.seed),
-                        _Relay(display, spec),
-                    )
+                    try:
+                        record = await run_trial(
+                            spec,
+                            provider,
+                            task,
+                            params,
+                            strategy_map[spec.strategy],
+                            replace(settings, seed=spec.seed),
+                            _Relay(display, spec),
+                        )
+                    except ModelUnavailable:
+                        # The refusal is about the key or the name, not this trial: it is not stored,
+                        # so a resume once that is fixed runs it (`_stops` counts it as not sent).
+                        display.trial_dropped(spec)
+                        return
                     if judge is not None:
                         record = await judge.review(record, task, params)
                     store.record(record)

@@ -305,6 +305,23 @@ def lock_run(folder: Path) -> int:
     return fd
 
 
+def lock_holder(folder: Path) -> str | None:
+    """Who holds a run folder's lock, without taking it (nor making a lock file): None when no
+    process writes to the run; else the holder's pid as it wrote it ("" if it wrote none yet)."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return None  # never written to since locks were kept
+    try:
+        # A shared lock conflicts with the writer's exclusive one, and with nothing else.
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)  # closing drops the shared lock, if it was taken
+    return None
+
+
 def read_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST
     if not path.is_file() or not (folder / DATABASE).is_file():

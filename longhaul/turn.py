@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from longhaul.providers import Completion, Provider, ProviderError, Request, RetryRecord, Usage
+from longhaul.providers import Completion, ModelUnavailable, Provider, ProviderError, Request, RetryRecord, Usage
 from longhaul.task import Task, TaskParams
 from longhaul.tokens import count_tokens, needed_tokens
 from longhaul.verdict import StopReason, Verdict, error_verdict
@@ -119,7 +119,8 @@ async def stream_turn(
     earlier turns gave), and say what came of it. With `early_stop`, the stream is cut at the
     first wrong item past the seam. With `keep_items`, `Streamed.given` holds the items the
     answer gave, for stitching (a single request, never stitched, need not keep a long answer's
-    items). A `ProviderError` never escapes: it is the `error` outcome."""
+    items). A `ProviderError` never escapes: it is the `error` outcome; except `ModelUnavailable`
+    (401, 403, 404), which says nothing about this request: the caller leaves the trial unsent."""
     hear = listener if listener is not None else Quiet()
     seam = len(prefix)
     verifier = StreamingVerifier(task, params, prefix=prefix, keep_items=keep_items)
@@ -149,6 +150,8 @@ async def stream_turn(
                     hear.restart(event.retry)
                 else:
                     completion = event
+    except ModelUnavailable:
+        raise  # the model cannot be used at all: no outcome, the trial stays missing for a resume
     except ProviderError as exc:
         failed_verdict = error_verdict(task.name, str(exc), items_expected=task.expected_count(params), expectation=task.expectation)
         return Streamed(retries=retries, attempts=exc.attempts, seconds=time.monotonic() - started, error=str(exc), verdict=failed_verdict)

@@ -248,4 +248,4 @@ def test_the_nightly_detects_what_the_docs_say():
         return max(stratified_worse_p([(5, 5, a, 5) for a in al]) for al in product(range(6), repeat=4) if sum(al) == k)
 
     assert worst(11) < level < worst(12)
-    assert smallest_p([(0, 5, 0, 5)]) > level
+    assert smallest_p([(5, 5, 0, 5)]) > level  # even 5 of 5 falling to 0 of 5: 1 / C(10, 5)

@@ -143,6 +143,59 @@ def test_a_model_with_several_base_urls_records_the_replica_of_each_answer(tmp_p
     asyncio.run(go())
 
 
+def test_a_replica_refusing_the_model_is_set_aside_once_another_has_answered_and_stops_it_before():
+    from aiohttp import web
+
+    from longhaul.providers import Message, ModelUnavailable, Request, RetrySettings
+    from longhaul.sim.server import start
+
+    hits = 0
+
+    async def not_here(request: web.Request) -> web.Response:
+        nonlocal hits
+        hits += 1
+        return web.json_response({"error": {"message": "model not loaded", "type": "NotFoundError", "code": 404}}, status=404)
+
+    async def ask(provider, n: int) -> list[str | None]:
+        ends = []
+        for i in range(n):
+            request = Request(messages=[Message(role="user", content=f"Print every integer from 1 to {5 + i}, one per line.")])
+            async for event in provider.stream(request):
+                if not isinstance(event, str) and event.kind == "completion":
+                    ends.append(event.endpoint)
+        return ends
+
+    async def go() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", not_here)
+        stub = web.AppRunner(app)
+        await stub.setup()
+        site = web.TCPSite(stub, "127.0.0.1", 0)
+        await site.start()
+        bad = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+        sim = await start({})
+        retry = RetrySettings(initial_wait=0, max_wait=0)
+        try:
+            # The sim answers first; then the stub's 404 is the stub's: set aside, retried on the sim.
+            env = {"REPS_BASE_URL": f"{sim.url},{bad}", "REPS_API_KEY": "none"}
+            async with Providers(env=env, retry=retry) as providers:
+                provider = await providers.get("openai-api/reps/diligent")
+                assert await ask(provider, 4) == [sim.url] * 4
+                assert hits == 1 and provider.unavailable is None
+            # The stub first, nothing answered yet: the refusal stops the model.
+            env = {"REPS_BASE_URL": f"{bad},{sim.url}", "REPS_API_KEY": "none"}
+            async with Providers(env=env, retry=retry) as providers:
+                provider = await providers.get("openai-api/reps/diligent")
+                with pytest.raises(ModelUnavailable):
+                    await ask(provider, 1)
+                assert hits == 2 and provider.unavailable is not None
+        finally:
+            await sim.aclose()
+            await stub.cleanup()
+
+    asyncio.run(go())
+
+
 # -- replicas: one killed mid-run ------------------------------------------------------------------
 
 
@@ -301,6 +354,82 @@ def test_a_merge_missing_a_shard_is_unfinished_and_resume_runs_the_rest(tmp_path
     assert len(read_trials(tmp_path / "merged")) == 48
 
 
+SHOUTED = """
+name = "shouted"
+models = ["sim/diligent", "sim/diligent?faults=401:1"]
+strategies = ["direct"]
+samples = 3
+
+[[tasks]]
+task = "shout"
+end = [5, 6]
+"""
+
+
+def test_merge_of_shards_whose_tasks_dir_moved_takes_tasks_dir_and_keeps_every_shards_stops(tmp_path, capsys):
+    import shutil
+
+    mine = tmp_path / "mytasks"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "shout", mine)
+    path = tmp_path / "s.toml"
+    path.write_text(SHOUTED)
+    runs = [longhaul.run(path, out=tmp_path / f"shard{i}", shard=f"{i}/2", tasks_dir=mine) for i in (1, 2)]
+    assert all(len(r.stops) == 1 for r in runs)  # the refused model has trials in both shards
+    moved = tmp_path / "elsewhere"
+    mine.rename(moved)  # the CI artifacts are merged on another machine
+    assert main(["merge", *(str(r.run_dir) for r in runs), "--out", str(tmp_path / "m0")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tasks-dir" in err and not (tmp_path / "m0").exists()
+    merged_dir = tmp_path / "merged"
+    assert main(["merge", *(str(r.run_dir) for r in runs), "--out", str(merged_dir), "--tasks-dir", str(moved)]) == 0
+    merged = read_manifest(merged_dir)
+    assert merged.trials_total == 12 and merged.catalog.tasks_dir == str(moved.resolve())
+    assert [s.message for s in merged.stops] == [r.stops[0].message for r in runs]
+    assert main(["report", str(merged_dir)]) == 0  # the merged run reads its tasks where they are now
+
+
+def test_merge_refuses_a_run_still_being_written_and_warns_of_other_versions(tmp_path, capsys):
+    from longhaul.store import lock_run
+
+    path = tmp_path / "s.toml"
+    path.write_text(SHARDED.replace("samples = 2", "samples = 1"))
+    a, b = (longhaul.run(path, out=tmp_path / f"shard{i}", shard=f"{i}/2").run_dir for i in (1, 2))
+    lock = lock_run(b)  # as a `resume` of it would, still running
+    try:
+        assert main(["merge", str(a), str(b), "--out", str(tmp_path / "m1")]) == 2
+    finally:
+        os.close(lock)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(b) in err and f"pid {os.getpid()}" in err and not (tmp_path / "m1").exists()
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["longhaul_version"] = "0.0.1"
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["merge", str(a), str(b), "--out", str(tmp_path / "m2")]) == 0
+    [line] = capsys.readouterr().err.splitlines()
+    assert "different longhaul versions" in line and "0.0.1" in line and longhaul.__version__ in line
+
+
+def test_a_shards_dry_run_tables_and_prices_only_its_share(tmp_path):
+    from longhaul.dryrun import dry_run
+
+    path = tmp_path / "s.toml"
+    path.write_text(SHARDED.replace('models = ["sim/diligent"', 'models = ["openai/gpt-4.1"'))
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["openai/gpt-4.1"]\ninput = 2.0\noutput = 8.0\n')
+
+    def ceiling(text: str) -> float:
+        return float(text.split("cost ceiling for the priced models: ")[1].split(" USD")[0])
+
+    def rows(text: str) -> int:
+        return sum(int(line.split("|")[5]) for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model"))
+
+    whole = dry_run(plan(path), prices)
+    shards = [dry_run(plan(path, shard=f"{i}/3"), prices) for i in (1, 2, 3)]
+    assert rows(whole) == 48 and [rows(s) for s in shards] == [len(plan(path, shard=f"{i}/3").trials) for i in (1, 2, 3)]
+    assert sum(ceiling(s) for s in shards) == pytest.approx(ceiling(whole), abs=0.02) and all(ceiling(s) < ceiling(whole) for s in shards)
+    assert "(shard 2/3 of the suite's trials)" in shards[1]
+
+
 def test_resuming_a_shard_runs_only_its_share(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text(SHARDED)
@@ -355,3 +484,23 @@ def test_a_replicated_model_takes_its_rate_limit_once_per_request_across_its_rep
 
     served, admitted = asyncio.run(go())
     assert served == [2, 2] and admitted == 4  # each request counted once, wherever it went
+
+
+def test_a_recorded_endpoint_carries_no_userinfo_nor_query(tmp_path):
+    from longhaul.providers.address import shown_url
+    from longhaul.sim.server import start
+
+    assert shown_url("https://user:tok3n@gpu1:8000/v1?api-key=tok3n#x") == "https://gpu1:8000/v1"
+    assert shown_url("http://gpu1:8000/v1") == "http://gpu1:8000/v1"
+
+    async def go() -> tuple[list[str | None], str]:
+        sims = [await start({}) for _ in range(2)]
+        try:
+            urls = [s.url.replace("http://", "http://someone:s3cret-token@") for s in sims]
+            return await _served_by({"REPS_BASE_URL": ",".join(urls), "REPS_API_KEY": "none"}, 2), sims[0].url
+        finally:
+            for s in sims:
+                await s.aclose()
+
+    served, plain = asyncio.run(go())
+    assert plain in served and all(e is not None and "s3cret" not in e and "@" not in e for e in served)

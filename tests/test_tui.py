@@ -224,3 +224,87 @@ def test_off_a_terminal_it_refuses_and_points_to_run():
         [sys.executable, "-m", "longhaul.cli", "tui", "demo"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
     )
     assert r.returncode == 2 and "longhaul run" in r.stderr and r.stderr.count("\n") == 1
+
+
+AUTH_SUITE = """
+name = "tui-auth"
+models = ["sim/diligent", "sim/diligent?faults=401:1"]
+samples = 2
+
+[[tasks]]
+task = "count"
+end = [10]
+"""
+
+
+def run_headless(app: LonghaulApp) -> str:
+    """What `LonghaulApp.run` gives, headless: the run goes to its end, then `q`."""
+
+    async def scenario() -> str:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            assert any("401 Unauthorized" in n for n in notes), notes  # on the screen while it stays open
+            await pilot.press("q")
+        return app.return_value
+
+    return asyncio.run(scenario())
+
+
+def test_tui_shows_an_auth_stop_and_exits_3_as_run_does(tmp_path, monkeypatch, capsys):
+    from longhaul.cli import main
+
+    suite = tmp_path / "auth.toml"
+    suite.write_text(AUTH_SUITE)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(LonghaulApp, "run", run_headless)
+    code = main(["tui", str(suite), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 3
+    [line] = [line for line in err.splitlines() if "401 Unauthorized" in line]
+    assert line.startswith("longhaul: sim/diligent?faults=401:1: ") and "longhaul resume" in line
+
+
+@pytest.fixture
+def tui_cli(monkeypatch):
+    """`longhaul tui ...` in-process, on a pretend terminal: the app it would show is returned
+    instead of run."""
+    from longhaul.cli import main
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    shown: list[LonghaulApp] = []
+
+    def capture(app: LonghaulApp) -> str:
+        shown.append(app)
+        return ""
+
+    monkeypatch.setattr(LonghaulApp, "run", capture)
+
+    def call(*argv: str) -> LonghaulApp:
+        assert main(["tui", *argv]) == 0
+        return shown[-1]
+
+    return call
+
+
+def test_tui_browsing_a_run_takes_the_limit_and_judge_flags_for_its_resume(stored_run, tui_cli):
+    app = tui_cli(str(stored_run), "--concurrency", "2", "--max-connections", "3", "--rpm", "100", "--refusal-judge", "sim/judge")
+    assert app.browse and app.plan is not None
+    suite = app.plan.suite
+    assert (suite.concurrency, suite.max_connections, suite.refusal_judge) == (2, 3, "sim/judge")
+    assert {m: lim.rpm for m, lim in suite.limits.items()} == {m: 100 for m in suite.models}
+
+
+def test_tui_runs_a_shard_and_resumes_a_shards_run_without_repeating_shard(tmp_path, tui_cli):
+    suite = tmp_path / "s.toml"
+    suite.write_text(SUITE)
+    whole = plan(str(suite))
+    app = tui_cli(str(suite), "--shard", "2/3", "--out", str(tmp_path / "new"))
+    assert str(app.plan.shard) == "2/3" and {t.key for t in app.plan.trials} == {t.key for t in plan(str(suite), shard="2/3").trials}
+    shard_run = tmp_path / "shard"
+    longhaul.run(str(suite), out=shard_run, shard="1/3")
+    app = tui_cli(str(suite), "--resume", str(shard_run))
+    assert app.resume_existing and str(app.plan.shard) == "1/3" and len(app.plan.trials) < len(whole.trials)

@@ -96,6 +96,10 @@ class LiveDisplay:
         self._progress.advance(self._bar)
         self._refresh()
 
+    def trial_dropped(self, spec: TrialSpec) -> None:
+        self._in_flight -= 1
+        self._refresh()
+
     def run_finished(self, summary: RunSummary) -> None:
         self._refresh()
         self._live.stop()

@@ -43,6 +43,8 @@ class PlainDisplay:
             f" {record.output_tokens} out, {record.retries} retries)"
         )
 
+    def trial_dropped(self, spec: TrialSpec) -> None: ...  # the run's stop line says it, once a model
+
     def run_finished(self, summary: RunSummary) -> None:
         mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
         state = "interrupted" if summary.interrupted else "finished"

@@ -16,12 +16,13 @@ from longhaul.providers.request import (
     ThinkingDelta,
     Usage,
 )
-from longhaul.providers.retry import ProviderError
+from longhaul.providers.retry import ModelUnavailable, ProviderError
 
 __all__ = [
     "Address",
     "Completion",
     "Message",
+    "ModelUnavailable",
     "Provider",
     "ProviderError",
     "Providers",

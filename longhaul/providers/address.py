@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -116,3 +117,11 @@ def _check_replicas(urls: str, where: str) -> None:
             raise BadInput(f"{where}: each comma-separated base URL must start with http:// or https:// (got {part!r})")
     if len(set(parts)) != len(parts):
         raise BadInput(f"{where}: a base URL is listed twice ({urls!r}); list each replica once")
+
+
+def shown_url(url: str) -> str:
+    """A base URL as it may be recorded or shown: without userinfo or query string, either of
+    which may carry a token (`http://user:token@host/v1`, `...?api-key=...`)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 from tenacity import RetryCallState
 
-from longhaul.providers.address import Address
+from longhaul.providers.address import Address, shown_url
 from longhaul.providers.ratelimit import RateLimiter, input_estimate
 from longhaul.providers.request import (
     Completion,
@@ -114,6 +114,7 @@ class Provider(ABC):
         Raises `ProviderError` when the request fails for good (after retries, if it was worth
         retrying). Close the iterator (`aclosing`) to stop early: the connection is released."""
         started = time.monotonic()
+        waited = 0.0  # in front of the rate limit, over every attempt
         retries: list[RetryRecord] = []
 
         def record(state: RetryCallState) -> None:
@@ -149,7 +150,11 @@ class Provider(ABC):
                     end: End | None = None
                     # The rate limit before the connection: a request waiting for its model's
                     # minute to have room holds no connection another model of its provider could use.
+                    queued = time.monotonic()
                     permit = await self._rate.acquire(inputs + request.max_tokens) if self._rate is not None else None
+                    # Time spent waiting for the model's own rate limit is ours, not the provider's:
+                    # left out of the request's timings, which compare providers.
+                    waited += time.monotonic() - queued
                     try:
                         async with self._limit, aclosing(self._guarded(request)) as items:
                             async for item in items:
@@ -157,7 +162,7 @@ class Provider(ABC):
                                     end = item
                                     continue
                                 if first is None:
-                                    first = time.monotonic() - started
+                                    first = time.monotonic() - started - waited
                                 if isinstance(item, str):
                                     answer.append(item)
                                 else:
@@ -187,9 +192,9 @@ class Provider(ABC):
                         usage=usage,
                         attempts=attempt.retry_state.attempt_number,
                         retries=list(retries),
-                        seconds=time.monotonic() - started,
+                        seconds=time.monotonic() - started - waited,
                         first_token_seconds=first,
-                        endpoint=end.endpoint or self.base_url,
+                        endpoint=shown_url(url) if (url := end.endpoint or self.base_url) else None,
                     )
         except ModelUnavailable as exc:
             self.unavailable = self.unavailable or exc

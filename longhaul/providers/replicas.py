@@ -11,6 +11,10 @@ OpenAI-compatible URLs; longhaul's part is to spread its requests over them well
   `max_pause`); the first request after the pause is its health check. A success puts it back
   in full. Rate limits and timeouts (429, 408) say a replica is busy, not broken: they never set
   one aside, but the retry still goes elsewhere.
+- a replica that refuses the key or does not know the model (401, 403, 404: a wrong path, the
+  model not loaded there) once another replica of the model has answered is that replica's
+  fault: it is set aside at once and the attempt retried elsewhere. Before any replica has
+  answered, the refusal stops the model, as it would with one base URL.
 
 When every replica is set aside, the one due back first is used rather than waiting: the retry
 policy's backoff already spaces the attempts, and an attempt that fails is one more retry, not a
@@ -25,11 +29,11 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
-from longhaul.providers.address import Address
+from longhaul.providers.address import Address, shown_url
 from longhaul.providers.base import End, Provider, RetrySettings, Sleep
 from longhaul.providers.ratelimit import RateLimiter
 from longhaul.providers.request import Request, StreamEvent, ThinkingDelta
-from longhaul.providers.retry import ProviderError, Transient
+from longhaul.providers.retry import ModelUnavailable, ProviderError, Transient
 
 FAIL_AFTER = 2
 """Failures in a row that set a replica aside: one broken stream may be the network, two are the replica."""
@@ -99,6 +103,19 @@ class ReplicaSet:
         replica.aside_until = 0.0
         replica.pause = self._first_pause
 
+    def answered_elsewhere(self, replica: Replica) -> bool:
+        """Whether another replica has answered a request in full: then the model is usable as
+        addressed, and what goes wrong on `replica` is its own."""
+        return any(r.served for r in self.replicas if r is not replica)
+
+    def set_aside(self, replica: Replica) -> None:
+        """Out of service for its pause at once (doubled, as a repeated failure's): it refused
+        what the others accept."""
+        replica.failed += 1
+        replica.failures_in_a_row += 1
+        replica.aside_until = self._clock() + replica.pause
+        replica.pause = min(replica.pause * 2, self._max_pause)
+
     def failed(self, replica: Replica, status: int | None) -> None:
         replica.failed += 1
         if status in _BUSY:
@@ -156,9 +173,15 @@ class Replicated(Provider):
             self.replicas.failed(replica, exc.status)
             tried.append(replica.url)
             # The retry record names the replica, so a run shows which one failed.
-            raise Transient(f"{replica.url}: {exc}", exc.retry_after, exc.status) from None
+            raise Transient(f"{shown_url(replica.url)}: {exc}", exc.retry_after, exc.status) from None
+        except ModelUnavailable as exc:
+            if not self.replicas.answered_elsewhere(replica):
+                raise  # no replica has answered: the key or the model name is wrong for all of them
+            self.replicas.set_aside(replica)
+            tried.append(replica.url)
+            raise Transient(f"{shown_url(replica.url)}: {exc} (other replicas answer: this one set aside)", None, exc.status) from None
         except ProviderError:
-            raise  # a bad request or key: the same on every replica, and no sign of its health
+            raise  # a bad request: the same on every replica, and no sign of its health
         except GeneratorExit:
             self.replicas.succeeded(replica)  # closed by the consumer (early stop): it was answering
             raise

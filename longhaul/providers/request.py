@@ -137,10 +137,11 @@ class Completion(BaseModel):
     """The failed attempts, in order."""
 
     seconds: float = 0.0
-    """Wall time from the first attempt to the final event, waits included."""
+    """Wall time from the first attempt to the final event, retry waits included, waits for the model's own
+    rate limit (`rpm`/`tpm`) left out: those are longhaul's, not the provider's."""
 
     first_token_seconds: float | None = None
-    """Wall time to the first delta of the successful attempt."""
+    """Wall time to the first delta of the successful attempt (rate-limit waits left out)."""
 
     endpoint: str | None = None
     """The base URL that served the successful attempt (of several replicas, the one chosen);

@@ -30,13 +30,13 @@ from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import colour, glyph
 from longhaul.runner import Plan, arun
-from longhaul.store import iter_trials, read_index, read_manifest, read_trial
+from longhaul.store import RunStop, iter_trials, read_index, read_manifest, read_trial
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
 from longhaul.verdict import OUTCOMES
 
-if TYPE_CHECKING:  # the report's modules load scipy: only when the summary is asked for
+if TYPE_CHECKING:  # the report's modules: loaded only when the summary is asked for
     from longhaul.report.results import CellResult
 
 MARK = {"first_error": "bold white on red", "claims_complete": "black on magenta", "impossible": "black on green"}
@@ -169,7 +169,7 @@ class SummaryScreen(Screen[None]):
 
 def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
     """`catalog`: the run's tasks and strategies (default: those its manifest records)."""
-    from longhaul.report.results import aggregate, either  # scipy: loaded only when the summary is asked for
+    from longhaul.report.results import aggregate, either  # loaded only when the summary is asked for: most sessions never do
 
     results = aggregate(iter_trials(run_dir), read_manifest(run_dir), run_dir, {}, catalog)  # streamed: never every trial at once
     parts: list[Any] = [
@@ -239,9 +239,13 @@ class LonghaulApp(App[str]):
     REPAINT = 0.25
     """Seconds between repaints."""
 
-    def __init__(self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False) -> None:
-        """`plan`: the suite's trials and the catalog they use (the run's own, when browsing)."""
+    def __init__(
+        self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False, prices: Path | None = None
+    ) -> None:
+        """`plan`: the suite's trials and the catalog they use (the run's own, when browsing);
+        `prices`: the price file the report `o` writes is costed with."""
         super().__init__()
+        self.prices = prices
         self.run_dir = run_dir
         self.plan = plan
         self.resume_existing = resume
@@ -256,6 +260,9 @@ class LonghaulApp(App[str]):
         self.pending = False
         self.worker: Any = None
         self.message = ""
+        self.stops: list[RunStop] = []
+        """Why the runs started here left trials unsent (auth failures): `longhaul tui` prints them
+        on quitting and exits as `run` does."""
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -310,13 +317,16 @@ class LonghaulApp(App[str]):
         async def go() -> None:
             try:
                 assert self.plan is not None  # only browsing goes without a plan, and it never starts a run
-                await arun(
+                result = await arun(
                     self.plan,
                     out=None if resume else self.run_dir,
                     resume=self.run_dir if resume else None,
                     display=self.state,
                     control=self.control,
                 )
+                self.stops.extend(result.stops)
+                for stop in result.stops:  # the same line `run` prints, on the screen while it stays open
+                    self.notify(stop.message, severity="warning", timeout=60)
             except asyncio.CancelledError:
                 self.state.interrupted = True
                 raise
@@ -536,6 +546,8 @@ class LonghaulApp(App[str]):
         if self.plan is not None:
             for flag, folder in (("--tasks-dir", self.plan.catalog.tasks_dir), ("--agents-dir", self.plan.catalog.agents_dir)):
                 where += [flag, str(folder)] if folder else []
+        if self.prices is not None:
+            where += ["--prices", str(self.prices)]
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -188,8 +188,12 @@ class RunState:
         self.live.clear()
         self.header_changed = True
 
+    def trial_dropped(self, spec: TrialSpec) -> None:
+        self.drop(spec.key)
+
     def drop(self, key: str) -> None:
-        """A trial cancelled in flight: it is not stored, a resume runs it again."""
+        """A trial cancelled in flight, or whose model refused for good: it is not stored, a
+        resume runs it again."""
         live = self.live.pop(key, None)
         if live is not None:
             cell = self.cells.get(cell_of(live.spec))
