@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,7 +278,6 @@ async def arun(
                 resume_tail=suite.resume_tail,
                 range_size=suite.range_size,
             )
-            gate = asyncio.Semaphore(suite.concurrency)
             judge = None
             if suite.refusal_judge is not None:
                 judge = RefusalJudge(suite.refusal_judge, await providers.get(suite.refusal_judge), store)
@@ -287,63 +286,68 @@ async def arun(
             used: dict[str, Provider] = {}  # the providers of the models trials were started for
 
             async def one(spec: TrialSpec) -> None:
-                async with gate:
-                    if not await control.wait_to_start() or spec.key in control.cancelled:
-                        return
-                    provider = used[spec.model] = await providers.get(spec.model)
-                    if provider.unavailable is not None:
-                        return  # the model refused for good (401, 403, 404): this trial stays missing, for a resume
-                    if guard is not None and not guard.admit(spec):
-                        return  # the spend guard stopped the run: this trial stays missing, for a resume
-                    task = task_map[spec.task]
-                    display.trial_started(spec)
-                    params = task.params(spec.params)
-                    try:
-                        record = await run_trial(
-                            spec,
-                            provider,
-                            task,
-                            params,
-                            strategy_map[spec.strategy],
-                            replace(settings, seed=spec.seed),
-                            _Relay(display, spec),
-                        )
-                    except ModelUnavailable:
-                        # The refusal is about the key or the name, not this trial: it is not stored,
-                        # so a resume once that is fixed runs it (`_stops` counts it as not sent).
-                        display.trial_dropped(spec)
-                        return
-                    if judge is not None:
-                        record = await judge.review(record, task, params)
-                    store.record(record)
-                    if guard is not None:
-                        guard.finished(record)
-                    tally.add(record)
-                    display.trial_finished(record)
-
-            async def guarded(spec: TrialSpec) -> None:
+                provider = used[spec.model] = await providers.get(spec.model)
+                if provider.unavailable is not None:
+                    return  # the model refused for good (401, 403, 404): this trial stays missing, for a resume
+                if guard is not None and not guard.admit(spec):
+                    return  # the spend guard stopped the run: this trial stays missing, for a resume
+                task = task_map[spec.task]
+                display.trial_started(spec)
+                params = task.params(spec.params)
                 try:
-                    await one(spec)
-                except asyncio.CancelledError:
-                    if spec.key not in control.cancelled:
-                        raise  # the run is being cancelled, not this one trial
-                finally:
-                    control.untrack(spec.key)
-                    if guard is not None:
-                        guard.release(spec.key)
+                    record = await run_trial(
+                        spec,
+                        provider,
+                        task,
+                        params,
+                        strategy_map[spec.strategy],
+                        replace(settings, seed=spec.seed),
+                        _Relay(display, spec),
+                    )
+                except ModelUnavailable:
+                    # The refusal is about the key or the name, not this trial: it is not stored,
+                    # so a resume once that is fixed runs it (`_stops` counts it as not sent).
+                    display.trial_dropped(spec)
+                    return
+                if judge is not None:
+                    record = await judge.review(record, task, params)
+                store.record(record)
+                if guard is not None:
+                    guard.finished(record)
+                tally.add(record)
+                display.trial_finished(record)
 
-            jobs: list[asyncio.Task[None]] = []
+            async def worker(pending: Iterator[TrialSpec]) -> None:
+                # `concurrency` workers take a round's trials in order, one at a time each: only a
+                # trial in flight is an asyncio task (its own, so that it can be cancelled alone); a
+                # trial waiting its turn is a spec in the plan, however many the run has.
+                for spec in pending:
+                    if not await control.wait_to_start():
+                        return
+                    if spec.key in control.cancelled:
+                        continue
+                    job = asyncio.create_task(one(spec))
+                    control.track(spec.key, job)
+                    try:
+                        await job
+                    except asyncio.CancelledError:
+                        me = asyncio.current_task()
+                        if spec.key not in control.cancelled or (me is not None and me.cancelling()):
+                            raise  # the run is being cancelled, not this one trial
+                    finally:
+                        control.untrack(spec.key)
+                        if guard is not None:
+                            guard.release(spec.key)
+
+            workers: list[asyncio.Task[None]] = []
             sent: set[str] = set()
             round_ = todo + _search_round(the_plan, store, sent)
             try:
                 while round_:  # the fixed trials and the searches' first round; then each search's next, until none
-                    batch = []
-                    for spec in round_:
-                        sent.add(spec.key)
-                        job = asyncio.create_task(guarded(spec))
-                        control.track(spec.key, job)
-                        batch.append(job)
-                    jobs += batch
+                    sent.update(spec.key for spec in round_)
+                    pending = iter(round_)
+                    batch = [asyncio.create_task(worker(pending)) for _ in range(min(suite.concurrency, len(round_)))]
+                    workers += batch
                     await asyncio.gather(*batch)
                     round_ = [] if control.stopping else _search_round(the_plan, store, sent)
                 stops = _stops(store, todo, used)
@@ -359,9 +363,9 @@ async def arun(
                 # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
                 # trial before the providers and the store are closed, so none of them runs on.
                 interrupted = True
-                for job in jobs:
-                    job.cancel()
-                await asyncio.gather(*jobs, return_exceptions=True)
+                for w in workers:
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
                 raise
             finally:
                 stored = store.count()

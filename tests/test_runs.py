@@ -236,6 +236,34 @@ def test_a_run_keeps_counts_and_reads_its_trials_from_the_store(tmp_path):
         trials[4]
 
 
+def test_one_trial_cancelled_in_flight_or_before_it_starts_is_dropped_and_the_others_run(tmp_path):
+    import asyncio
+
+    from longhaul.display.protocol import NullDisplay, RunControl
+    from longhaul.runner import arun
+
+    # one worker: the trials start in order
+    path = suite_file(tmp_path, 'models = ["sim/diligent"]\nconcurrency = 1\n[[tasks]]\ntask = "count"\nend = [200, 201, 202, 203]\n')
+    the_plan = plan(path)
+    control = RunControl()
+    first, _, third, _ = (s.key for s in the_plan.trials)
+    started: list[str] = []
+
+    class Canceller(NullDisplay):
+        def trial_started(self, spec):
+            started.append(spec.key)
+            if spec.key == first:
+                control.cancel(third)  # not started yet: never starts
+                # in flight (cancelled from elsewhere, as the terminal UI does): dropped, and the next one starts
+                asyncio.get_running_loop().call_soon(control.cancel, first)
+
+    result = asyncio.run(arun(the_plan, out=tmp_path / "run", display=Canceller(), control=control))
+    stored = {t.spec.key for t in result.trials}
+    assert started == [k for k in (s.key for s in the_plan.trials) if k != third]
+    assert stored == {s.key for s in the_plan.trials} - {first, third}
+    assert result.interrupted and result.stored == 2
+
+
 @pytest.mark.slow
 def test_resume_runs_only_what_is_missing_and_refuses_a_changed_suite(tmp_path):
     path = small(tmp_path, ["sim/diligent"], ["direct"], "count", "end = [10, 20, 30]")
