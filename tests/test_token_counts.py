@@ -108,3 +108,18 @@ def test_the_cache_folder_follows_the_platform_rule(monkeypatch, tmp_path):
         assert tokens.cache_dir() == tmp_path / "longhaul"
     monkeypatch.setitem(sys.modules, "platformdirs", None)  # not installed: the XDG rule by hand
     assert tokens.cache_dir() == tmp_path / "longhaul"
+
+
+def test_a_report_lets_go_of_the_vocabulary_once_its_counts_are_made(tmp_path, monkeypatch):
+    import longhaul
+
+    monkeypatch.setenv("LONGHAUL_CACHE_DIR", str(tmp_path / "cold"))  # nothing counted yet: the report loads o200k
+    suite = tmp_path / "s.toml"
+    suite.write_text('name = "s"\nmodels = ["sim/diligent"]\nstrategies = ["direct"]\n\n[[tasks]]\ntask = "count"\nend = [5, 6]\n')
+    result = longhaul.run(str(suite), out=tmp_path / "run")
+    from longhaul.report import write_report
+
+    tokens.encoding()  # loaded, as the run's simulated model may leave it
+    write_report(result.run_dir)
+    assert tokens.encoding.cache_info().currsize == 0  # drawing the figures can reuse those 75 MB
+    assert json.loads((result.run_dir / "results.json").read_text())["cells"][0]["needed_tokens"]

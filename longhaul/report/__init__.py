@@ -17,6 +17,7 @@ from longhaul.errors import StoreError
 from longhaul.report.results import Aggregator, Results
 from longhaul.store import iter_trials, read_manifest
 from longhaul.task import Task
+from longhaul.tokens import release_vocabularies
 
 
 def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None = None, catalog: Catalog | None = None) -> dict[str, Path]:
@@ -31,6 +32,7 @@ def write_report(run_dir: Path, out_dir: Path | None = None, prices: Path | None
         aggregator.add(trial)
         picker.add(trial)
     results = aggregator.results(manifest, run_dir, catalog)
+    release_vocabularies()  # every token count is made: drawing may use that memory
     tasks = catalog.tasks
     # A task that measures its size itself (French numbers: end - start + 1) has no one parameter to name.
     size_labels = {name: task.size_param if type(task).size is Task.size else "size" for name, task in tasks.items()}
