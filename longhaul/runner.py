@@ -354,7 +354,7 @@ async def arun(
                 if guard is not None and guard.message is not None:
                     n = guard.refused
                     message = (
-                        f"spend guard, {guard.message}: {n} trial{'s' if n != 1 else ''} not started, those in flight finished "
+                        f"spend guard, {guard.message}: {n} trial{'s' if n != 1 else ''} not started, those in flight finished and stored "
                         f"(resume with: longhaul resume {store.folder}, a new limit optional)"
                     )
                     stops.append(RunStop(reason="spend_guard", message=message, not_sent=n))
@@ -401,7 +401,7 @@ def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider])
         if reason is None:
             continue
         n = unsent[model]
-        left = f"its {n} remaining trial{'s' if n != 1 else ''} were not sent" if n else "no trial of it was left to send"
+        left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent" if n else "no trial of it was left to send"
         message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
         stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n)
         store.add_stop(stop)

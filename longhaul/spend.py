@@ -117,11 +117,14 @@ class SpendGuard:
     def _passes(self, projected: _Spend) -> str | None:
         cap, tokens = self._limits.max_cost, self._limits.max_output_tokens
         if cap is not None and projected.cost > cap:
-            return f"--max-cost {cap:g} USD: {self._spent.cost:.4f} spent, and the trials in flight with the next one project {projected.cost:.4f}"
+            return (
+                f"--max-cost {cap:g} USD: {self._spent.cost:.4f} spent by then, and the trials in flight with the next one "
+                f"projected {projected.cost:.4f}"
+            )
         if tokens is not None and projected.output > tokens:
             return (
-                f"--max-output-tokens {tokens:,}: {self._spent.output:,} spent, "
-                f"and the trials in flight with the next one project {projected.output:,}"
+                f"--max-output-tokens {tokens:,}: {self._spent.output:,} spent by then, "
+                f"and the trials in flight with the next one projected {projected.output:,}"
             )
         return None
 

@@ -249,3 +249,10 @@ def test_the_nightly_detects_what_the_docs_say():
 
     assert worst(11) < level < worst(12)
     assert smallest_p([(5, 5, 0, 5)]) > level  # even 5 of 5 falling to 0 of 5: 1 / C(10, 5)
+
+
+def test_side_by_side_rows_put_sizes_in_numeric_order():
+    from longhaul.report.compare import _by_size
+
+    rows = ["hanoi size=10 direct", "hanoi size=3 direct", "count size=20 continue", "hanoi size=3 continue"]
+    assert sorted(rows, key=_by_size) == ["count size=20 continue", "hanoi size=3 continue", "hanoi size=3 direct", "hanoi size=10 direct"]

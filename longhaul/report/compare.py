@@ -505,7 +505,13 @@ def compare(run_dirs: list[Path]) -> Comparison:
                     errors={k: c.provider_errors.count for k, c in keys.items()},
                 )
             )
-    return Comparison(runs=labels, alpha=ALPHA, min_trials=MIN_TRIALS, pairs=pairs, columns=columns, rows=sorted(rows))
+    return Comparison(runs=labels, alpha=ALPHA, min_trials=MIN_TRIALS, pairs=pairs, columns=columns, rows=sorted(rows, key=_by_size))
+
+
+def _by_size(row: str) -> tuple[str, int, str]:
+    """A row's order: task, then size as a number (3 before 10), then strategy."""
+    task, size, strategy = row.split(" ", 2)
+    return task, int(size.removeprefix("size=")), strategy
 
 
 # -- output ------------------------------------------------------------------------------------------
