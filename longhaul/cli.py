@@ -285,7 +285,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     skipped = f", {done.skipped} bad records left out (reported above)" if done.skipped else ""
     print(
-        f"imported {done.trials} answers from {len(done.models)} models into {args.out}{skipped}; `longhaul report {args.out}` writes its report"
+        f"imported {done.trials} answer{'s' if done.trials != 1 else ''} from {len(done.models)} model{'s' if len(done.models) != 1 else ''} into {args.out}{skipped}; `longhaul report {args.out}` writes its report"
     )
     return 0
 
