@@ -230,6 +230,10 @@ def test_an_imported_run_is_not_resumed(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["resume", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "imported run" in err and "nothing to resume" in err
+    # Importing (or running) into it again does not point to that refused resume either.
+    assert main(["import", "jsonl", str(tmp_path / "a.jsonl"), "--task", "hanoi", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds an imported run; choose another --out" in err and "longhaul resume" not in err
 
 
 def test_inspect_logs_map_each_sample_to_an_answer() -> None:
