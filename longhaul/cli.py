@@ -513,13 +513,19 @@ def _report_stops(stops: Sequence[RunStop]) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
     from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir, resume_plan
+    from longhaul.store import read_manifest
 
     if args.plain:
         raise BadInput("--plain: the terminal UI has no plain mode; use `longhaul run SUITE --plain`")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("longhaul tui needs a terminal; off one, use `longhaul run SUITE` (one line per finished trial)")
     target = Path(args.suite)
-    if (target / "manifest.json").is_file():
+    refused = ""
+    if (target / "manifest.json").is_file() and (imported := read_manifest(target).imported) is not None:
+        # An imported run's strategy is no catalog's, so it has no plan: browsed from its store alone.
+        the_plan, run_dir, browse, resume = None, target, True, False
+        refused = f"an imported run (from {imported.source}) has nothing to resume: longhaul never sent its requests"
+    elif (target / "manifest.json").is_file():
         # Browsing; `R` resumes it with these flags, as `longhaul resume RUN` would.
         the_plan = resume_plan(
             target,
@@ -540,7 +546,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
-    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, prices=Path(args.prices) if args.prices else None)
+    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, prices=Path(args.prices) if args.prices else None, no_resume=refused)
     message = app.run()
     if message:
         print(message)

@@ -172,6 +172,8 @@ class RunStore:
             ) from None
         try:
             if (folder / DATABASE).exists() or (folder / MANIFEST).exists():
+                if _imported(folder):  # `longhaul resume` refuses those: do not point to it
+                    raise BadInput(f"--out: {folder} holds an imported run; choose another --out")
                 raise BadInput(f"--out: {folder} already holds a run; resume it with `longhaul resume {folder}` or choose another folder")
             try:
                 (folder / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -452,3 +454,11 @@ class StoredTrials(Sequence[TrialRecord]):
     def _records(self, sql: str, args: tuple[int, ...]) -> list[TrialRecord]:
         with _readable(self.folder):
             return [TrialRecord.model_validate_json(r) for (r,) in self._query(sql, args)]
+
+
+def _imported(folder: Path) -> bool:
+    """Whether `folder`'s manifest is an imported run's (an unreadable one is not)."""
+    try:
+        return read_manifest(folder).imported is not None
+    except (BadInput, StoreError):
+        return False

@@ -230,6 +230,10 @@ def test_an_imported_run_is_not_resumed(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["resume", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "imported run" in err and "nothing to resume" in err
+    # Importing (or running) into it again does not point to that refused resume either.
+    assert main(["import", "jsonl", str(tmp_path / "a.jsonl"), "--task", "hanoi", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds an imported run; choose another --out" in err and "longhaul resume" not in err
 
 
 def test_inspect_logs_map_each_sample_to_an_answer() -> None:
@@ -306,3 +310,24 @@ def test_the_dev_corpus_imports_with_the_counts_verify_gives(tmp_path: Path, cap
                 got[(cell["model"].rsplit("/", 1)[-1], cell["size"], outcome)] += share["count"]
     assert sum(got.values()) == 1080
     assert got == expected
+
+
+def test_without_params_the_task_reads_the_size_from_the_prompt_and_a_record_without_one_is_bad(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Corpus lines as they are (no params): hanoi's `recognise` reads the disks in each prompt, never the default 3.
+    lines = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    picked = [next(r for r in lines if r["n"] == n) for n in (5, 10, 14)]
+    source = tmp_path / "a.jsonl"
+    with source.open("w") as out:
+        for r in picked:
+            out.write(json.dumps({"text": r["text"], "model": "anthropic/m", "system": r["system"], "user": r["user"]}) + "\n")
+        out.write(json.dumps({"text": SOLVED, "model": "anthropic/m", "user": "two disks"}) + "\n")  # nothing gives its size
+    run = tmp_path / "run"
+    assert main(["import", "jsonl", str(source), "--task", "hanoi", "--out", str(run)]) == 0
+    assert sorted(t.spec.params["disks"] for t in iter_trials(run)) == [5, 10, 14]
+    [bad] = [line for line in capsys.readouterr().err.splitlines() if "no disks" in line]
+    assert f"{source}:4" in bad and "--param disks=N or --param-from 'disks=REGEX'" in bad
+    # --param still wins over what the prompt says.
+    assert main(["import", "jsonl", str(source), "--task", "hanoi", "--param", "disks=2", "--out", str(tmp_path / "two")]) == 0
+    assert {t.spec.params["disks"] for t in iter_trials(tmp_path / "two")} == {2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -27,6 +28,9 @@ samples = 2
 task = "count"
 end = [10, 30]
 """
+
+SOLVED_HANOI = "moves = [[1, 0, 1], [2, 0, 2], [1, 1, 2]]"
+"""The complete answer for two disks."""
 
 
 def cells_of(app: LonghaulApp) -> int:
@@ -308,3 +312,29 @@ def test_tui_runs_a_shard_and_resumes_a_shards_run_without_repeating_shard(tmp_p
     longhaul.run(str(suite), out=shard_run, shard="1/3")
     app = tui_cli(str(suite), "--resume", str(shard_run))
     assert app.resume_existing and str(app.plan.shard) == "1/3" and len(app.plan.trials) < len(whole.trials)
+
+
+def test_an_imported_run_opens_for_browsing_and_resume_says_why_not(tmp_path, tui_cli):
+    from longhaul.cli import main
+
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(
+        "".join(json.dumps({"text": text, "model": "openai/gpt-4.1", "params": {"disks": 2}}) + "\n" for text in (SOLVED_HANOI, "no idea"))
+    )
+    run_dir = tmp_path / "imported"
+    assert main(["import", "jsonl", str(answers), "--task", "hanoi", "--out", str(run_dir)]) == 0
+    app = tui_cli(str(run_dir))  # no `unknown strategy 'imported'`: it opens
+    assert app.browse and app.plan is None
+
+    async def browse():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            rows = [app.query_one("#grid").get_row_at(i) for i in range(cells_of(app))]
+            await pilot.press("R")
+            await pilot.pause()
+            return rows, [n.message for n in app._notifications], app.running
+
+    rows, notes, running = asyncio.run(browse())
+    assert [(str(r[0]), str(r[1]), str(r[2])) for r in rows] == [("openai/gpt-4.1", "hanoi 2", "imported")]
+    assert str(rows[0][4]) == "2/2"  # the stored trials are the whole run
+    assert any("imported run" in n and "nothing to resume" in n for n in notes) and not running

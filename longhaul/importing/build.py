@@ -82,7 +82,7 @@ def import_answers(
             warn(str(answer))
             continue
         try:
-            params = task.params({**base, **_from_prompt(answer, patterns), **answer.params})
+            params = task.params(_params_of(answer, task, base, patterns))
         except BadInput as exc:
             skipped += 1
             warn(f"{answer.where}: params: {exc}")
@@ -109,6 +109,27 @@ def import_answers(
     finally:
         store.close()
     return Imported(trials=len(judged), skipped=skipped, models=manifest.suite.models)
+
+
+def _params_of(answer: ImportedAnswer, task: Task[Any], base: Mapping[str, Any], patterns: Mapping[str, re.Pattern[str]]) -> dict[str, Any]:
+    """A record's parameters: its own `params`, else `--param`, else `--param-from`, else what the
+    task's `recognise` reads in its user prompt, then its system prompt. The size and every
+    parameter without a default must come from one of these: a task's default size would verify
+    every answer against the wrong instance, silently."""
+    given = {**_from_prompt(answer, patterns), **base, **answer.params}
+    needed = [task.size_param] + [k for k, f in task.params_model.model_fields.items() if f.is_required() and k != task.size_param]
+    if any(k not in given for k in needed):
+        seen = task.recognise(answer.user) or task.recognise(answer.system)
+        if seen is not None:
+            given = {**seen.model_dump(mode="json"), **given}
+    missing = [k for k in needed if k not in given]
+    if missing:
+        key = missing[0]
+        raise BadInput(
+            f"no {key}: the record has no params.{key} and the task does not recognise its prompt; "
+            f"give --param {key}=N or --param-from '{key}=REGEX'"
+        )
+    return given
 
 
 def _from_prompt(answer: ImportedAnswer, patterns: Mapping[str, re.Pattern[str]]) -> dict[str, Any]:

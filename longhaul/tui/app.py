@@ -240,11 +240,19 @@ class LonghaulApp(App[str]):
     """Seconds between repaints."""
 
     def __init__(
-        self, run_dir: Path, plan: Plan | None = None, resume: bool = False, browse: bool = False, prices: Path | None = None
+        self,
+        run_dir: Path,
+        plan: Plan | None = None,
+        resume: bool = False,
+        browse: bool = False,
+        prices: Path | None = None,
+        no_resume: str = "",
     ) -> None:
         """`plan`: the suite's trials and the catalog they use (the run's own, when browsing);
-        `prices`: the price file the report `o` writes is costed with."""
+        `prices`: the price file the report `o` writes is costed with; `no_resume`: why a browsed
+        run cannot be resumed (an imported one), said when `R` is pressed."""
         super().__init__()
+        self.no_resume = no_resume
         self.prices = prices
         self.run_dir = run_dir
         self.plan = plan
@@ -293,8 +301,13 @@ class LonghaulApp(App[str]):
         if self.browse or self.resume_existing:
             for key, model, task, size, strategy, outcome in read_index(self.run_dir):
                 self.state.stored(key, (model, task, size, strategy), outcome)
-            self.state.run_dir, self.state.suite = self.run_dir, self.plan.suite.name if self.plan else ""
+            self.state.run_dir, self.state.suite = self.run_dir, (self.plan.suite if self.plan else read_manifest(self.run_dir).suite).name
             self.state.simulated = bool(self.plan and self.plan.suite.simulated_only())
+            if self.plan is None:
+                # No plan to give totals: what is stored is the whole run.
+                for cell in self.state.cells.values():
+                    cell.total = cell.done
+                self.state.total = self.state.done
         self._rebuild()
         grid.focus()
         # The row under the cursor is selected now, so the first paint already shows its trial: the
@@ -568,7 +581,9 @@ class LonghaulApp(App[str]):
             webbrowser.open(path.resolve().as_uri())
 
     def action_resume(self) -> None:
-        if self.running:
+        if self.no_resume:
+            self.notify(self.no_resume)
+        elif self.running:
             self.notify("the run is already running")
         elif self.state.done >= self.state.total:
             self.notify("every trial of this run is stored: nothing to resume")
