@@ -200,7 +200,9 @@ class Hanoi(Task[Params]):
         peg = re.search(r"\*\*Initial configuration\*\*:\s*- Peg ([01A]):", text)
         if not disks or not peg:
             return None
-        if "disk_id,from_peg,to_peg\n<one move per line>" in text:
+        # A line of CSV column names (ours, or a replication's "move_id,...,peg0,peg1,peg2" rows
+        # with states); `moves=[[disk_id,from_peg,to_peg],...]` is a list, not CSV.
+        if re.search(r"^(?:disk_id,from_peg,to_peg|move_id,from_peg,to_peg,peg0,peg1,peg2)[ \t]*$", text, re.MULTILINE):
             fmt = "csv"
         elif "Move disk <disk id> from peg <from> to peg <to>" in text:
             fmt = "lines"

@@ -113,15 +113,16 @@ def import_answers(
 
 def _params_of(answer: ImportedAnswer, task: Task[Any], base: Mapping[str, Any], patterns: Mapping[str, re.Pattern[str]]) -> dict[str, Any]:
     """A record's parameters: its own `params`, else `--param`, else `--param-from`, else what the
-    task's `recognise` reads in its user prompt, then its system prompt. The size and every
+    task's `recognise` reads in its prompts (system and user together, then each alone). The size and every
     parameter without a default must come from one of these: a task's default size would verify
     every answer against the wrong instance, silently."""
     given = {**_from_prompt(answer, patterns), **base, **answer.params}
     needed = [task.size_param] + [k for k, f in task.params_model.model_fields.items() if f.is_required() and k != task.size_param]
-    if any(k not in given for k in needed):
-        seen = task.recognise(answer.user) or task.recognise(answer.system)
-        if seen is not None:
-            given = {**seen.model_dump(mode="json"), **given}
+    # What the prompt itself says comes under everything given: a replication puts the answer's
+    # format in its system prompt and the size in its user prompt, so both are read together.
+    seen = task.recognise(f"{answer.system}\n\n{answer.user}") or task.recognise(answer.user) or task.recognise(answer.system)
+    if seen is not None:
+        given = {**seen.model_dump(mode="json"), **given}
     missing = [k for k in needed if k not in given]
     if missing:
         key = missing[0]
