@@ -1,7 +1,9 @@
 """examples/nightly.yml, the scheduled job, read as GitHub reads it and its steps run as a runner
-runs them: it installs longhaul as a user would, caches pip, finds the previous night's run across
-the workflow's runs (never the run in progress), reports provider errors without failing, and
-fails on a planted regression replayed through two nights of the simulated model."""
+runs them: it installs longhaul from the URL the user pins (never the unrelated `longhaul` on PyPI)
+and checks what it installed, caches pip, finds the previous night's run across the workflow's
+successful runs (never the run in progress), keeps a night that stopped a model or holds no verdict
+out of the baselines, reports provider errors without failing, and fails on a planted regression
+replayed through two nights of the simulated model."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,26 +58,70 @@ def test_it_runs_every_night_and_on_demand_with_errors_failing_only_when_asked(w
     assert workflow["permissions"] == {"contents": "read", "actions": "read"}
 
 
-def test_it_installs_the_released_longhaul_as_a_user_would_with_pip_cached(workflow):
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert workflow["env"]["LONGHAUL_VERSION"] == version
+def test_it_installs_longhaul_from_the_pinned_url_the_user_sets_with_pip_cached_and_checks_it(workflow):
     text = WORKFLOW.read_text()
     assert not re.search(r"pip install\s+(-e\s+)?\.(\s|$)", text), "never `pip install .` of the user's repository"
+    assert "longhaul==" not in text and "LONGHAUL_VERSION" not in text, "the name longhaul on PyPI is another project"
     pin = step(workflow, named="Pin longhaul")
-    assert 'echo "longhaul==${LONGHAUL_VERSION}" > longhaul-requirements.txt' in pin["run"]
+    assert pin["env"] == {"LONGHAUL_REQUIREMENT": "${{ vars.LONGHAUL_REQUIREMENT }}"}
+    assert '"$LONGHAUL_REQUIREMENT" > longhaul-requirements.txt' in pin["run"]
     python = step(workflow, uses="actions/setup-python@")
     assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "longhaul-requirements.txt"
     assert steps(workflow).index(pin) < steps(workflow).index(python), "the file pip's cache is keyed on exists before setup-python"
     install = step(workflow, named="Install longhaul")
-    assert "pip install -r longhaul-requirements.txt" in install["run"]
+    assert install["run"].strip() == "python -m pip install -r longhaul-requirements.txt"
+    check = step(workflow, named="Check that what was installed is longhaul")
+    assert 'python -c "import longhaul.sim, longhaul.report"' in check["run"] and "longhaul --version" in check["run"]
+    order = [steps(workflow).index(s) for s in (install, check, step(workflow, named="Look before leaping"))]
+    assert order == sorted(order), "the check comes after installing and before anything runs"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "written", "says"),
+    [
+        ("", None, "set the repository variable LONGHAUL_REQUIREMENT to longhaul's pinned URL"),
+        ("longhaul==0.1.0", None, "LONGHAUL_REQUIREMENT must be a URL"),
+        ("longhaul", None, "LONGHAUL_REQUIREMENT must be a URL"),
+        ("longhaul @ git+https://github.com/o/longhaul@v0.1.0", "longhaul @ git+https://github.com/o/longhaul@v0.1.0\n", None),
+        ("https://example.org/longhaul-0.1.0-py3-none-any.whl", "https://example.org/longhaul-0.1.0-py3-none-any.whl\n", None),
+    ],
+)
+def test_the_pin_step_writes_only_a_url_and_stops_at_once_without_one(workflow, tmp_path, requirement, written, says):
+    r = run_step(workflow, step(workflow, named="Pin longhaul"), tmp_path, longhaul_bin(tmp_path), LONGHAUL_REQUIREMENT=requirement)
+    pinned = tmp_path / "longhaul-requirements.txt"
+    if written is None:
+        assert r.returncode == 1 and not pinned.exists()
+        (line,) = r.stdout.splitlines()
+        assert line.startswith("::error::") and says in line and "the name longhaul on PyPI is another project" in line
+    else:
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert pinned.read_text() == written
+
+
+def test_the_check_step_fails_when_what_was_installed_is_not_longhaul(workflow, tmp_path):
+    check = step(workflow, named="Check that what was installed is longhaul")
+    ours = run_step(workflow, check, tmp_path, longhaul_bin(tmp_path), PYTHONPATH=str(ROOT))
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    # Another project's `longhaul` package: importable, without longhaul.sim.
+    other = tmp_path / "other" / "longhaul"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    bin_dir = tmp_path / "otherbin"
+    bin_dir.mkdir()
+    executable(bin_dir / "python", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    theirs = run_step(workflow, check, tmp_path, bin_dir, PYTHONPATH=str(other.parent))
+    assert theirs.returncode == 1 and "is not longhaul" in theirs.stdout
 
 
 def test_it_finds_the_previous_night_across_the_workflows_runs_and_keeps_tonights(workflow):
     last = step(workflow, id="last")
-    assert "gh run list --workflow" in last["run"] and "--status completed" in last["run"] and "$GITHUB_RUN_ID" in last["run"]
+    assert "gh run list --workflow" in last["run"] and "--status success" in last["run"] and "$GITHUB_RUN_ID" in last["run"]
     assert last["env"]["GH_TOKEN"] == "${{ github.token }}" and last["env"]["WORKFLOW"] == "${{ github.workflow }}"
     upload = step(workflow, uses="actions/upload-artifact@", named="tonight")
-    assert upload["with"]["name"] == "${{ env.ARTIFACT }}" and upload["with"]["path"] == "runs/tonight"
+    assert (
+        upload["with"]["name"] == "${{ steps.run.outputs.baseline == 'true' && env.ARTIFACT || format('{0}-not-baseline', env.ARTIFACT) }}"
+    )
+    assert upload["with"]["path"] == "runs/tonight"
     assert upload["if"].startswith("always()")
     compare = step(workflow, id="compare")
     assert compare["if"] == "steps.last.outputs.found == 'true'"
@@ -143,10 +188,10 @@ def longhaul_bin(tmp: Path) -> Path:
 
 FAKE_GH = """#!/bin/bash
 # gh, as the fetch step calls it: runs 900 (this one, in progress but listed anyway), 800 (its
-# artifact expired) and 700 (last night's), newest first.
+# artifact expired, or it was no baseline) and 700 (last night's), newest first, all successful.
 echo "$*" >> "$GH_LOG"
 if [ "$1 $2" = "run list" ]; then
-  case "$*" in *"--status completed"*) ;; *) echo "the fetch step must ask for finished runs" >&2; exit 3;; esac
+  case "$*" in *"--status success"*) ;; *) echo "the fetch step must ask for successful runs only" >&2; exit 3;; esac
   printf '%s\\n' $GH_RUNS
   exit 0
 fi
@@ -194,14 +239,17 @@ def night_suite(tmp: Path, name: str, model: str) -> Path:
     return path
 
 
-def night(workflow: dict[str, Any], tmp: Path, name: str, model: str, last: Path | None) -> Path:
+def night(
+    workflow: dict[str, Any], tmp: Path, name: str, model: str, last: Path | None, baseline: str = "true", suite: Path | None = None
+) -> Path:
     """A workspace after the job's run step: runs/tonight, and runs/last as the fetch step leaves it."""
     work = tmp / name
     work.mkdir()
     if last is not None:
         shutil.copytree(last, work / "runs" / "last")
-    r = run_step(workflow, step(workflow, id="run"), work, longhaul_bin(tmp), SUITE=str(night_suite(tmp, name, model)))
+    r = run_step(workflow, step(workflow, id="run"), work, longhaul_bin(tmp), SUITE=str(suite or night_suite(tmp, name, model)))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert r.outputs["baseline"] == baseline, r.stdout
     return work
 
 
@@ -246,3 +294,28 @@ def test_an_outage_alone_is_reported_and_passes_unless_asked(workflow, nights):
     assert "provider errors" in report.summary
     asked = run_step(workflow, compare, outage, longhaul_bin(tmp), FAIL_ON_ERRORS="true")
     assert asked.returncode == 1 and "failing on provider errors, as asked" in asked.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "model"), [("stopped", "sim/diligent?faults=401:1"), ("no_verdict", "sim/diligent?faults=500:1")])
+def test_a_night_that_stopped_a_model_or_holds_no_verdict_is_not_a_baseline(workflow, tmp_path, name, model):
+    # The run step says so; the upload step's name (asserted above) keeps such a night out of ARTIFACT.
+    work = night(workflow, tmp_path, name, model, None, baseline="false")
+    assert (work / "runs" / "tonight" / "trials.sqlite").exists()
+
+
+@pytest.mark.slow
+def test_a_baseline_with_nothing_in_common_warns_in_the_summary(workflow, nights, tmp_path):
+    _, regressed, _ = nights
+    # Last night ran another strategy (one sample, to be quick): no cell in common with tonight.
+    suite = night_suite(tmp_path, "suite", "sim/diligent")
+    text = suite.read_text().replace('strategies = ["direct"]', 'strategies = ["continue"]')
+    suite.write_text(re.sub(r"^samples = .*$", "samples = 1", text, flags=re.M))
+    last = night(workflow, tmp_path, "other", "sim/diligent", None, suite=suite)
+    work = tmp_path / "w"
+    shutil.copytree(regressed / "runs" / "tonight", work / "runs" / "tonight")
+    shutil.copytree(last / "runs" / "tonight", work / "runs" / "last")
+    r = run_step(workflow, step(workflow, id="compare"), work, longhaul_bin(tmp_path))
+    assert "Could test 0 of 0 cells" in r.summary
+    assert r.returncode == 0 and "::warning title=nothing compared::" in r.stdout
+    assert "**Warning:** the previous night has no cell in common with tonight" in r.summary
