@@ -178,8 +178,10 @@ def test_a_search_cannot_be_sharded(tmp_path):
 
 def test_the_builtin_illusion_search_suite_plans_one_search_per_model_strategy_and_task():
     p = plan("illusion-search")
-    assert not p.trials and len(p.searches) == 2 * 2 * 3
-    assert {s.spec.param for s in p.searches} == {"disks", "checkers", "blocks"}
+    assert not p.trials and len(p.searches) == 2 * 2 * 4  # the four puzzles, river crossing included
+    assert {s.spec.param for s in p.searches} == {"disks", "checkers", "pairs", "blocks"}
+    river = [s for s in p.searches if s.task.name == "river_crossing"]
+    assert all(s.fits() == (20, []) and all(s.task.solvable(s.task_params(v)) for v in range(2, 21)) for s in river)
 
 
 def test_a_search_suites_dry_run_bounds_its_trials_and_cost(tmp_path):
