@@ -209,3 +209,17 @@ def test_a_search_dry_run_lists_the_values_beyond_budget_and_leaves_them_out_of_
     text = dry_run(plan(suite(tmp_path, "sim/diligent", max_tokens=3000)))
     row = f"| sim/diligent | direct | hanoi | disks | 3-{max(fits)} | {max(fits) + 1}-20 | {len(fits) * 12} | 0 (simulated) |"
     assert row in text, text
+
+
+def test_a_search_runs_printed_lines_say_searches_not_a_wrong_total(tmp_path):
+    import io
+
+    from longhaul.display.plain import PlainDisplay
+
+    out = io.StringIO()
+    result = run(suite(tmp_path), out=tmp_path / "run", display=PlainDisplay(out))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("suite search, 0 trials and 1 search (simulated models: not measurements of real ones)"), lines[0]
+    assert lines[1].startswith("[1] sim/drifter?at=60 hanoi"), lines[1]
+    assert not any("/0" in line for line in lines), lines
+    assert lines[-1].startswith(f"run finished: {result.stored} trials (searches) stored in"), lines[-1]
