@@ -89,44 +89,97 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
     total_cost = 0.0
     unpriced: set[str] = set()
     cannot = 0
-    for cell, samples in planned:
-        task = tasks[cell.task]
-        params = task.params(cell.params)
-        needed = needed_tokens(task, params, cell.model)
-        exact = encoding_name_for(cell.model)[1]
-        prompt = count_tokens(task.prompt(params).text, cell.model)
-        fits = needed <= budget
-        cannot += 0 if fits else 1
-        strategy = strategies[cell.strategy]
+
+    def per_trial(model: str, task_name: str, params: Any, strategy_name: str) -> tuple[int, int, int, bool]:
+        """A trial's input and output token bounds, the tokens its complete answer needs, and whether that count is exact."""
+        task = tasks[task_name]
+        needed = needed_tokens(task, params, model)
+        exact = encoding_name_for(model)[1]
+        prompt = count_tokens(task.prompt(params).text, model)
+        strategy = strategies[strategy_name]
         turns = 1 if strategy.single_turn else suite.max_turns
         if strategy.grows_conversation:
             # The conversation grows: turn t carries the prompt and every earlier answer.
             input_tokens = sum(prompt + t * (suite.max_tokens + 16) for t in range(turns))
         else:
             input_tokens = turns * (prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64)
-        output_tokens = turns * suite.max_tokens
-        price = prices.get(cell.model)
+        return input_tokens, turns * suite.max_tokens, needed, exact
+
+    def cost_of(model: str, samples: int, input_tokens: int, output_tokens: int) -> tuple[str, float]:
+        price = prices.get(model)
         if price is None:
-            cost = "no price" if not cell.model.startswith("sim/") else "0 (simulated)"
-            if not cell.model.startswith("sim/"):
-                unpriced.add(cell.model)
-        else:
-            value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
-            total_cost += value
-            cost = f"{value:.4f}"
+            if not model.startswith("sim/"):
+                unpriced.add(model)
+                return "no price", 0.0
+            return "0 (simulated)", 0.0
+        value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
+        return f"{value:.4f}", value
+
+    def judge_bound(task_name: str, params: Any, samples: int) -> tuple[int, int]:
+        assert judge
+        template, excerpt_chars = prompt_bound(tasks[task_name].prompt(params).user)
+        one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
+        return samples * one_in, samples * MAX_TOKENS
+
+    for cell, samples in planned:
+        params = tasks[cell.task].params(cell.params)
+        input_tokens, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
+        fits = needed <= budget
+        cannot += 0 if fits else 1
+        cost, value = cost_of(cell.model, samples, input_tokens, output_tokens)
+        total_cost += value
         row = (
             f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
             f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
         )
         if judge:
-            template, excerpt_chars = prompt_bound(task.prompt(params).user)
-            one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
-            judge_in += samples * one_in
-            judge_out += samples * MAX_TOKENS
-            row += f" {samples * one_in:,} in / {samples * MAX_TOKENS:,} out |"
+            j_in, j_out = judge_bound(cell.task, params, samples)
+            judge_in += j_in
+            judge_out += j_out
+            row += f" {j_in:,} in / {j_out:,} out |"
         lines.append(row)
-    lines.append("")
-    lines.append(f"{cannot} of {len(planned)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+    if not planned and the_plan.searches:
+        del lines[2:]  # no fixed cell: the searches' table alone
+    else:
+        lines.append("")
+        lines.append(f"{cannot} of {len(planned)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+    search_trials = 0
+    if the_plan.searches:
+        # A search runs only some sizes, round by round, from what its earlier rounds stored: its
+        # bound is every size that fits at max_samples, never a forecast of what it will spend.
+        lines += [
+            "",
+            f"{_searches(len(the_plan.searches))}: each runs only some of its sizes, round by round; its trials and cost here are the most"
+            " it can spend (every value that fits, at max_samples).",
+            "",
+            "| model | strategy | task | searched | values that fit | beyond budget | trials (at most) | cost ceiling (USD, at most) |",
+            "|---|---|---|---|---|---|---:|---:|",
+        ]
+        for search in the_plan.searches:
+            cap, beyond = search.fits()
+            values = list(range(search.spec.low, cap + 1)) if cap is not None else []
+            samples = search.spec.max_samples
+            search_trials += len(values) * samples
+            cost, search_cost = "0 (simulated)" if search.model.startswith("sim/") else "no price", 0.0
+            for v in values:
+                params = search.task_params(v)
+                input_tokens, output_tokens, _, _ = per_trial(search.model, search.task.name, params, search.strategy)
+                text, value = cost_of(search.model, samples, input_tokens, output_tokens)
+                search_cost += value
+                cost = text if text in ("no price", "0 (simulated)") else f"{search_cost:.4f}"
+                if judge:
+                    j_in, j_out = judge_bound(search.task.name, params, samples)
+                    judge_in += j_in
+                    judge_out += j_out
+            total_cost += search_cost
+            lines.append(
+                f"| {search.model} | {search.strategy} | {search.task.name} | {search.spec.param} | {_span(values)} | {_span(beyond)}"
+                f" | {len(values) * samples} | {cost} |"
+            )
+        lines[0] = (
+            f"suite {suite.name}{shard}: {len(planned)} cells, {len(the_plan.trials)} trials, {_searches(len(the_plan.searches))}"
+            f" (at most {len(the_plan.trials) + search_trials} trials in all); nothing is sent."
+        )
     if judge:
         judge_cost = ""
         if judge_price is not None:
@@ -136,15 +189,27 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
         elif not judge.startswith("sim/"):
             unpriced.add(judge)
         lines.append(
-            f"refusal judge {judge}: at most {len(the_plan.trials)} answers judged, at most {judge_in:,} input and "
+            f"refusal judge {judge}: at most {len(the_plan.trials) + search_trials} answers judged, at most {judge_in:,} input and "
             f"{judge_out:,} output tokens{judge_cost} (an upper bound: it assumes every trial is judged once, with the "
             "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are)."
         )
     if prices:
         lines.append(
-            f"cost ceiling for the priced models: {total_cost:.2f} USD (every request spending its whole budget"
+            f"cost ceiling for the priced models: {total_cost:.2f} USD (an upper bound: every request spending its whole budget"
+            + (", every search running every value that fits at max_samples" if the_plan.searches else "")
             + (", the refusal judge's included)." if judge and judge_price is not None else ").")
         )
     if unpriced:
         lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
     return "\n".join(lines)
+
+
+def _span(values: list[int]) -> str:
+    """Consecutive values as `low-high` (`none` for no value)."""
+    if not values:
+        return "none"
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _searches(n: int) -> str:
+    return f"{n} search{'' if n == 1 else 'es'}"

@@ -267,6 +267,7 @@ async def arun(
                     len(the_plan.trials) - len(todo),
                     suite.simulated_only(),
                     rates=providers.rates,
+                    searches=len(the_plan.searches),
                 )
             )
             settings = Settings(
@@ -373,7 +374,7 @@ async def arun(
                     interrupted or control.stopping or stored < len(the_plan.trials) or bool(_search_round(the_plan, store, set()))
                 )
                 outcomes = store.outcome_counts()
-                display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted))
+                display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches)))
         return RunResult(
             run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally
         )

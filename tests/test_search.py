@@ -178,5 +178,48 @@ def test_a_search_cannot_be_sharded(tmp_path):
 
 def test_the_builtin_illusion_search_suite_plans_one_search_per_model_strategy_and_task():
     p = plan("illusion-search")
-    assert not p.trials and len(p.searches) == 2 * 2 * 3
-    assert {s.spec.param for s in p.searches} == {"disks", "checkers", "blocks"}
+    assert not p.trials and len(p.searches) == 2 * 2 * 4  # the four puzzles, river crossing included
+    assert {s.spec.param for s in p.searches} == {"disks", "checkers", "pairs", "blocks"}
+    river = [s for s in p.searches if s.task.name == "river_crossing"]
+    assert all(s.fits() == (20, []) and all(s.task.solvable(s.task_params(v)) for v in range(2, 21)) for s in river)
+
+
+def test_a_search_suites_dry_run_bounds_its_trials_and_cost(tmp_path):
+    # Decided before running: disks 3-5 all fit 16,000 tokens (5 disks: 31 moves), so the bound is
+    # 3 values x 12 (max_samples) = 36 trials; one direct turn each, at 1 USD per million output
+    # tokens and nothing for input, each trial at most 16,000 x 1e-6 = 0.016 USD: 0.576 USD in all.
+    from longhaul.dryrun import dry_run
+
+    path = tmp_path / "search.toml"
+    path.write_text(SUITE.format(model="sim/diligent", max_tokens=16000).replace("high = 20", "high = 5"))
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["sim/diligent"]\ninput = 0\noutput = 1\n')
+    text = dry_run(plan(path), prices)
+    assert "1 search (at most 36 trials in all)" in text, text
+    assert "| sim/diligent | direct | hanoi | disks | 3-5 | none | 36 | 0.5760 |" in text, text
+    assert "cost ceiling for the priced models: 0.58 USD (an upper bound" in text, text
+
+
+def test_a_search_dry_run_lists_the_values_beyond_budget_and_leaves_them_out_of_the_bound(tmp_path):
+    hanoi = Catalog().tasks["hanoi"]
+    from longhaul.dryrun import dry_run
+    from longhaul.tokens import needed_tokens
+
+    fits = [d for d in range(3, 21) if needed_tokens(hanoi, hanoi.params({"disks": d}), "sim/diligent") <= 3000]
+    text = dry_run(plan(suite(tmp_path, "sim/diligent", max_tokens=3000)))
+    row = f"| sim/diligent | direct | hanoi | disks | 3-{max(fits)} | {max(fits) + 1}-20 | {len(fits) * 12} | 0 (simulated) |"
+    assert row in text, text
+
+
+def test_a_search_runs_printed_lines_say_searches_not_a_wrong_total(tmp_path):
+    import io
+
+    from longhaul.display.plain import PlainDisplay
+
+    out = io.StringIO()
+    result = run(suite(tmp_path), out=tmp_path / "run", display=PlainDisplay(out))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("suite search, 0 trials and 1 search (simulated models: not measurements of real ones)"), lines[0]
+    assert lines[1].startswith("[1] sim/drifter?at=60 hanoi"), lines[1]
+    assert not any("/0" in line for line in lines), lines
+    assert lines[-1].startswith(f"run finished: {result.stored} trials (searches) stored in"), lines[-1]

@@ -15,6 +15,7 @@ class PlainDisplay:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
         self._total = 0
+        self._searched = False
         self._done = 0
 
     def _say(self, line: str) -> None:
@@ -23,9 +24,12 @@ class PlainDisplay:
 
     def run_started(self, info: RunInfo) -> None:
         self._total, self._done = info.total, info.already_done
+        self._searched = bool(info.searches)
         sim = " (simulated models: not measurements of real ones)" if info.simulated else ""
         resumed = f", {info.already_done} already stored" if info.already_done else ""
-        self._say(f"run {info.run_dir}: suite {info.suite}, {info.total} trials{resumed}{sim}")
+        # A search's trials are planned round by round: no total is known before it ends.
+        searches = f" and {info.searches} search{'' if info.searches == 1 else 'es'}" if info.searches else ""
+        self._say(f"run {info.run_dir}: suite {info.suite}, {info.total} trials{searches}{resumed}{sim}")
 
     def trial_started(self, spec: TrialSpec) -> None: ...
     def trial_delta(self, spec: TrialSpec, kind: Literal["text", "thinking"], text: str) -> None: ...
@@ -37,8 +41,9 @@ class PlainDisplay:
         self._done += 1
         s, v = record.spec, record.verdict
         expected = "?" if v.items_expected is None else v.items_expected
+        of = "" if self._searched else f"/{self._total}"
         self._say(
-            f"[{self._done}/{self._total}] {s.model} {s.task} size={s.size} {s.strategy} #{s.sample}: {record.outcome}"
+            f"[{self._done}{of}] {s.model} {s.task} size={s.size} {s.strategy} #{s.sample}: {record.outcome}"
             f" ({v.items_correct}/{expected} items, {len(record.turns)} turn{'s' if len(record.turns) != 1 else ''},"
             f" {record.output_tokens} out, {record.retries} retries)"
         )
@@ -48,4 +53,5 @@ class PlainDisplay:
     def run_finished(self, summary: RunSummary) -> None:
         mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
         state = "interrupted" if summary.interrupted else "finished"
-        self._say(f"run {state}: {summary.done}/{summary.total} trials stored in {summary.run_dir} ({mix or 'none this time'})")
+        done = f"{summary.done} trials (searches)" if summary.searched else f"{summary.done}/{summary.total} trials"
+        self._say(f"run {state}: {done} stored in {summary.run_dir} ({mix or 'none this time'})")

@@ -33,6 +33,8 @@ class RunInfo:
     rates: Callable[[], list[RateStatus]] = list
     """Each rate-limited model's limits and their use now: a display calls it when it repaints
     (it changes with time alone, so the engine sends no event for it). None limited: empty."""
+    searches: int = 0
+    """Adaptive searches in the run: their trials are not in `total` (each round is planned from the last)."""
 
 
 @dataclass(slots=True)
@@ -44,6 +46,8 @@ class RunSummary:
     done: int
     outcomes: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
+    searched: bool = False
+    """The run had searches: `total` counts its fixed trials only."""
 
 
 class Display(Protocol):
