@@ -148,7 +148,9 @@ def test_the_report_says_where_the_search_found_the_collapse(tmp_path):
     md = (tmp_path / "rep" / "summary.md").read_text()
     assert "up to disks = 5, below it at disks = 6, mostly can't-do" in md
     assert "disks = 6: 0/" in md
-    assert "Adaptive searches" in (tmp_path / "rep" / "report.html").read_text()
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "Adaptive searches" in page
+    assert f"{data['trials']} trials (1 search, planned round by round)" in page and " of 0 trials" not in page + md
 
 
 @pytest.mark.parametrize(

@@ -226,7 +226,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         f"<title>longhaul · {escape(r.suite)} · {escape(r.run_id)}</title><style>{_CSS}</style></head><body>",
         f"<h1>longhaul report: {escape(r.suite)}</h1>",
-        f"<div class=meta>run {escape(r.run_id)} · started {r.started_at:%Y-%m-%d %H:%M} UTC · {r.trials:,} of {r.trials_planned:,} trials"
+        f"<div class=meta>run {escape(r.run_id)} · started {r.started_at:%Y-%m-%d %H:%M} UTC · {_planned(r)}"
         f" · longhaul {escape(r.longhaul_version)}{' · ' + escape(r.git_revision[:10]) if r.git_revision else ''}"
         f" · max_tokens {r.max_tokens:,}{f' (thinking {r.thinking_budget:,})' if r.thinking_budget else ''}</div>",
     ]
@@ -415,3 +415,11 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         for t in drill(task):
             yield _trial(t)
     yield "</body></html>"
+
+
+def _planned(r: Results) -> str:
+    """How many trials the run stored, against what it planned; a search plans its trials round by
+    round, so a run with searches has no total to compare with."""
+    if r.searches:
+        return f"{r.trials:,} trials ({len(r.searches)} search{'es' if len(r.searches) != 1 else ''}, planned round by round)"
+    return f"{r.trials:,} of {r.trials_planned:,} trials"

@@ -34,7 +34,14 @@ def _name(model: str, simulated: bool) -> str:
 
 
 def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
-    lines = [f"# longhaul: {r.suite}", "", f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.", ""]
+    lines = [
+        f"# longhaul: {r.suite}",
+        "",
+        f"Run `{r.run_id}`, {r.trials} trials ({len(r.searches)} search{'es' if len(r.searches) != 1 else ''}, planned round by round), longhaul {r.longhaul_version}."
+        if r.searches
+        else f"Run `{r.run_id}`, {r.trials} of {r.trials_planned} trials, longhaul {r.longhaul_version}.",
+        "",
+    ]
     if r.simulated_models:
         lines += [
             "> Simulated models (" + ", ".join(f"`{m}`" for m in r.simulated_models) + ") are longhaul's simulation: "
