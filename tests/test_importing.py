@@ -312,6 +312,7 @@ def test_the_dev_corpus_imports_with_the_counts_verify_gives(tmp_path: Path, cap
     assert got == expected
 
 
+@pytest.mark.skipif(not CORPUS.is_file(), reason="the shared corpora (../shared/corpora) are not here")
 def test_without_params_the_task_reads_the_size_from_the_prompt_and_a_record_without_one_is_bad(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

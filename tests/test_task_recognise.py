@@ -77,3 +77,16 @@ def test_a_simulated_mistake_is_caught_where_it_stands(tasks, data):
     verdict = verify(task, p, task.render(p, values), stop_reason="end_turn")
     assert verdict.outcome == "cant_do", verdict.explanation
     assert verdict.first_error is not None and verdict.first_error.index == i
+
+
+def test_hanoi_reads_a_replications_csv_and_state_tracking_prompts_as_csv_and_its_list_prompts_as_lists():
+    from longhaul.catalog import Catalog
+
+    hanoi = Catalog().task("hanoi")
+    user = "I have a puzzle with 6 disks of different sizes with\n\n**Initial configuration**:\n- Peg 0: 6 (bottom), ... 1 (top)\n"
+    csv = "Ensure your final answer includes the complete CSV list of moves with the following columns:\n\n```\ndisk_id,from_peg,to_peg\n```\n"
+    trck = "```\nmove_id,from_peg,to_peg,peg0,peg1,peg2\n1,0,2,3 2,,1\n```\n"
+    listed = "in the format:\n\n```\nmoves=[[disk_id,from_peg,to_peg],...]\n```\n"
+    for system, fmt in ((csv, "csv"), (trck, "csv"), (listed, "list")):
+        seen = hanoi.recognise(f"{system}\n\n{user}")
+        assert seen is not None and seen.disks == 6 and seen.format == fmt
