@@ -512,7 +512,7 @@ def _report_stops(stops: Sequence[RunStop]) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
-    from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir, resume_plan
+    from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir
     from longhaul.store import read_manifest
 
     if args.plain:
@@ -527,16 +527,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         refused = f"an imported run (from {imported.source}) has nothing to resume: longhaul never sent its requests"
     elif (target / "manifest.json").is_file():
         # Browsing; `R` resumes it with these flags, as `longhaul resume RUN` would.
-        the_plan = resume_plan(
-            target,
-            args.tasks_dir,
-            args.agents_dir,
-            args.refusal_judge,
-            concurrency=args.concurrency,
-            max_connections=args.max_connections,
-            rpm=args.rpm,
-            tpm=args.tpm,
-        )
+        the_plan = _resume_plan(args, target)
         run_dir, browse, resume = target, True, False
     else:
         the_plan = _plan(args)
@@ -595,16 +586,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _execute(the_plan, args, Path(args.resume) if args.resume else None)
 
 
-def cmd_resume(args: argparse.Namespace) -> int:
+def _resume_plan(args: argparse.Namespace, run_dir: Path) -> Plan:
+    """The plan of an earlier run with this command's runtime flags (limits, judge, folders)."""
     from longhaul.runner import resume_plan
-    from longhaul.store import read_manifest
 
-    run_dir = Path(args.run)
-    if (manifest := read_manifest(run_dir)).imported is not None:
-        raise BadInput(
-            f"{run_dir}: an imported run (from {manifest.imported.source}) has nothing to resume: longhaul never sent its requests"
-        )
-    the_plan = resume_plan(
+    return resume_plan(
         run_dir,
         args.tasks_dir,
         args.agents_dir,
@@ -614,7 +600,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
         rpm=args.rpm,
         tpm=args.tpm,
     )
-    return _execute(the_plan, args, run_dir)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from longhaul.store import read_manifest
+
+    run_dir = Path(args.run)
+    if (manifest := read_manifest(run_dir)).imported is not None:
+        raise BadInput(
+            f"{run_dir}: an imported run (from {manifest.imported.source}) has nothing to resume: longhaul never sent its requests"
+        )
+    return _execute(_resume_plan(args, run_dir), args, run_dir)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
