@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel
@@ -53,3 +54,27 @@ class RefusalJudgement(BaseModel):
 
     kind_after: WontDoKind | None
     """The won't-do kind after the judgement (the same as before when it agreed or failed)."""
+
+
+@dataclass
+class JudgeTally:
+    """The refusal judge's totals over the trials added so far: what the end-of-run line and the
+    report both say of it, counted once, trial by trial."""
+
+    judges: set[str] = field(default_factory=set)
+    judged: int = 0
+    cached: int = 0
+    failed: int = 0
+    """Judgements without a class (the judge failed, or named none)."""
+    kinds_changed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, j: RefusalJudgement) -> None:
+        self.judges.add(j.judge)
+        self.judged += 1
+        self.cached += j.cached
+        self.failed += j.label is None
+        self.kinds_changed += j.kind_after != j.kind_before
+        self.input_tokens += j.input_tokens
+        self.output_tokens += j.output_tokens

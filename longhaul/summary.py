@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from longhaul.judgement import JudgeTally
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES
 
@@ -30,9 +31,7 @@ class Tally:
     def __init__(self) -> None:
         self.cells: dict[tuple[str, str, int, str], Counter[str]] = defaultdict(Counter)
         self.simulated: set[str] = set()
-        self.judges: set[str] = set()
-        self.judged = self.judged_cached = self.judged_failed = self.kinds_changed = 0
-        self.judge_tokens_in = self.judge_tokens_out = 0
+        self.judging = JudgeTally()
 
     @classmethod
     def of(cls, trials: Iterable[TrialRecord]) -> Tally:
@@ -46,14 +45,8 @@ class Tally:
         self.cells[(s.model, s.task, s.size, s.strategy)][t.outcome] += 1
         if t.simulated:
             self.simulated.add(s.model)
-        if (j := t.refusal_judgement) is not None:
-            self.judges.add(j.judge)
-            self.judged += 1
-            self.judged_cached += j.cached
-            self.judged_failed += j.label is None
-            self.kinds_changed += j.kind_after != j.kind_before
-            self.judge_tokens_in += j.input_tokens
-            self.judge_tokens_out += j.output_tokens
+        if t.refusal_judgement is not None:
+            self.judging.add(t.refusal_judgement)
 
     @property
     def trials(self) -> int:
@@ -98,12 +91,13 @@ class Tally:
     def judge_line(self) -> str:
         """One line on the refusal judge, when a trial was judged: how many, from the cache, failed,
         kinds changed, and its tokens (not in the table's trials, which are the models' own)."""
-        if not self.judged:
+        j = self.judging
+        if not j.judged:
             return ""
         return (
-            f"refusal judge {', '.join(sorted(self.judges))}: {self.judged} unsure answers judged ({self.judged_cached} from the cache, "
-            f"{self.judged_failed} without a class), {self.kinds_changed} won't-do kinds changed; "
-            f"{self.judge_tokens_in:,} tokens in / {self.judge_tokens_out:,} out"
+            f"refusal judge {', '.join(sorted(j.judges))}: {j.judged} unsure answers judged ({j.cached} from the cache, "
+            f"{j.failed} without a class), {j.kinds_changed} won't-do kinds changed; "
+            f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out"
         )
 
 

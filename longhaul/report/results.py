@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from longhaul.catalog import Catalog
 from longhaul.dryrun import Price
+from longhaul.judgement import JudgeTally
 from longhaul.report.stats import wilson
 from longhaul.search import SearchResult
 from longhaul.search import results as search_results
@@ -272,9 +273,7 @@ class Aggregator:
         self.simulated: set[str] = set()
         self.outcomes: Counter[str] = Counter()
         self.trials = 0
-        self.judges: set[str] = set()
-        self.judged = self.judged_cached = self.judged_failed = self.kinds_changed = 0
-        self.judge_input_tokens = self.judge_output_tokens = 0
+        self.judging = JudgeTally()
         self.judge_cost: float = 0
         """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
         self.outcome_of: dict[str, Outcome] = {}
@@ -323,28 +322,23 @@ class Aggregator:
                 v.claims_complete and t.outcome != "complete"
             )
         if (j := t.refusal_judgement) is not None:
-            self.judges.add(j.judge)
-            self.judged += 1
-            self.judged_cached += j.cached
-            self.judged_failed += j.label is None
-            self.kinds_changed += j.kind_after != j.kind_before
-            self.judge_input_tokens += j.input_tokens
-            self.judge_output_tokens += j.output_tokens
+            self.judging.add(j)
             if (judge_price := self.prices.get(j.judge)) is not None:
                 self.judge_cost += (j.input_tokens * judge_price.input + j.output_tokens * judge_price.output) / 1e6
 
     def _judge_totals(self) -> JudgeTotals | None:
-        if not self.judged:
+        j = self.judging
+        if not j.judged:
             return None
-        judges = sorted(self.judges)
+        judges = sorted(j.judges)
         return JudgeTotals(
             judges=judges,
-            judged=self.judged,
-            cached=self.judged_cached,
-            failed=self.judged_failed,
-            kinds_changed=self.kinds_changed,
-            input_tokens=self.judge_input_tokens,
-            output_tokens=self.judge_output_tokens,
+            judged=j.judged,
+            cached=j.cached,
+            failed=j.failed,
+            kinds_changed=j.kinds_changed,
+            input_tokens=j.input_tokens,
+            output_tokens=j.output_tokens,
             cost_usd=self.judge_cost if all(j in self.prices for j in judges) else None,
         )
 
