@@ -16,7 +16,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from longhaul import french
 from longhaul._version import __version__
+from longhaul.code_task import CodeSyntax, CodeTask
 from longhaul.errors import BadInput, LonghaulError, StoreError
 from longhaul.sequence import SequenceChecker
 from longhaul.task import Checker, Item, Mistake, Prompt, Task, TaskParams, params_or_none
@@ -86,6 +88,8 @@ __all__ = [
     "OUTCOMES",
     "BadInput",
     "Checker",
+    "CodeSyntax",
+    "CodeTask",
     "Evidence",
     "Expectation",
     "FirstError",
@@ -103,6 +107,7 @@ __all__ = [
     "Verdict",
     "WontDoKind",
     "__version__",
+    "french",
     "params_or_none",
     "verify",
     *sorted(_LAZY),

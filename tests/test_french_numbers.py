@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from num2words import num2words
 
+from longhaul import french
 from longhaul.verify import verify
 
 
 @pytest.fixture(scope="module")
 def fr(tasks):
-    return tasks["french_numbers"], sys.modules[type(tasks["french_numbers"]).__module__]
+    return tasks["french_numbers"], french
 
 
 def test_traditional_spelling_matches_num2words(fr):

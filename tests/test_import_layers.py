@@ -22,6 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.outcome_style",
         "longhaul.stop_reasons",
         "longhaul.task",
+        "longhaul.code_task",
+        "longhaul.french",
         "longhaul.tokens",
         "longhaul.interval",
         "longhaul.sequence",

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from longhaul.catalog import Catalog
 from longhaul.sequence import SequenceChecker
 from longhaul.verify import StreamingVerifier, verify
-from longhaul.verify.lexer import _STEP, HOLD, Lexer, items_in
+from longhaul.verify.lexer import _STEP, HOLD, Lexer
+from longhaul.verify.lexers import items_in
 
 _HANOI = Catalog().task("hanoi")
 HANOI_CHECKER = _HANOI.checker(_HANOI.params({"disks": 3}))

@@ -19,7 +19,7 @@ from longhaul.providers import Message, Provider, ProviderError, Providers, Requ
 from longhaul.providers.base import End
 from longhaul.sim.server import start
 from longhaul.tokens import count_tokens
-from longhaul.verify.lexer import count_items
+from longhaul.verify.lexers import count_items
 
 
 def run(coro):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from longhaul.verify import StreamingVerifier, verify
-from longhaul.verify.lexer import items_in
+from longhaul.verify.lexers import items_in
 
 # Instances of every task, and a way to make one item wrong that any checker must reject. Where a
 # task's answers can be long, an instance several times `HOLD + _STEP` characters long: the

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longhaul.task import Task, TaskParams
-from longhaul.verify.lexer import count_items
+from longhaul.verify.lexers import count_items
 
 _RANGE = re.compile(r"\b(?:items?|lines?|moves?|numbers?|entries|rows?)\s+(\d{1,9})\s*(?:to|through|until|-|–|\.\.)\s*(\d{1,9})\b", re.I)
 _FROM = re.compile(r"\b(?:from|at|with)\s+(?:item|line|move|number|entry|row)\s+(?:number\s+)?(\d{1,9})\b", re.I)

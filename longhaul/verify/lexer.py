@@ -33,7 +33,9 @@ prose, where the whole tail is searched in vain each time."""
 _PROSE = 200
 """Characters of a stretch of prose kept in its event."""
 
-EventKind = Literal["items", "keyed", "open", "close", "opener", "elision", "subset", "code", "fence", "prose"]
+EventKind = Literal["items", "keyed", "open", "close", "opener", "elision", "subset", "code", "fence", "prose", "instead", "syntax"]
+"""`instead` and `syntax` come from code answers only (`longhaul.verify.code_lexer`): code that makes
+entries instead of writing them, and code that does not parse."""
 
 
 @dataclass(slots=True)
@@ -101,7 +103,7 @@ def _patterns(task_type: type[Task[Any]]) -> _Patterns:
 
 
 class Lexer:
-    """Incremental lexer for one answer of one task instance."""
+    """Incremental lexer for one answer of one task instance (of a task whose items are text)."""
 
     def __init__(self, task: Task[Any], params: TaskParams) -> None:
         self._task = task
@@ -312,26 +314,3 @@ class ItemsGiven(NamedTuple):
 
     first: int | None
     values: list[Any]
-
-
-def items_in(task: Task[Any], params: TaskParams, text: str) -> ItemsGiven:
-    """The items a text gives (`ItemsGiven`), read on their own. The streaming verifier records
-    the same as it goes (`keep_items`), so that a streamed answer is not read twice."""
-    lexer = Lexer(task, params)
-    first: int | None = None
-    values: list[Any] = []
-    for e in [*lexer.feed(text), *lexer.finish()]:
-        if e.kind not in ("items", "keyed"):
-            continue
-        if e.values is not None:
-            values.extend(e.values)
-        else:
-            if not values and e.items:
-                first = e.items[0][0]
-            values.extend(v for _, v in e.items)
-    return ItemsGiven(first, values)
-
-
-def count_items(task: Task[Any], params: TaskParams, text: str) -> int:
-    """How many items a text holds (the simulated model reads its own earlier turns with it)."""
-    return len(items_in(task, params, text).values)

@@ -27,7 +27,8 @@ from longhaul.stop_reasons import read_stop_reason
 from longhaul.task import Checker, Mistake, Task, TaskParams
 from longhaul.verdict import WONT_DO_WORDS, Evidence, FirstError, StopReason, Verdict, WontDoKind
 from longhaul.verify import refusal
-from longhaul.verify.lexer import Event, ItemsGiven, Lexer
+from longhaul.verify.lexer import Event, ItemsGiven
+from longhaul.verify.lexers import AnswerLexer, lexer_for
 from longhaul.verify.markers import CLAIMS_COMPLETE, IMPOSSIBLE
 
 _EDGE = 4000  # characters of the answer's opening and ending kept for phrase detection
@@ -93,13 +94,15 @@ class StreamingVerifier:
     keep_items: bool = False
     """Record every item the answer gives, right or wrong (`given`); off, a long answer's items
     are not kept."""
-    _lexer: Lexer = field(init=False)
+    _lexer: AnswerLexer = field(init=False)
     _chunks: list[str] = field(default_factory=list, init=False)
     """The answer as fed, joined once when it is asked for (the edges are read from it at the end)."""
     _candidates: list[_Candidate] = field(default_factory=list, init=False)
     _thinking: list[str] = field(default_factory=list, init=False)
     _markers: list[Evidence] = field(default_factory=list, init=False)
     _code: list[Evidence] = field(default_factory=list, init=False)
+    _syntax: Evidence | None = field(default=None, init=False)
+    """The first place a code answer does not parse, when no list was there to fail."""
     _first_value: Any = field(default=None, init=False)
     _since_items: Evidence | None = field(default=None, init=False)
     """The last marker since the last items: what introduces the next list ("last few moves")."""
@@ -117,7 +120,7 @@ class StreamingVerifier:
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
-        self._lexer = Lexer(self.task, self.params)
+        self._lexer = lexer_for(self.task, self.params)
         if self.task.solvable(self.params):
             self._first_value = next(iter(self.task.reference(self.params)), None)
         if self.prefix:
@@ -202,6 +205,14 @@ class StreamingVerifier:
             self._code.append(Evidence(source="answer", start=ev.start, end=ev.end, kind="code", text=ev.text[:200]))
             if cand is not None:
                 cand.broken = True
+        elif kind == "instead":
+            # Code that makes entries instead of writing them cuts the list where it stands.
+            evidence = Evidence(source="answer", start=ev.start, end=ev.end, kind="code", text=ev.text[:200])
+            self._code.append(evidence)
+            if cand is not None and cand.active and cand.n_emitted > 0:
+                cand.cut, cand.pending_cut = cand.pending_cut or evidence, None
+        elif kind == "syntax":
+            self._on_syntax(ev, cand)
         elif kind == "close":
             self._open_at = None
             if cand is not None:
@@ -224,6 +235,20 @@ class StreamingVerifier:
             cand.broken = cand.broken or kind != "fence"
             if kind in ("open", "opener"):
                 cand.closed = True
+
+    def _on_syntax(self, ev: Event, cand: _Candidate | None) -> None:
+        """Code that does not parse: the list fails where it stands, as a wrong item would."""
+        rule = f"the code does not parse: {ev.text}"
+        if cand is not None and cand.keyed is None and cand.mistake is None and cand.cut is None:
+            if cand.pending_cut is not None:
+                cand.cut, cand.pending_cut = cand.pending_cut, None
+                return
+            cand.mistake_span = (ev.start, ev.end)
+            cand.mistake = FirstError(
+                index=cand.n_ok, expected="code that parses", got=ev.text.rpartition("): ")[2], rule=rule, line=ev.line
+            )
+        elif cand is None and self._syntax is None:
+            self._syntax = Evidence(source="answer", start=ev.start, end=ev.end, kind="first_error", text=ev.text)
 
     def _in_open_list(self, cand: _Candidate) -> bool:
         """`cand` started inside a bracketed list that has not closed ("moves = [[1, 0, 2], ...
@@ -328,7 +353,7 @@ class StreamingVerifier:
                 cand.values.append(val)
 
     def _keep(self, ev: Event) -> None:
-        """Record an event's items for `given` (as `longhaul.verify.lexer.items_in` reads them)."""
+        """Record an event's items for `given` (as `longhaul.verify.lexers.items_in` reads them)."""
         if ev.values is not None:
             self._given.extend(ev.values)
             return
@@ -680,7 +705,16 @@ class StreamingVerifier:
             e = cand.mistake
             start, end = cand.mistake_span
             evidence.append(Evidence(source="answer", start=start, end=end, kind="first_error", text=f"item {e.index + 1}: {e.got}"))
+            if e.expected == "code that parses":
+                where = f"at item {e.index + 1}" if expected is None or e.index < expected else f"after all {e.index} entries"
+                return verdict("cant_do", f"{where[0].upper()}{where[1:]}, {e.rule}.", first_error=e)
             return verdict("cant_do", f"Item {e.index + 1} is wrong: {e.rule} (expected {e.expected}, got {e.got}).", first_error=e)
+
+        if self._syntax is not None and (cand is None or cand.n_emitted == 0):
+            s = self._syntax
+            evidence.append(s)
+            e = FirstError(index=0, expected="code that parses", got=s.text.rpartition("): ")[2], rule=f"the code does not parse: {s.text}")
+            return verdict("cant_do", f"Before any entry, {e.rule}.", first_error=e)
 
         if cand is not None and cand.done:
             return verdict("complete", f"All {cand.n_ok} items are present and correct.")
@@ -696,7 +730,7 @@ class StreamingVerifier:
         finding = refusal.detect_edges(head, tail, tail_offset)
         if cand is not None and cand.cut is not None:
             evidence.append(cand.cut)
-            kind: WontDoKind = "subset" if cand.cut.kind == "subset" else "elision"
+            kind: WontDoKind = "subset" if cand.cut.kind == "subset" else "code_instead" if cand.cut.kind == "code" else "elision"
             return verdict("wont_do", f"The list is cut short by {cand.cut.text.strip()!r} after {of} correct items.", wont_do_kind=kind)
 
         if stop == "max_tokens":
