@@ -38,6 +38,9 @@ class CodeSyntax:
     entry_start: str | None = None
     """Regex for the start of a line that is an entry on its own, without the opener: what a model
     writes when it continues a list in a later turn (`\\d+\\s*:`)."""
+    opener_lines: int = 1
+    """How many lines the opener may run over (a decorator with one argument per line): a line
+    outside the container waits for that many lines before it is read."""
     boilerplate: str | None = None
     """Regex for code lines that belong around the entries (`def test_...`, `import pytest`): no
     evidence of code written instead of the entries."""

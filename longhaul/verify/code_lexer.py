@@ -55,8 +55,6 @@ _GENERATING = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
-_OPENER_LINES = 5
-"""Lines an opener may run over."""
 _SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|\(|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
 
 # Tokens: strings (a quote that opens one not closed in the text so far waits), comments, `...`,
@@ -146,6 +144,7 @@ class CodeLexer:
         flags = re.IGNORECASE if syntax.language == "sql" else 0
         self._opener = re.compile(syntax.opener, flags)
         self._entry_start = re.compile(r"[ \t]*(?:" + syntax.entry_start + ")", flags) if syntax.entry_start else None
+        self._opener_lines = syntax.opener_lines
         self._boilerplate = re.compile(syntax.boilerplate, re.IGNORECASE) if syntax.boilerplate else None
         self._buf = ""
         self._pending: list[str] = []
@@ -170,6 +169,7 @@ class CodeLexer:
         self._run_ends: list[int] = []
         self._rows: list[_Row] = []
         self._last_header: str | None = None
+        self._cut = False
 
     # -- the interface -------------------------------------------------------------------------
 
@@ -180,9 +180,11 @@ class CodeLexer:
             return ()
         return self._scan(final=False)
 
-    def finish(self) -> list[Event]:
-        events = self._scan(final=True)
-        return events
+    def finish(self, cut: bool = False) -> list[Event]:
+        """`cut`: the token limit ended the text, so an entry it ends in was cut and is no entry,
+        even one that parses (`DIX_SEPT = 1` of `DIX_SEPT = 17`)."""
+        self._cut = cut
+        return self._scan(final=True)
 
     # -- scanning -----------------------------------------------------------------------------
 
@@ -281,7 +283,7 @@ class CodeLexer:
             # An opener may run over a few lines (a decorator's arguments, one per line): it is
             # looked for in this line and the next ones, and must start in this one.
             window = end
-            for _ in range(_OPENER_LINES - 1):
+            for _ in range(self._opener_lines - 1):
                 if window >= limit:
                     if not final:
                         return start
@@ -496,6 +498,8 @@ class CodeLexer:
             return
         if self._container == "inserts":
             header = box.header or self._last_header or "INSERT INTO t VALUES"
+            if at_end and self._cut:
+                return
             self._rows.append(_Row(header, stripped, start, start + len(stripped), at_end))
             return
         if self._container == "dict":
@@ -506,7 +510,7 @@ class CodeLexer:
             result = code_entries.python_statement_entry(stripped)
         else:
             result = code_entries.json_entry(stripped)
-        if at_end and result.kind == "syntax":
+        if at_end and (result.kind == "syntax" or self._cut):
             return  # cut mid-entry
         self._entry(result, start, start + len(stripped), stripped)
 
@@ -597,7 +601,7 @@ class CodeLexer:
             return
         self._flush()
         result = code_entries.sql_statement(text)
-        if at_end and result.kind == "syntax":
+        if at_end and (result.kind == "syntax" or self._cut):
             return
         if result.kind != "skip":
             self._entry(result, start, start + len(text), text)

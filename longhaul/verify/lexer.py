@@ -141,7 +141,8 @@ class Lexer:
             return ()
         return self._scan(final=False)
 
-    def finish(self) -> list[Event]:
+    def finish(self, cut: bool = False) -> list[Event]:
+        # A line item is a whole match: a cut one does not match, whatever ended the text.
         return self._scan(final=True)
 
     # -- internals -------------------------------------------------------------------------

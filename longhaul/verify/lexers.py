@@ -16,7 +16,9 @@ class AnswerLexer(Protocol):
 
     def feed(self, text: str) -> Sequence[Event]: ...
 
-    def finish(self) -> Sequence[Event]: ...
+    def finish(self, cut: bool = False) -> Sequence[Event]:
+        """The events the end of the text settles; `cut`: the token limit ended it (mid-item)."""
+        ...
 
 
 def lexer_for(task: Task[Any], params: TaskParams) -> AnswerLexer:

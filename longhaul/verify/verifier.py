@@ -101,8 +101,6 @@ class StreamingVerifier:
     _thinking: list[str] = field(default_factory=list, init=False)
     _markers: list[Evidence] = field(default_factory=list, init=False)
     _code: list[Evidence] = field(default_factory=list, init=False)
-    _syntax: Evidence | None = field(default=None, init=False)
-    """The first place a code answer does not parse, when no list was there to fail."""
     _first_value: Any = field(default=None, init=False)
     _since_items: Evidence | None = field(default=None, init=False)
     """The last marker since the last items: what introduces the next list ("last few moves")."""
@@ -238,17 +236,19 @@ class StreamingVerifier:
 
     def _on_syntax(self, ev: Event, cand: _Candidate | None) -> None:
         """Code that does not parse: the list fails where it stands, as a wrong item would."""
-        rule = f"the code does not parse: {ev.text}"
-        if cand is not None and cand.keyed is None and cand.mistake is None and cand.cut is None:
+        if cand is None:
+            # The first entry does not parse: the list starts, and fails, here.
+            cand = _Candidate(self.task.checker(self.params), start=ev.start)
+            self._candidates.append(cand)
+        if cand.keyed is None and cand.mistake is None and cand.cut is None:
             if cand.pending_cut is not None:
                 cand.cut, cand.pending_cut = cand.pending_cut, None
                 return
+            cand.n_emitted += 1
             cand.mistake_span = (ev.start, ev.end)
-            cand.mistake = FirstError(
-                index=cand.n_ok, expected="code that parses", got=ev.text.rpartition("): ")[2], rule=rule, line=ev.line
-            )
-        elif cand is None and self._syntax is None:
-            self._syntax = Evidence(source="answer", start=ev.start, end=ev.end, kind="first_error", text=ev.text)
+            got = ev.text.rpartition("): ")[2]
+            rule = f"the code does not parse: {ev.text}"
+            cand.mistake = FirstError(index=cand.n_ok, expected="code that parses", got=got, rule=rule, line=ev.line)
 
     def _in_open_list(self, cand: _Candidate) -> bool:
         """`cand` started inside a bracketed list that has not closed ("moves = [[1, 0, 2], ...
@@ -587,7 +587,7 @@ class StreamingVerifier:
     # -- the verdict ----------------------------------------------------------------------
 
     def finish(self, stop_reason: StopReason | None = "end_turn") -> Verdict:
-        for event in self._lexer.finish():
+        for event in self._lexer.finish(cut=stop_reason == "max_tokens"):
             self._on(event)
         for cand in self._candidates:
             if cand.keyed is not None:
@@ -709,12 +709,6 @@ class StreamingVerifier:
                 where = f"at item {e.index + 1}" if expected is None or e.index < expected else f"after all {e.index} entries"
                 return verdict("cant_do", f"{where[0].upper()}{where[1:]}, {e.rule}.", first_error=e)
             return verdict("cant_do", f"Item {e.index + 1} is wrong: {e.rule} (expected {e.expected}, got {e.got}).", first_error=e)
-
-        if self._syntax is not None and (cand is None or cand.n_emitted == 0):
-            s = self._syntax
-            evidence.append(s)
-            e = FirstError(index=0, expected="code that parses", got=s.text.rpartition("): ")[2], rule=f"the code does not parse: {s.text}")
-            return verdict("cant_do", f"Before any entry, {e.rule}.", first_error=e)
 
         if cand is not None and cand.done:
             return verdict("complete", f"All {cand.n_ok} items are present and correct.")
