@@ -151,7 +151,8 @@ def why_misspelt(n: int, got: str) -> str:
         return f"'cent' takes no s when a word follows ({want!r})"
     if "milles" in got:
         return f"'mille' is invariable ({want!r})"
-    return f"misspelt: expected {want!r} (or its 1990 spelling {spell(n, reform=True)!r})"
+    reform = spell(n, reform=True)
+    return f"misspelt: expected {want!r}" + (f" (or its 1990 spelling {reform!r})" if reform != want else "")
 
 
 def why_miscounted(spelling: str, count: int) -> str:

@@ -65,10 +65,12 @@ class Reading:
         )
         x, y = self.wont_do + self.budget, self.non_complete
         were = "answer was" if y == 1 else "answers were"
-        parts = [f"{where}, {x} of {y} non-complete {were} won't-do or budget, not wrong moves"]
+        # A puzzle's size counts disks or checkers and its items are moves; other tasks' are items.
+        item = "move" if self.unit != "size" else "item"
+        parts = [f"{where}, {x} of {y} non-complete {were} won't-do or budget, not wrong {item}s"]
         if x:
             parts[0] += f" ({self.wont_do} won't-do, {self.budget} budget)"
-        parts.append(f"{self.cant_do} {'was' if self.cant_do == 1 else 'were'} can't-do (a wrong move)")
+        parts.append(f"{self.cant_do} {'was' if self.cant_do == 1 else 'were'} can't-do (a wrong {item})")
         if self.unparseable:
             parts.append(f"{self.unparseable} unparseable")
         text = "; ".join(parts) + "."

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from longhaul.code_task import CodeTask
 from longhaul.errors import BadInput
 from longhaul.sim import JUDGE_MARK
 from longhaul.sim.reading import Situation
@@ -161,6 +162,19 @@ class Lazy(Profile):
         if s.start + len(items) >= s.end:
             return diligent(s)
         left = s.end - s.start - len(items)
+        thinking = working(s, items)
+        if isinstance(s.task, CodeTask) and rng.random() < 0.75:
+            # In code, the elision is a comment inside the container: the code still parses.
+            assert s.params is not None
+            marker = rng.choice(
+                [
+                    f"... add the remaining {left} entries here",
+                    "the rest follow the same pattern",
+                    "TODO: add the remaining entries",
+                ]
+            )
+            answer = opening(s) + s.task.render_cut(s.params, items, marker)
+            return Script(answer, lambda: thinking() + "\nThat is a lot; I will show the start.")
         tail = rng.choice(
             [
                 "...\n",
@@ -169,7 +183,6 @@ class Lazy(Profile):
                 f"\n[... {left} more items, following the same pattern ...]\n",
             ]
         )
-        thinking = working(s, items)
         return Script(opening(s) + render(s, items) + tail, lambda: thinking() + "\nThat is a lot; I will show the start.")
 
 
@@ -190,6 +203,25 @@ class Refuser(Profile):
             f"def solve():\n    # generates the {s.expected} items of {s.task.name}\n    ...\n\nfor item in solve():\n    print(item)\n```\n"
         )
         return Script(answer, f"This needs {s.expected} items. That is too long to write out; I'll offer a script instead.")
+
+
+class Coder(Profile):
+    name = "coder"
+    summary = "writes k items, then code that makes the rest (a comprehension, a loop, a query) instead of writing them"
+
+    k: int = Field(0, ge=0)
+    """Items it writes out before the code."""
+
+    def bent(self, s: Situation, rng: random.Random) -> Script:
+        assert s.task is not None and s.params is not None
+        items = values(s, stop=min(s.end, s.start + self.k))
+        if s.start + len(items) >= s.end:
+            return diligent(s)
+        thinking = f"Writing {s.expected} entries by hand is tedious; code can make them."
+        if isinstance(s.task, CodeTask):
+            return Script(opening(s) + s.task.generator(s.params, items), thinking)
+        script = f"```python\nfor item in generate_{s.task.name}(start={s.start + len(items)}):\n    print(item)\n```\n"
+        return Script(opening(s) + (render(s, items) if items else "") + script, thinking)
 
 
 class Drifter(Profile):
@@ -340,7 +372,7 @@ class Judge(Profile):
 
 
 PROFILES: dict[str, type[Profile]] = {
-    p.name: p for p in (Diligent, Lazy, Refuser, Drifter, Truncating, Claimer, TriggerShy, Hedger, Waverer, Judge)
+    p.name: p for p in (Diligent, Lazy, Refuser, Coder, Drifter, Truncating, Claimer, TriggerShy, Hedger, Waverer, Judge)
 }
 
 
