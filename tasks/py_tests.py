@@ -92,6 +92,7 @@ class PyTests(CodeTask[Params]):
         entry_start=r"(?:\(|\[|(?:pytest\.)?param\()\s*\d{1,4}\s*,",
         opener_lines=3,  # `@pytest.mark.parametrize(` / `"n, expected",` / `[`
         boilerplate=r"\bdef\s+test_\w*\s*\(|^\s*(?:import|from)\s",
+        repeat_revises=False,  # pytest runs a case given twice twice: it replaces nothing
     )
 
     def prompt(self, p: Params) -> Prompt:

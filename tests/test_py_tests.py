@@ -142,3 +142,14 @@ def test_a_case_for_the_wrong_n_and_lower_case_numerals_are_named(task):
     assert checker.check((1, "i")).rule == "the numeral in upper case, without spaces: 'I'"
     assert "expected the case for n = 1" in task.checker(p).check((2, "II")).rule
     assert "two values" in task.checker(p).check((1, "I", "one")).rule
+
+
+def test_a_case_given_twice_is_wrong_where_the_second_stands(task):
+    # pytest would run it twice; it replaces nothing, so the case for 6 is missing there.
+    cases = [(n, r) for n, r in enumerate(NUMERALS, 1)]
+    cases.insert(5, (5, "V"))
+    body = "".join(f'    ({n}, "{r}"),\n' for n, r in cases)
+    text = f'```python\n@pytest.mark.parametrize("n, expected", [\n{body}])\ndef test_to_roman(n, expected):\n    assert to_roman(n) == expected\n```\n'
+    v = verdict_of(task, params(task), text)
+    assert v.outcome == "cant_do" and v.first_error is not None, v.explanation
+    assert v.first_error.index == 5 and "expected the case for n = 6" in v.first_error.rule
