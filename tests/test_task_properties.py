@@ -35,6 +35,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "sha256_digests": [{"end": 40}],
     "py_table": [{"start": 0, "end": 400}],
     "py_tests": [{"start": 1, "end": 400}, {"start": 3600, "end": 3999}],
+    "py_enum": [{"start": 0, "end": 400}, {"start": 79_990, "end": 80_100}],
 }
 
 
@@ -51,6 +52,8 @@ def spoil(name: str, value: Any) -> Any:
         return value + 1
     if name == "py_table":
         return (value[0], value[1] + "x")
+    if name == "py_enum":
+        return (value[0] + "_X", value[1])
     if name == "py_tests":
         return (value[0], value[1] + "I")  # one more I: never n's numeral
     if name == "sha256_digests":

@@ -23,6 +23,7 @@ PARAMS = {
     "sha256_digests": st.fixed_dictionaries({"end": st.integers(1, 100_000)}),
     "py_table": st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t)}),
     "py_tests": st.tuples(st.integers(1, 3999), st.integers(1, 3999)).map(lambda t: {"start": min(t), "end": max(t)}),
+    "py_enum": st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t)}),
 }
 
 TASK_AND_PARAMS = st.sampled_from(sorted(PARAMS)).flatmap(lambda name: st.tuples(st.just(name), PARAMS[name]))
@@ -66,6 +67,7 @@ SIZES = {
     "sha256_digests": [{"end": 20}],
     "py_table": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
     "py_tests": [{"start": 1, "end": 120}, {"start": 3880, "end": 3999}],
+    "py_enum": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
 }
 
 
