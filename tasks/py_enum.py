@@ -39,11 +39,14 @@ Member = tuple[Any, Any]
 """(name, value) as written: a str and an int when the member is right."""
 
 
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
 def member_name(spelling: str) -> str:
     """A French spelling as an enum member's name: upper case, accents removed, spaces and hyphens
     as underscores (`vingt et un` -> `VINGT_ET_UN`)."""
-    plain = "".join(c for c in unicodedata.normalize("NFD", spelling) if not unicodedata.combining(c))
-    return re.sub(r"[\s-]+", "_", plain.strip()).upper()
+    plain = spelling if spelling.isascii() else "".join(c for c in unicodedata.normalize("NFD", spelling) if not unicodedata.combining(c))
+    return _SEPARATORS.sub("_", plain.strip()).upper()
 
 
 def names(n: int) -> dict[str, str]:
@@ -122,11 +125,12 @@ class PyEnum(CodeTask[Params]):
                 )
             if value != n:
                 return Mistake(expected, f"expected the member for {n}, got one for {value}")
-            accepted = names(n)
-            variant = accepted.get(written)
+            if written == name:
+                return None  # the standard spelling: most members, so known without the others
+            variant = names(n).get(written)
             if variant is None:
                 return Mistake(expected, self._why_misnamed(n, written, name))
-            if written != name and not variant.startswith("standard,"):
+            if not variant.startswith("standard,"):
                 checker.note(f"regional forms used: {variant}")
             return None
 
