@@ -133,3 +133,15 @@ def test_accents_and_lower_case_are_named(task):
     assert "accents removed" in task.checker(p).check(("ZÉRO", 0)).rule
     assert "upper case" in task.checker(p).check(("zero", 0)).rule
     assert "integer 0" in task.checker(p).check(("ZERO", "0")).rule
+
+
+def test_items_read_on_their_own_drop_a_member_the_token_limit_cut_as_the_stream_does(task):
+    from longhaul.verify.lexers import items_in
+
+    p = params(task)
+    text = "```python\nclass French(IntEnum):\n" + members(upto=71) + "    SOIXANTE_DOUZE = 7"  # parses, but cut from 72
+    assert len(items_in(task, p, text).values) == 8  # read as if the model stopped there
+    v = StreamingVerifier(task, p, keep_items=True)
+    v.feed(text)
+    v.finish("max_tokens")
+    assert v.given == items_in(task, p, text, cut=True) and len(v.given.values) == 7
