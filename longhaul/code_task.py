@@ -44,6 +44,10 @@ class CodeSyntax:
     boilerplate: str | None = None
     """Regex for code lines that belong around the entries (`def test_...`, `import pytest`): no
     evidence of code written instead of the entries."""
+    repeat_revises: bool = True
+    """An entry that claims the position of the one just before it replaces it, as a dict's
+    repeated key does (the last wins). False where the code keeps both and a repeat is an entry of
+    its own, checked where it stands (an enum's alias, a test case given twice)."""
 
 
 class CodeTask(Task[P]):

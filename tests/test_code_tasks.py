@@ -21,6 +21,8 @@ from longhaul.verify import StreamingVerifier, verify
 # Each code task's parameters for an instance of n entries (n >= 1).
 SIZED: dict[str, Callable[[int], dict[str, Any]]] = {
     "py_table": lambda n: {"start": 7, "end": 7 + n - 1},
+    "py_tests": lambda n: {"start": 3, "end": 3 + n - 1},
+    "py_enum": lambda n: {"start": 60, "end": 60 + n - 1},
 }
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

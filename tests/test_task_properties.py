@@ -34,6 +34,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "kill_script": [{"start": 4000, "end": 4400}],
     "sha256_digests": [{"end": 40}],
     "py_table": [{"start": 0, "end": 400}],
+    "py_tests": [{"start": 1, "end": 400}, {"start": 3600, "end": 3999}],
+    "py_enum": [{"start": 0, "end": 400}, {"start": 79_990, "end": 80_100}],
 }
 
 
@@ -50,6 +52,10 @@ def spoil(name: str, value: Any) -> Any:
         return value + 1
     if name == "py_table":
         return (value[0], value[1] + "x")
+    if name == "py_enum":
+        return (value[0] + "_X", value[1])
+    if name == "py_tests":
+        return (value[0], value[1] + "I")  # one more I: never n's numeral
     if name == "sha256_digests":
         return (value[0], ("0" if value[1][0] != "0" else "1") + value[1][1:])
     raise AssertionError(name)
@@ -84,7 +90,7 @@ def chunked(task, p, text: str, seed: int, stop: str, whole) -> bool:
     for piece in deltas(text, seed):
         v.feed(piece)
     assert v.finish(stop).model_dump() == whole.model_dump()
-    assert v.given == items_in(task, p, text)
+    assert v.given == items_in(task, p, text, cut=stop == "max_tokens")
     return True
 
 

@@ -98,15 +98,23 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDe
 
 def python_statement_entry(text: str) -> Entry:
     """One statement of a class body: `NAME = literal` is an entry; a docstring or `pass` is not."""
+    code = textwrap.dedent(text)
     try:
-        tree = ast.parse(textwrap.dedent(text))
+        tree = ast.parse(code)
     except SyntaxError as exc:
-        return _syntax_error(exc, text, 0)
+        # The lexer gives a class body line by line, so a loop or a method comes as its header
+        # alone (`for n in range(2, 21):`): read with a body, it is code, not a broken line.
+        header = _compound_header(code)
+        if header is None:
+            return _syntax_error(exc, text, 0)
+        tree = header
     if len(tree.body) != 1:
         return _SKIP if not tree.body else Entry("syntax", why="more than one statement on a line")
     stmt = tree.body[0]
     if isinstance(stmt, _LOOPS):
         return Entry("instead", why="a loop or function makes the members")
+    if isinstance(stmt, ast.If | ast.With | ast.Try | ast.ClassDef | ast.Match):
+        return Entry("instead", why="the members are made by code, not written out")
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
         return _ELIDED if stmt.value.value is Ellipsis else _SKIP
     if isinstance(stmt, ast.Pass):
@@ -125,6 +133,22 @@ def python_statement_entry(text: str) -> Entry:
         return Entry("value", (target.id, _literal(value)))
     except ValueError:
         return Entry("instead", why="the member's value is computed, not written out")
+
+
+def _compound_header(code: str) -> ast.Module | None:
+    """`code` as the header of a compound statement (`for ...:`, `def ...:`, `@decorator`), parsed
+    with an empty body; None if it is not one."""
+    stripped = code.strip()
+    if stripped.startswith("@"):
+        code = code + "\ndef _(): pass"
+    elif stripped.endswith(":"):
+        code = code + "\n    pass"
+    else:
+        return None
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None
 
 
 def json_entry(text: str) -> Entry:

@@ -28,13 +28,14 @@ def lexer_for(task: Task[Any], params: TaskParams) -> AnswerLexer:
     return Lexer(task, params)
 
 
-def items_in(task: Task[Any], params: TaskParams, text: str) -> ItemsGiven:
-    """The items a text gives (`ItemsGiven`), read on their own. The streaming verifier records
-    the same as it goes (`keep_items`), so that a streamed answer is not read twice."""
+def items_in(task: Task[Any], params: TaskParams, text: str, cut: bool = False) -> ItemsGiven:
+    """The items a text gives (`ItemsGiven`), read on their own; `cut`: the token limit ended it,
+    so a last entry it ends in is no entry even if it parses. The streaming verifier records the
+    same as it goes (`keep_items`), so that a streamed answer is not read twice."""
     lexer = lexer_for(task, params)
     first: int | None = None
     values: list[Any] = []
-    for e in [*lexer.feed(text), *lexer.finish()]:
+    for e in [*lexer.feed(text), *lexer.finish(cut=cut)]:
         if e.kind not in ("items", "keyed"):
             continue
         if e.values is not None:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from longhaul.code_task import CodeTask
 from longhaul.stop_reasons import read_stop_reason
 from longhaul.task import Checker, Mistake, Task, TaskParams
 from longhaul.verdict import WONT_DO_WORDS, Evidence, FirstError, StopReason, Verdict, WontDoKind
@@ -112,12 +113,16 @@ class StreamingVerifier:
     """Where the bracketed list being read opened, until it closes."""
     _first_claimed: int | None = field(default=None, init=False)
     _given: list[Any] = field(default_factory=list, init=False)
+    _repeats_stand: bool = field(default=False, init=False)
     _run_line: tuple[Event | None, int, int] = field(default=(None, 0, 0), init=False)
     """A run of line items, an offset in its text and the line there: items of a run are reached
     in order, so their line numbers are counted on from the last one asked for."""
 
     def __post_init__(self) -> None:
         self.params = self.task.params(self.params)
+        # In code such as an enum's body, an entry that repeats a position is kept beside the first:
+        # no revision, no new start, but an entry checked where it stands.
+        self._repeats_stand = isinstance(self.task, CodeTask) and not self.task.code.repeat_revises
         self._lexer = lexer_for(self.task, self.params)
         if self.task.solvable(self.params):
             self._first_value = next(iter(self.task.reference(self.params)), None)
@@ -263,6 +268,8 @@ class StreamingVerifier:
         if cand.n_emitted == 0 or cand.continued or cand.keyed is not None:
             return False
         if index is not None:
+            if self._repeats_stand and not (cand.closed or cand.broken):
+                return False  # the same container goes on
             # Item 1 again starts over, unless it revises an item 1 just given.
             return index == 0 and cand.last_index != 0
         if not (cand.closed or (cand.broken and not self._in_open_list(cand))):
@@ -319,7 +326,7 @@ class StreamingVerifier:
         # looking like a fresh start.
         cand.broken = False
         cand.closed = False
-        if index is not None and index == cand.last_index and cand.values is not None and cand.cut is None:
+        if index is not None and index == cand.last_index and cand.values is not None and cand.cut is None and not self._repeats_stand:
             if len(cand.values) > index and cand.values[index] == value and cand.mistake is None:
                 return  # the same line again: nothing to revise
             self._revise(cand, index)  # "Move 5: ... Wait, no. Move 5: ...", right or wrong
@@ -345,7 +352,9 @@ class StreamingVerifier:
                 cand.last_index = idx
             if idx is not None and idx != cand.next_index:
                 cand.n_emitted += 1
-                self._fail(cand, ev, idx, val, self._order_mistake(cand.next_index, idx))
+                # A repeat that stands is the task's to explain (an alias), in its own words.
+                repeat = cand.checker.check(val) if self._repeats_stand and idx < cand.next_index else None
+                self._fail(cand, ev, idx, val, repeat or self._order_mistake(cand.next_index, idx))
                 continue
             ok_before = cand.n_ok
             self._check_run(cand, [val], ev)
