@@ -7,7 +7,9 @@ is n (an int) and whose second is the standard subtractive numeral as a string (
 French spelling: every model knows them, there is one right answer for each n (no regional tens,
 no counting that a model gets wrong for reasons that have nothing to do with writing the list
 out), so a failure here is about the boilerplate, not the knowledge. The price is the range: 1 to
-3999, the numerals' own.
+3999, the numerals' own. For longer lists, `expected = "letters"` asks instead for the number of
+letters in n's French spelling, from 0 to 999999 (`(21, 9)` for "vingt et un"): any accepted
+spelling's count is right (`longhaul.french`: regional tens such as septante count as written).
 
 Accepted forms: the list as the decorator's second argument, on one line or spread over several
 (`argnames`/`argvalues` keywords, any names for the two arguments), or as a module-level list
@@ -25,14 +27,14 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, TaskParams, params_or_none
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, TaskParams, french, params_or_none
 
-Case = tuple[int, str]
-"""(n, its Roman numeral): what a right case holds."""
+Case = tuple[int, Any]
+"""(n, its Roman numeral or the letter count of its French spelling): what a right case holds."""
 
 _NUMERALS = (
     (1000, "M"),
@@ -63,13 +65,18 @@ def roman(n: int, numerals: Sequence[tuple[int, str]] = _NUMERALS) -> str:
 
 
 class Params(TaskParams):
-    start: int = Field(1, ge=1, le=3999, description="first integer (1-3999, the range of Roman numerals)")
-    end: int = Field(100, ge=1, le=3999, description="last integer (1-3999, at least start)")
+    start: int = Field(1, ge=0, le=999_999, description="first integer (1-3999 for Roman numerals, 0-999999 for letters)")
+    end: int = Field(100, ge=0, le=999_999, description="last integer (at least start; at most 3999 for Roman numerals)")
+    expected: Literal["roman", "letters"] = Field(
+        "roman", description="roman: n in Roman numerals; letters: the letter count of its French spelling"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Params:
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
+        if self.expected == "roman" and not 1 <= self.start <= self.end <= 3999:
+            raise ValueError(f"Roman numerals run from 1 to 3999 (got {self.start} to {self.end}); use expected = letters for others")
         return self
 
 
@@ -78,6 +85,25 @@ class Params(TaskParams):
 _DECORATOR = r"""@(?:pytest\.)?(?:mark\.)?parametrize\(\s*(?:argnames\s*=\s*)?
     (?:[rRuU]?"[^"\n]{0,80}"|[rRuU]?'[^'\n]{0,80}'|[\[(][^\])\n]{0,80}[\])])\s*,\s*(?:argvalues\s*=\s*)?\["""
 _NAMED = r"(?m:^)[ \t]*(?i:\w*(?:case|param|example|expect|data)\w*)\s*(?::[^=\n]{1,80})?=\s*\["
+
+
+_SUBJECT = {"roman": ("roman_numerals", "to_roman", "str"), "letters": ("french_words", "french_letters", "int")}
+"""Per kind of expected value: the module and function under test, and the value's type."""
+
+
+def _counts(n: int) -> set[int]:
+    """The letter counts of n's accepted French spellings (regional tens count as written)."""
+    return {french.letters(s) for s in french.spellings(n)}
+
+
+def letters_mistake(n: int, want: int, value: Any, expected: str) -> Mistake | None:
+    """Why `value` is not the letter count of n's French spelling, or None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return Mistake(expected, f"expected is the letter count as an int, not {type(value).__name__} {value!r}")
+    if value == want or value in _counts(n):
+        return None
+    spelling = french.spell(n)
+    return Mistake(expected, french.why_miscounted(spelling, value))
 
 
 class PyTests(CodeTask[Params]):
@@ -96,6 +122,17 @@ class PyTests(CodeTask[Params]):
     )
 
     def prompt(self, p: Params) -> Prompt:
+        if p.expected == "letters":
+            return Prompt(
+                system=None,
+                user=(
+                    f"Write a pytest test for a function `french_letters(n)` that returns the number of letters in the French spelling "
+                    f'of n: a `@pytest.mark.parametrize("n, expected", [...])` list with one `(n, expected)` case for every integer n '
+                    f"from {p.start} to {p.end}, in order, where expected is the number of letters (hyphens and spaces not counted) "
+                    f'as an int (for example (21, 9) for "vingt et un"), then the test function. '
+                    "Write every case out in full: no loops, no comprehensions, no helper functions to compute the cases."
+                ),
+            )
         return Prompt(
             system=None,
             user=(
@@ -108,12 +145,20 @@ class PyTests(CodeTask[Params]):
 
     def recognise(self, text: str) -> Params | None:
         m = re.search(
+            r"list with one `\(n, expected\)` case for every integer n from (\d+) to (\d+), in order, where expected is the number of letters",
+            text,
+        )
+        if m:
+            return params_or_none(Params, start=int(m.group(1)), end=int(m.group(2)), expected="letters")
+        m = re.search(
             r"list with one `\(n, expected\)` case for every integer n from (\d+) to (\d+), in order, where expected is n in upper-case Roman",
             text,
         )
         return params_or_none(Params, start=int(m.group(1)), end=int(m.group(2))) if m else None
 
     def reference(self, p: Params) -> Iterator[Case]:
+        if p.expected == "letters":
+            return ((n, french.letters(french.spell(n))) for n in range(p.start, p.end + 1))
         return ((n, roman(n)) for n in range(p.start, p.end + 1))
 
     def expected_count(self, p: Params) -> int:
@@ -142,6 +187,8 @@ class PyTests(CodeTask[Params]):
             k, value = got
             if k != n or isinstance(k, bool):
                 return Mistake(expected, f"expected the case for n = {n}, got n = {k!r}")
+            if p.expected == "letters":
+                return letters_mistake(n, numeral, value, expected)
             if not isinstance(value, str):
                 return Mistake(expected, f"expected is the numeral as a string, not {type(value).__name__} {value!r}")
             if value == numeral:
@@ -155,34 +202,44 @@ class PyTests(CodeTask[Params]):
         return SequenceChecker(self.reference(p), self.expected_count(p), compare)
 
     def show(self, value: Any, p: Params) -> str:
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int) and p.expected == "letters":
+            return f"({value[0]!r}, {value[1]!r})"
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str):
             return f'({value[0]!r}, "{value[1]}")'
         return repr(value)
 
     def render_entries(self, p: Params, entries: Iterable[str], tail: str = "") -> str:
         body = "".join(f"        {e},\n" for e in entries) + (f"        {tail}\n" if tail else "")
+        module, function, kind = _SUBJECT[p.expected]
         return (
-            "```python\nimport pytest\n\nfrom roman_numerals import to_roman\n\n\n"
+            f"```python\nimport pytest\n\nfrom {module} import {function}\n\n\n"
             f'@pytest.mark.parametrize(\n    "n, expected",\n    [\n{body}    ],\n)\n'
-            "def test_to_roman(n: int, expected: str) -> None:\n    assert to_roman(n) == expected\n```\n"
+            f"def test_{function}(n: int, expected: {kind}) -> None:\n    assert {function}(n) == expected\n```\n"
         )
 
     def generator(self, p: Params, written: Sequence[Case] = ()) -> str:
-        test = "def test_to_roman(n: int, expected: str) -> None:\n    assert to_roman(n) == expected\n```\n"
+        module, function, kind = _SUBJECT[p.expected]
+        test = f"def test_{function}(n: int, expected: {kind}) -> None:\n    assert {function}(n) == expected\n```\n"
+        computed = "roman.toRoman(n)" if p.expected == "roman" else 'sum(c.isalpha() for c in num2words(n, lang="fr"))'
+        imports = "import roman" if p.expected == "roman" else "from num2words import num2words"
         if not written:
             return (
-                "```python\nimport pytest\nimport roman\n\nfrom roman_numerals import to_roman\n\n"
-                f"CASES = [(n, roman.toRoman(n)) for n in range({p.start}, {p.end + 1})]\n\n\n"
+                f"```python\nimport pytest\n{imports}\n\nfrom {module} import {function}\n\n"
+                f"CASES = [(n, {computed}) for n in range({p.start}, {p.end + 1})]\n\n\n"
                 '@pytest.mark.parametrize("n, expected", CASES)\n' + test
             )
         head = self.render_entries(p, (self.show(v, p) for v in written))
         head = head[: head.index("    ],\n)\n")]
         rest = p.start + len(written)
-        return head + f"    ]\n    + [(n, roman.toRoman(n)) for n in range({rest}, {p.end + 1})],\n)\n" + test
+        return head + f"    ]\n    + [(n, {computed}) for n in range({rest}, {p.end + 1})],\n)\n" + test
 
     def wrong(self, value: Case, p: Params, rng: random.Random) -> Case:
         # The additive form where it differs (4 as IIII), else a neighbour's numeral: never n's.
         n, numeral = value
+        if p.expected == "letters":
+            # Off by the hyphens, or by one: never a count of an accepted spelling.
+            counts = _counts(n)
+            return (n, next(c for c in (numeral + 1, numeral - 1, numeral + 2, numeral + 3) if c not in counts))
         additive = roman(n, _ADDITIVE)
         if additive != numeral and rng.random() < 0.5:
             return (n, additive)

@@ -22,7 +22,10 @@ PARAMS = {
     "kill_script": st.tuples(st.integers(2, 4_000_000), st.integers(2, 4_000_000)).map(lambda t: {"start": min(t), "end": max(t)}),
     "sha256_digests": st.fixed_dictionaries({"end": st.integers(1, 100_000)}),
     "py_table": st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t)}),
-    "py_tests": st.tuples(st.integers(1, 3999), st.integers(1, 3999)).map(lambda t: {"start": min(t), "end": max(t)}),
+    "py_tests": st.one_of(
+        st.tuples(st.integers(1, 3999), st.integers(1, 3999)).map(lambda t: {"start": min(t), "end": max(t)}),
+        st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t), "expected": "letters"}),
+    ),
     "py_enum": st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t)}),
 }
 
@@ -66,7 +69,7 @@ SIZES = {
     "kill_script": [{"start": 100, "end": 150}],
     "sha256_digests": [{"end": 20}],
     "py_table": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
-    "py_tests": [{"start": 1, "end": 120}, {"start": 3880, "end": 3999}],
+    "py_tests": [{"start": 1, "end": 120}, {"start": 3880, "end": 3999}, {"start": 60, "end": 120, "expected": "letters"}],
     "py_enum": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
 }
 
