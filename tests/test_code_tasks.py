@@ -148,3 +148,13 @@ def test_code_that_does_not_parse_is_cant_do_with_the_parsers_message(tasks, nam
     assert verdict.first_error is not None and verdict.first_error.index == i
     assert "does not parse" in verdict.first_error.rule
     assert chunked(task, p, broken, data.draw(st.integers(0, 2**32)), "end_turn", verdict)
+
+
+def test_a_fence_tagged_with_another_language_is_never_read_for_entries(tasks):
+    # The table, then the same as YAML "for the config": its `0: zero` lines look like bare
+    # entries continuing the dict, but a YAML block holds no Python entries.
+    task = tasks["py_table"]
+    p = task.params({"start": 0, "end": 2})
+    text = task.render(p) + "\nAnd the same as YAML, in English:\n\n```yaml\n0: zero\n1: one\n2: two\n```\n"
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.items_correct) == ("complete", 3), verdict.explanation

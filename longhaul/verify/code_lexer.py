@@ -55,6 +55,14 @@ _GENERATING = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Fence tags of each language: a block tagged with another one (a Python script in a JSON task's
+# answer) is code, but never the container or its entries, even where a line looks like one.
+_TAGS = {
+    "python": frozenset({"python", "py", "python3"}),
+    "json": frozenset({"json", "jsonc", "json5"}),
+    "sql": frozenset({"sql", "postgres", "postgresql", "psql", "mysql", "sqlite", "plpgsql", "tsql"}),
+}
+_SHELL_TAGS = frozenset({"bash", "sh", "shell", "console", "csv", "yaml", "yml", "toml"})
 _SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|\(|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
 
 # Tokens: strings (a quote that opens one not closed in the text so far waits), comments, `...`,
@@ -154,6 +162,8 @@ class CodeLexer:
         self._line_no = 1
         self._box: _Box | None = None
         self._fenced = False
+        self._foreign = False
+        """The open fence is tagged with another language than the task's."""
         self._block_at = -1
         """Absolute offset where the open fence's code starts."""
         self._block: list[str] = []
@@ -274,6 +284,9 @@ class CodeLexer:
         if fence is not None:
             self._on_fence(start, end, fence.group(1))
             return end
+        if self._foreign:
+            self._other_line(start, end, code=True)
+            return end
         if self._language == "sql":
             opened = self._opener.match(line) is not None
             if opened or (self._fenced and self._block_opened and _SQL_LINE.match(line) and line.strip()):
@@ -315,10 +328,12 @@ class CodeLexer:
     def _on_fence(self, start: int, end: int, tag: str) -> None:
         if not self._fenced:
             self._fenced, self._block, self._block_at = True, [], self._base + end
+            tag = tag.lower()
+            self._foreign = tag in _SHELL_TAGS or any(tag in tags for language, tags in _TAGS.items() if language != self._language)
             self._block_line = self._line_at(start) + 1
             self._block_opened = self._block_flagged = False
         else:
-            self._fenced = False
+            self._fenced = self._foreign = False
             if self._block_opened and not self._block_flagged:
                 self._block.append(self._buf[max(0, self._block_at - self._base) : start])
                 self._parse_block()
