@@ -34,6 +34,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "kill_script": [{"start": 4000, "end": 4400}],
     "sha256_digests": [{"end": 40}],
     "py_table": [{"start": 0, "end": 400}],
+    "json_records": [{"seed": 3, "count": 300}, {"seed": 4, "start": 0, "count": 5}],
 }
 
 
@@ -50,6 +51,8 @@ def spoil(name: str, value: Any) -> Any:
         return value + 1
     if name == "py_table":
         return (value[0], value[1] + "x")
+    if name == "json_records":
+        return {**value, "active": not value["active"]}
     if name == "sha256_digests":
         return (value[0], ("0" if value[1][0] != "0" else "1") + value[1][1:])
     raise AssertionError(name)
