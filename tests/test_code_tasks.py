@@ -21,6 +21,7 @@ from longhaul.verify import StreamingVerifier, verify
 # Each code task's parameters for an instance of n entries (n >= 1).
 SIZED: dict[str, Callable[[int], dict[str, Any]]] = {
     "py_table": lambda n: {"start": 7, "end": 7 + n - 1},
+    "json_records": lambda n: {"seed": n, "start": 101, "count": n},
 }
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -158,3 +159,15 @@ def test_a_fence_tagged_with_another_language_is_never_read_for_entries(tasks):
     text = task.render(p) + "\nAnd the same as YAML, in English:\n\n```yaml\n0: zero\n1: one\n2: two\n```\n"
     verdict = verify(task, p, text)
     assert (verdict.outcome, verdict.items_correct) == ("complete", 3), verdict.explanation
+
+
+def test_the_last_json_object_is_read_when_its_line_ends_before_the_closing_bracket(tasks):
+    # Nothing can follow a JSON value but `,` or `]`: a wrong last object stops the stream at once.
+    task = tasks["json_records"]
+    p = task.params({"seed": 5, "count": 3})
+    ref = list(task.reference(p))
+    text = task.render(p, [*ref[:2], {**ref[2], "city": "Atlantis"}])
+    v = StreamingVerifier(task, p)
+    v.feed(text[: text.index("Atlantis")])
+    v.feed(text[text.index("Atlantis") : text.index("\n", text.index("Atlantis")) + 1])
+    assert v.failed is not None and v.failed.index == 2

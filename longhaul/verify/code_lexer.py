@@ -397,6 +397,7 @@ class CodeLexer:
         match = self._tokens.match
         sql = self._container == "inserts"
         block = self._container == "block"
+        json_array = self._container == "array"
         while pos < limit:
             if (
                 ((pos == 0 and self._base == 0) or (pos > 0 and buf[pos - 1] == "\n"))
@@ -421,7 +422,9 @@ class CodeLexer:
                     return pos
                 kind = "other"
             if kind == "nl":
-                if block and box.depth == 0 and box.entry_at >= 0:
+                # A line ends a class body's entry, and a JSON value whole at the line's end (nothing
+                # can go on a JSON value but `,` or `]`): so the last one is read before its `]` comes.
+                if (block or json_array) and box.depth == 0 and box.entry_at >= 0:
                     self._end_entry(pos)
                 elif sql and box.header is None and box.statement_at < 0:
                     pass
