@@ -22,6 +22,7 @@ from longhaul.verify import StreamingVerifier, verify
 SIZED: dict[str, Callable[[int], dict[str, Any]]] = {
     "py_table": lambda n: {"start": 7, "end": 7 + n - 1},
     "json_records": lambda n: {"seed": n, "start": 101, "count": n},
+    "sql_inserts": lambda n: {"seed": n, "start": 1, "count": n},
 }
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

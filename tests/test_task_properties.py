@@ -35,6 +35,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "sha256_digests": [{"end": 40}],
     "py_table": [{"start": 0, "end": 400}],
     "json_records": [{"seed": 3, "count": 300}, {"seed": 4, "start": 0, "count": 5}],
+    "sql_inserts": [{"seed": 5, "count": 300}, {"seed": 6, "start": 0, "count": 5}],
 }
 
 
@@ -51,7 +52,7 @@ def spoil(name: str, value: Any) -> Any:
         return value + 1
     if name == "py_table":
         return (value[0], value[1] + "x")
-    if name == "json_records":
+    if name in ("json_records", "sql_inserts"):
         return {**value, "active": not value["active"]}
     if name == "sha256_digests":
         return (value[0], ("0" if value[1][0] != "0" else "1") + value[1][1:])
