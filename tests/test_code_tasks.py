@@ -172,3 +172,14 @@ def test_the_last_json_object_is_read_when_its_line_ends_before_the_closing_brac
     v.feed(text[: text.index("Atlantis")])
     v.feed(text[text.index("Atlantis") : text.index("\n", text.index("Atlantis")) + 1])
     assert v.failed is not None and v.failed.index == 2
+
+
+def test_an_sql_row_whole_at_its_lines_end_is_read_before_what_follows(tasks):
+    # A multi-row insert whose last row is followed by an eliding comment, and only then `;`: the
+    # row comes first, so the comment cuts the list after it.
+    task = tasks["sql_inserts"]
+    p = task.params({"seed": 2, "count": 5})
+    ref = list(task.reference(p))
+    text = task.render_cut(p, ref[:2], "-- ... and so on for the remaining rows")
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.wont_do_kind, verdict.items_correct) == ("wont_do", "elision", 2), verdict.explanation

@@ -127,6 +127,8 @@ class _Box:
     """SQL: the statement up to and with VALUES, while its rows are read."""
     statement_at: int = -1
     """SQL: where the current statement starts."""
+    row_closed: bool = False
+    """SQL: the current row's last token closed its tuple (nothing but `,` or `;` can follow it)."""
 
 
 @dataclass
@@ -426,8 +428,10 @@ class CodeLexer:
                 # can go on a JSON value but `,` or `]`): so the last one is read before its `]` comes.
                 if (block or json_array) and box.depth == 0 and box.entry_at >= 0:
                     self._end_entry(pos)
-                elif sql and box.header is None and box.statement_at < 0:
-                    pass
+                elif sql and box.row_closed and box.entry_at >= 0:
+                    # A row whole at its line's end is read there: a comment on the next line
+                    # (`-- ... remaining rows`) then comes after it, as it stands in the text.
+                    self._end_entry(pos)
                 pos = end
                 continue
             if kind == "com":
@@ -500,7 +504,7 @@ class CodeLexer:
         box = self._box
         assert box is not None
         start = box.entry_at
-        box.entry_at = -1
+        box.entry_at, box.row_closed = -1, False
         if start < 0:
             return
         text = self._buf[start:end]
@@ -592,7 +596,8 @@ class CodeLexer:
                 box.depth -= 1
             elif kind == "ell":
                 box.ellipsis = True
-            elif kind == "word" and box.depth == 0 and m.group().upper() == "ON":
+            box.row_closed = kind == "close" and box.depth == 0 and self._buf[box.entry_at] == "("
+            if kind == "word" and box.depth == 0 and m.group().upper() == "ON":
                 # `ON CONFLICT ...` after the rows: no more rows in this statement.
                 self._end_entry(pos)
                 box.header = None
