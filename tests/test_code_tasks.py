@@ -183,3 +183,15 @@ def test_an_sql_row_whole_at_its_lines_end_is_read_before_what_follows(tasks):
     text = task.render_cut(p, ref[:2], "-- ... and so on for the remaining rows")
     verdict = verify(task, p, text)
     assert (verdict.outcome, verdict.wont_do_kind, verdict.items_correct) == ("wont_do", "elision", 2), verdict.explanation
+
+
+def test_a_name_where_an_sql_value_goes_is_cant_do_not_code_instead(tasks):
+    # A string in double quotes is an identifier to SQL: wrong code, not rows computed by a query.
+    task = tasks["sql_inserts"]
+    p = task.params({"seed": 2, "count": 2})
+    ref = list(task.reference(p))
+    text = task.render_entries(p, [task.show(ref[0], p), task.show(ref[1], p).replace("'", '"')])
+    verdict = verify(task, p, text)
+    assert verdict.outcome == "cant_do", verdict.explanation
+    assert verdict.first_error is not None and verdict.first_error.index == 1
+    assert "is a name, not a value" in verdict.first_error.rule
