@@ -62,10 +62,8 @@ def records(seed: int, start: int, count: int) -> Iterator[Record]:
     rng = random.Random(seed)
     for i in range(count):
         whole = rng.randrange(100)
-        if rng.randrange(2):
-            text = f"{whole}.{rng.randrange(1, 10)}"
-        else:
-            text = f"{whole}.{rng.randrange(1, 10)}{rng.randrange(1, 10)}"  # two digits, the last never 0
+        # One digit after the point, or two; the last never 0, so the text is the float's repr.
+        text = f"{whole}.{rng.randrange(1, 10)}" if rng.randrange(2) else f"{whole}.{rng.randrange(1, 10)}{rng.randrange(1, 10)}"
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         yield Record(start + i, name, rng.choice(CITIES), float(text), text, bool(rng.randrange(2)))
 

@@ -40,7 +40,15 @@ _IS_TYPE = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
 }
-_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
+_JSON_TYPE = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
 
 
 class Params(TaskParams):
@@ -66,9 +74,14 @@ def key_mistake(want: Record, got: Any, expected: str) -> Mistake | None:
         value = got[key]
         if not _IS_TYPE[kind](value):
             written = _JSON_TYPE.get(type(value), type(value).__name__)
-            return Mistake(expected, f"record {rid}: {key!r} must be {'an' if kind == 'integer' else 'a'} {kind}, not {written} ({json.dumps(value)})")
+            return Mistake(
+                expected, f"record {rid}: {key!r} must be {'an' if kind == 'integer' else 'a'} {kind}, not {written} ({json.dumps(value)})"
+            )
         if value != want[key]:
-            return Mistake(expected, f"record {rid}: {key!r} is {json.dumps(value, ensure_ascii=False)}, the CSV has {json.dumps(want[key], ensure_ascii=False)}")
+            return Mistake(
+                expected,
+                f"record {rid}: {key!r} is {json.dumps(value, ensure_ascii=False)}, the CSV has {json.dumps(want[key], ensure_ascii=False)}",
+            )
     return None
 
 

@@ -101,7 +101,9 @@ def row_mistake(want: Record, got: Any, expected: str) -> Mistake | None:
         value = row[column]
         if not _is_type(kind, value):
             allowed = " (TRUE/FALSE or 1/0)" if kind == "boolean" else " (numbers unquoted)" if kind in ("integer", "number") else ""
-            return Mistake(expected, f"row {rid}: {column} must be {'an' if kind == 'integer' else 'a'} {kind}{allowed}, not {_written(value)}")
+            return Mistake(
+                expected, f"row {rid}: {column} must be {'an' if kind == 'integer' else 'a'} {kind}{allowed}, not {_written(value)}"
+            )
         if value != want[column]:
             return Mistake(expected, f"row {rid}: {column} is {_sql(value)}, the CSV has {_sql(want[column])}")
     return None

@@ -153,7 +153,9 @@ def test_a_script_after_declining_to_type_the_records_is_a_refusal(task_p):
     # I expected code_instead; the verifier takes the kind from the answer's words (docs/verdicts.md:
     # a decline, then some of the work, is `refusal`), and "rather than typing every record" declines.
     task, p = task_p
-    text = SCRIPT.replace("This converts the CSV to the JSON array:", "Rather than typing every record by hand, you can convert the CSV with a short script:")
+    text = SCRIPT.replace(
+        "This converts the CSV to the JSON array:", "Rather than typing every record by hand, you can convert the CSV with a short script:"
+    )
     verdict = verify(task, p, text)
     assert (verdict.outcome, verdict.wont_do_kind) == ("wont_do", "refusal"), verdict.explanation
 
@@ -175,7 +177,7 @@ def test_a_boolean_written_as_a_string_is_cant_do_naming_the_key(task_p):
 @pytest.mark.parametrize(
     "change, rule",
     [
-        ('"city": "Jakarta"', "record 2: 'city' is \"Lima\", the CSV has \"Jakarta\""),
+        ('"city": "Jakarta"', 'record 2: \'city\' is "Lima", the CSV has "Jakarta"'),
         ('"score": 65.3, ', "record 2 has no key 'score'"),
         ('"active": false}', "record 2 has a key 'email' the prompt does not ask for (keys: id, name, city, score, active)"),
     ],
@@ -183,7 +185,10 @@ def test_a_boolean_written_as_a_string_is_cant_do_naming_the_key(task_p):
 def test_a_wrong_key_is_named(task_p, change, rule):
     task, p = task_p
     line = '{"id": 2, "name": "Dmitri O\'Brien", "city": "Jakarta", "score": 65.3, "active": false}'
-    bad = line.replace(change, {'"city": "Jakarta"': '"city": "Lima"', '"score": 65.3, ': "", '"active": false}': '"active": false, "email": "d@x.org"}'}[change])
+    bad = line.replace(
+        change,
+        {'"city": "Jakarta"': '"city": "Lima"', '"score": 65.3, ': "", '"active": false}': '"active": false, "email": "d@x.org"}'}[change],
+    )
     verdict = verify(task, p, ONE_PER_LINE.replace(line, bad))
     assert verdict.first_error is not None and (verdict.first_error.index, verdict.first_error.rule) == (1, rule)
 

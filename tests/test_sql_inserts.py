@@ -148,7 +148,10 @@ def test_a_quoted_number_is_cant_do_naming_the_column(task_p):
     [
         ("(3, 'Umar Novak', 'York', 11.78, FALSE)", "row 3: city is 'York', the CSV has 'New York'"),
         ("(3, 'Umar Novak', 'New York', 11.78, 2)", "row 3: active must be a boolean (TRUE/FALSE or 1/0), not a number (2)"),
-        ("(3, 'Umar Novak', 'New York', 11.78)", "row 3 has 4 values; without a column list a row gives the 5 columns id, name, city, score, active in that order"),
+        (
+            "(3, 'Umar Novak', 'New York', 11.78)",
+            "row 3 has 4 values; without a column list a row gives the 5 columns id, name, city, score, active in that order",
+        ),
     ],
 )
 def test_a_wrong_value_is_named(task_p, bad, rule):
