@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from longhaul import french
+from longhaul import french, records
 from longhaul._version import __version__
 from longhaul.code_task import CodeSyntax, CodeTask
 from longhaul.errors import BadInput, LonghaulError, StoreError
@@ -109,6 +109,7 @@ __all__ = [
     "__version__",
     "french",
     "params_or_none",
+    "records",
     "verify",
     *sorted(_LAZY),
 ]

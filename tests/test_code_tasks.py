@@ -24,6 +24,8 @@ SIZED: dict[str, Callable[[int], dict[str, Any]]] = {
     "py_tests": lambda n: {"start": 3, "end": 3 + n - 1},
     "py_tests/letters": lambda n: {"start": 990, "end": 990 + n - 1, "expected": "letters"},
     "py_enum": lambda n: {"start": 60, "end": 60 + n - 1},
+    "json_records": lambda n: {"seed": n, "start": 101, "count": n},
+    "sql_inserts": lambda n: {"seed": n, "start": 1, "count": n},
 }
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -151,3 +153,48 @@ def test_code_that_does_not_parse_is_cant_do_with_the_parsers_message(tasks, nam
     assert verdict.first_error is not None and verdict.first_error.index == i
     assert "does not parse" in verdict.first_error.rule
     assert chunked(task, p, broken, data.draw(st.integers(0, 2**32)), "end_turn", verdict)
+
+
+def test_a_fence_tagged_with_another_language_is_never_read_for_entries(tasks):
+    # The table, then the same as YAML "for the config": its `0: zero` lines look like bare
+    # entries continuing the dict, but a YAML block holds no Python entries.
+    task = tasks["py_table"]
+    p = task.params({"start": 0, "end": 2})
+    text = task.render(p) + "\nAnd the same as YAML, in English:\n\n```yaml\n0: zero\n1: one\n2: two\n```\n"
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.items_correct) == ("complete", 3), verdict.explanation
+
+
+def test_the_last_json_object_is_read_when_its_line_ends_before_the_closing_bracket(tasks):
+    # Nothing can follow a JSON value but `,` or `]`: a wrong last object stops the stream at once.
+    task = tasks["json_records"]
+    p = task.params({"seed": 5, "count": 3})
+    ref = list(task.reference(p))
+    text = task.render(p, [*ref[:2], {**ref[2], "city": "Atlantis"}])
+    v = StreamingVerifier(task, p)
+    v.feed(text[: text.index("Atlantis")])
+    v.feed(text[text.index("Atlantis") : text.index("\n", text.index("Atlantis")) + 1])
+    assert v.failed is not None and v.failed.index == 2
+
+
+def test_an_sql_row_whole_at_its_lines_end_is_read_before_what_follows(tasks):
+    # A multi-row insert whose last row is followed by an eliding comment, and only then `;`: the
+    # row comes first, so the comment cuts the list after it.
+    task = tasks["sql_inserts"]
+    p = task.params({"seed": 2, "count": 5})
+    ref = list(task.reference(p))
+    text = task.render_cut(p, ref[:2], "-- ... and so on for the remaining rows")
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.wont_do_kind, verdict.items_correct) == ("wont_do", "elision", 2), verdict.explanation
+
+
+def test_a_name_where_an_sql_value_goes_is_cant_do_not_code_instead(tasks):
+    # A string in double quotes is an identifier to SQL: wrong code, not rows computed by a query.
+    task = tasks["sql_inserts"]
+    p = task.params({"seed": 2, "count": 2})
+    ref = list(task.reference(p))
+    text = task.render_entries(p, [task.show(ref[0], p), task.show(ref[1], p).replace("'", '"')])
+    verdict = verify(task, p, text)
+    assert verdict.outcome == "cant_do", verdict.explanation
+    assert verdict.first_error is not None and verdict.first_error.index == 1
+    assert "is a name, not a value" in verdict.first_error.rule

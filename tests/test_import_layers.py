@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.task",
         "longhaul.code_task",
         "longhaul.french",
+        "longhaul.records",
         "longhaul.tokens",
         "longhaul.interval",
         "longhaul.sequence",

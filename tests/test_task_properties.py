@@ -36,6 +36,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "py_table": [{"start": 0, "end": 400}],
     "py_tests": [{"start": 1, "end": 400}, {"start": 3600, "end": 3999}, {"start": 0, "end": 300, "expected": "letters"}],
     "py_enum": [{"start": 0, "end": 400}, {"start": 79_990, "end": 80_100}],
+    "json_records": [{"seed": 3, "count": 300}, {"seed": 4, "start": 0, "count": 5}],
+    "sql_inserts": [{"seed": 5, "count": 300}, {"seed": 6, "start": 0, "count": 5}],
 }
 
 
@@ -58,6 +60,8 @@ def spoil(name: str, value: Any) -> Any:
         return (value[0], value[1] + 40)  # far from any accepted spelling's letter count
     if name == "py_tests":
         return (value[0], value[1] + "I")  # one more I: never n's numeral
+    if name in ("json_records", "sql_inserts"):
+        return {**value, "active": not value["active"]}
     if name == "sha256_digests":
         return (value[0], ("0" if value[1][0] != "0" else "1") + value[1][1:])
     raise AssertionError(name)

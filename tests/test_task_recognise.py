@@ -27,6 +27,8 @@ PARAMS = {
         st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t), "expected": "letters"}),
     ),
     "py_enum": st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)).map(lambda t: {"start": min(t), "end": max(t)}),
+    "json_records": st.fixed_dictionaries({"seed": st.integers(0, 10**9), "start": st.integers(0, 10**6), "count": st.integers(1, 40)}),
+    "sql_inserts": st.fixed_dictionaries({"seed": st.integers(0, 10**9), "start": st.integers(0, 10**6), "count": st.integers(1, 40)}),
 }
 
 TASK_AND_PARAMS = st.sampled_from(sorted(PARAMS)).flatmap(lambda name: st.tuples(st.just(name), PARAMS[name]))
@@ -71,6 +73,8 @@ SIZES = {
     "py_table": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
     "py_tests": [{"start": 1, "end": 120}, {"start": 3880, "end": 3999}, {"start": 60, "end": 120, "expected": "letters"}],
     "py_enum": [{"start": 0, "end": 120}, {"start": 995, "end": 1010}],
+    "json_records": [{"count": 1}, {"seed": 7, "start": 0, "count": 60}],
+    "sql_inserts": [{"count": 1}, {"seed": 8, "start": 0, "count": 60}],
 }
 
 

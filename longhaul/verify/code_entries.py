@@ -246,6 +246,12 @@ def sql_rows(header: str, rows: Sequence[str]) -> list[Entry]:
     out: list[Entry] = []
     for row in tree.expression.expressions:
         cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+        name = next((c for c in cells if isinstance(c, exp.Column)), None)
+        if name is not None:
+            # A name where a value goes is no computation: a stray character glued to a value
+            # (`\x011` reads as a name), or a string in double quotes, which SQL reads as a name.
+            out.append(Entry("syntax", why=f"{name.sql()!r} is a name, not a value (strings take single quotes)"))
+            continue
         try:
             values = [_sql_value(c) for c in cells]
         except ValueError:

@@ -55,6 +55,14 @@ _GENERATING = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Fence tags of each language: a block tagged with another one (a Python script in a JSON task's
+# answer) is code, but never the container or its entries, even where a line looks like one.
+_TAGS = {
+    "python": frozenset({"python", "py", "python3"}),
+    "json": frozenset({"json", "jsonc", "json5"}),
+    "sql": frozenset({"sql", "postgres", "postgresql", "psql", "mysql", "sqlite", "plpgsql", "tsql"}),
+}
+_SHELL_TAGS = frozenset({"bash", "sh", "shell", "console", "csv", "yaml", "yml", "toml"})
 _SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|\(|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
 
 # Tokens: strings (a quote that opens one not closed in the text so far waits), comments, `...`,
@@ -119,6 +127,8 @@ class _Box:
     """SQL: the statement up to and with VALUES, while its rows are read."""
     statement_at: int = -1
     """SQL: where the current statement starts."""
+    row_closed: bool = False
+    """SQL: the current row's last token closed its tuple (nothing but `,` or `;` can follow it)."""
 
 
 @dataclass
@@ -154,6 +164,8 @@ class CodeLexer:
         self._line_no = 1
         self._box: _Box | None = None
         self._fenced = False
+        self._foreign = False
+        """The open fence is tagged with another language than the task's."""
         self._block_at = -1
         """Absolute offset where the open fence's code starts."""
         self._block: list[str] = []
@@ -274,6 +286,9 @@ class CodeLexer:
         if fence is not None:
             self._on_fence(start, end, fence.group(1))
             return end
+        if self._foreign:
+            self._other_line(start, end, code=True)
+            return end
         if self._language == "sql":
             opened = self._opener.match(line) is not None
             if opened or (self._fenced and self._block_opened and _SQL_LINE.match(line) and line.strip()):
@@ -315,10 +330,12 @@ class CodeLexer:
     def _on_fence(self, start: int, end: int, tag: str) -> None:
         if not self._fenced:
             self._fenced, self._block, self._block_at = True, [], self._base + end
+            tag = tag.lower()
+            self._foreign = tag in _SHELL_TAGS or any(tag in tags for language, tags in _TAGS.items() if language != self._language)
             self._block_line = self._line_at(start) + 1
             self._block_opened = self._block_flagged = False
         else:
-            self._fenced = False
+            self._fenced = self._foreign = False
             if self._block_opened and not self._block_flagged:
                 self._block.append(self._buf[max(0, self._block_at - self._base) : start])
                 self._parse_block()
@@ -382,6 +399,7 @@ class CodeLexer:
         match = self._tokens.match
         sql = self._container == "inserts"
         block = self._container == "block"
+        json_array = self._container == "array"
         while pos < limit:
             if (
                 ((pos == 0 and self._base == 0) or (pos > 0 and buf[pos - 1] == "\n"))
@@ -406,10 +424,14 @@ class CodeLexer:
                     return pos
                 kind = "other"
             if kind == "nl":
-                if block and box.depth == 0 and box.entry_at >= 0:
+                # A line ends a class body's entry, and a JSON value whole at the line's end (nothing
+                # can go on a JSON value but `,` or `]`): so the last one is read before its `]` comes.
+                if (block or json_array) and box.depth == 0 and box.entry_at >= 0:
                     self._end_entry(pos)
-                elif sql and box.header is None and box.statement_at < 0:
-                    pass
+                elif sql and box.row_closed and box.entry_at >= 0:
+                    # A row whole at its line's end is read there: a comment on the next line
+                    # (`-- ... remaining rows`) then comes after it, as it stands in the text.
+                    self._end_entry(pos)
                 pos = end
                 continue
             if kind == "com":
@@ -482,7 +504,7 @@ class CodeLexer:
         box = self._box
         assert box is not None
         start = box.entry_at
-        box.entry_at = -1
+        box.entry_at, box.row_closed = -1, False
         if start < 0:
             return
         text = self._buf[start:end]
@@ -574,7 +596,8 @@ class CodeLexer:
                 box.depth -= 1
             elif kind == "ell":
                 box.ellipsis = True
-            elif kind == "word" and box.depth == 0 and m.group().upper() == "ON":
+            box.row_closed = kind == "close" and box.depth == 0 and self._buf[box.entry_at] == "("
+            if kind == "word" and box.depth == 0 and m.group().upper() == "ON":
                 # `ON CONFLICT ...` after the rows: no more rows in this statement.
                 self._end_entry(pos)
                 box.header = None
