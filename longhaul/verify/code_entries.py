@@ -180,9 +180,8 @@ def json_document(text: str) -> Entry:
 # -- SQL --------------------------------------------------------------------------------------------
 
 
-def _sql_value(node: Any) -> Any:
-    from sqlglot import exp
-
+def _sql_value(node: Any, exp: Any) -> Any:
+    """A literal's value (`exp` is sqlglot's expression module, imported once by the caller)."""
     if isinstance(node, exp.Literal):
         if node.is_string:
             return node.this
@@ -196,7 +195,7 @@ def _sql_value(node: Any) -> Any:
     if isinstance(node, exp.Null):
         return None
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
-        value = _sql_value(node.this)
+        value = _sql_value(node.this, exp)
         return -value
     raise ValueError(node.sql())
 
@@ -253,7 +252,7 @@ def sql_rows(header: str, rows: Sequence[str]) -> list[Entry]:
             out.append(Entry("syntax", why=f"{name.sql()!r} is a name, not a value (strings take single quotes)"))
             continue
         try:
-            values = [_sql_value(c) for c in cells]
+            values = [_sql_value(c, exp) for c in cells]
         except ValueError:
             out.append(Entry("instead", why="a value is computed, not written out"))
             continue

@@ -63,6 +63,8 @@ _TAGS = {
     "sql": frozenset({"sql", "postgres", "postgresql", "psql", "mysql", "sqlite", "plpgsql", "tsql"}),
 }
 _SHELL_TAGS = frozenset({"bash", "sh", "shell", "console", "csv", "yaml", "yml", "toml"})
+_SQL_ROW = re.compile(r"""\((?:[^()'"\-/.…;\n]|'(?:[^'\n]|'')*'(?!')|\.(?!\.)|-(?!-)|/(?!\*))*\)""")
+"""A row of values with no bracket, comment, `...` or statement end inside: read as one token."""
 _SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|\(|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
 
 # Tokens: strings (a quote that opens one not closed in the text so far waits), comments, `...`,
@@ -407,6 +409,14 @@ class CodeLexer:
                 and self._line_ends_box(pos, limit, box)
             ):
                 return pos  # the container ended: the line is read outside it
+            if sql and box.header is not None and box.depth == 0 and box.entry_at < 0 and buf.startswith("(", pos):
+                # A flat row (values, strings, no brackets, comments or `...` inside) is one token:
+                # most rows are, and reading them value by value is most of the time they take.
+                flat = _SQL_ROW.match(buf, pos, limit)
+                if flat is not None:
+                    box.entry_at, box.row_closed = pos, True
+                    pos = flat.end()
+                    continue
             m = match(buf, pos, limit)
             assert m is not None
             kind = m.lastgroup
