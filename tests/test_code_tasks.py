@@ -198,3 +198,28 @@ def test_a_name_where_an_sql_value_goes_is_cant_do_not_code_instead(tasks):
     assert verdict.outcome == "cant_do", verdict.explanation
     assert verdict.first_error is not None and verdict.first_error.index == 1
     assert "is a name, not a value" in verdict.first_error.rule
+
+
+@pytest.mark.slow
+def test_the_coding_boilerplate_suite_tells_eliding_and_coding_from_the_token_limit(tmp_path):
+    # Decided before running: a lazy model's direct answer past its 150 entries is elision and
+    # continue completes it; the coder's direct answer is code instead; the truncating model's is
+    # budget_exhausted at 1000 entries and continue completes it, on every code task.
+    from longhaul import run
+
+    result = run(
+        "coding-boilerplate",
+        models=["sim/lazy?k=150", "sim/coder?k=10", "sim/truncating?limit=6000"],
+        strategies=["direct", "continue"],
+        out=tmp_path / "run",
+    )
+    seen = {(t.spec.model.split("?")[0], t.spec.task, t.spec.size, t.spec.strategy): t.verdict for t in result.trials}
+    assert {task for _, task, _, _ in seen} == set(NAMES) - {"py_tests/letters"}
+    for task in {task for _, task, _, _ in seen}:
+        lazy = seen[("sim/lazy", task, 200, "direct")]
+        assert (lazy.outcome, lazy.wont_do_kind, lazy.items_correct) == ("wont_do", "elision", 150), (task, lazy.explanation)
+        assert seen[("sim/lazy", task, 1000, "continue")].outcome == "complete"
+        coder = seen[("sim/coder", task, 200, "direct")]
+        assert (coder.outcome, coder.wont_do_kind, coder.items_correct) == ("wont_do", "code_instead", 10), (task, coder.explanation)
+        assert seen[("sim/truncating", task, 1000, "direct")].outcome == "budget_exhausted"
+        assert seen[("sim/truncating", task, 1000, "continue")].outcome == "complete"

@@ -97,7 +97,7 @@ def test_a_bad_suite_is_one_line_with_file_line_and_field_and_nothing_runs(tmp_p
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name", ["demo", "illusion-of-thinking", "refusal-problem", "nightly"])
+@pytest.mark.parametrize("name", ["demo", "illusion-of-thinking", "refusal-problem", "nightly", "coding-boilerplate"])
 def test_builtin_suites_load_by_name(name):
     p = plan(name)
     assert p.trials and p.suite.name == name
