@@ -95,7 +95,7 @@ class JsonRecords(CodeTask[Params]):
         container="array",
         # A line that opens the array: `[` alone, or with the first object after it.
         opener=r"(?m)^[ \t]*\[(?=[ \t]*(?:$|\{|//))",
-        entry_start=r"\{",
+        entry_start=r",?[ \t]*\{",  # a continuation may start with the comma after the last record
     )
 
     def prompt(self, p: Params) -> Prompt:

@@ -175,3 +175,60 @@ def test_bare_rows_continuing_an_earlier_turn_are_read_in_the_prompts_column_ord
     assert given.values == [(3, "Umar Novak", "New York", 11.78, False), (4, "Bruno Baker", "Glasgow", 79.92, False)]
     checker = task.checker(p)
     assert [checker.check(v) for v in [*list(task.reference(p))[:2], *given.values]] == [None] * 4
+
+
+# Found in review: statements a seed script really holds. Each verdict decided before running.
+ROWS = """(1, 'Quinn Tanaka', 'Glasgow', 57.8, FALSE),
+  (2, 'Dmitri O''Brien', 'Jakarta', 65.3, FALSE),
+  (3, 'Umar Novak', 'New York', 11.78, FALSE),
+  (4, 'Bruno Baker', 'Glasgow', 79.92, FALSE)"""
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "\nON CONFLICT (id) DO NOTHING;",
+        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;",
+        " ON DUPLICATE KEY UPDATE name = VALUES(name);",
+        "\nRETURNING id;",
+    ],
+)
+def test_clauses_after_the_rows_end_the_statement_not_the_code(task_p, tail):
+    task, p = task_p
+    text = f"```sql\nINSERT INTO people (id, name, city, score, active) VALUES\n  {ROWS}{tail}\n```\n"
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.items_correct) == ("complete", 4), verdict.explanation
+
+
+def test_one_statement_a_row_with_on_conflict_is_complete(task_p):
+    task, p = task_p
+    rows = [r.strip().rstrip(",") for r in ROWS.splitlines()]
+    text = (
+        "```sql\n"
+        + "".join(f"INSERT INTO people (id, name, city, score, active) VALUES {r} ON CONFLICT DO NOTHING;\n" for r in rows)
+        + "```\n"
+    )
+    assert verify(task, p, text).outcome == "complete"
+
+
+def test_a_statement_the_parser_does_not_know_is_no_entry(task_p):
+    task, p = task_p
+    rows = [r.strip().rstrip(",") for r in ROWS.splitlines()]
+    body = "".join(f"INSERT INTO people (id, name, city, score, active) VALUES {r};\n" for r in rows[:2])
+    body += "PRAGMA foreign_keys = ON;\n"
+    body += "".join(f"INSERT INTO people (id, name, city, score, active) VALUES {r};\n" for r in rows[2:])
+    assert verify(task, p, f"```sql\n{body}```\n").outcome == "complete"
+
+
+def test_mysql_backquoted_names_are_read(task_p):
+    task, p = task_p
+    text = f"```mysql\nINSERT INTO `people` (`id`, `name`, `city`, `score`, `active`) VALUES\n  {ROWS};\n```\n"
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.items_correct) == ("complete", 4), verdict.explanation
+
+
+def test_a_bracketed_line_of_prose_after_unfenced_sql_is_no_row(task_p):
+    task, p = task_p
+    text = f"INSERT INTO people (id, name, city, score, active) VALUES\n  {ROWS};\n\n(All 4 rows are included, in the CSV's order.)\n"
+    verdict = verify(task, p, text)
+    assert (verdict.outcome, verdict.items_correct) == ("complete", 4), verdict.explanation

@@ -9,7 +9,10 @@ or a syntax error with the parser's own message and the offset it points at.
 from __future__ import annotations
 
 import ast
+import functools
 import json
+import logging
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +43,9 @@ def _syntax_error(exc: SyntaxError, text: str, prefix: int) -> Entry:
     row = max(1, min(exc.lineno or 1, len(lines)))
     col = max(0, (exc.offset or 1) - 1 - (prefix if row == 1 else 0))
     at = sum(len(line) + 1 for line in lines[: row - 1]) + col
-    return Entry("syntax", why=exc.msg, at=max(0, min(at, len(text))))
+    # The message's own "(detected at line 1)" counts the entry's lines, not the answer's.
+    message = re.sub(r"\s*\(detected at line \d+\)", "", exc.msg)
+    return Entry("syntax", why=message, at=max(0, min(at, len(text))))
 
 
 def _literal(node: ast.expr) -> Any:
@@ -214,9 +219,25 @@ def _sql_error(exc: Exception, text: str) -> Entry:
 
 
 def _parse_sql(text: str) -> Any:
+    """One statement, in sqlglot's default dialect; with backquoted names, as MySQL writes them."""
     import sqlglot
+    from sqlglot.errors import ParseError, TokenError
 
-    return sqlglot.parse_one(text)
+    _quiet_sqlglot()
+    try:
+        return sqlglot.parse_one(text)
+    except (ParseError, TokenError):
+        if "`" not in text:
+            raise
+        return sqlglot.parse_one(text, read="mysql")
+
+
+@functools.cache
+def _quiet_sqlglot() -> None:
+    """sqlglot warns on its logger when it falls back to reading a statement as a bare command
+    (prose that starts with `Set` or `Do`): the verdict says what matters, so those warnings are
+    kept off the user's terminal."""
+    logging.getLogger("sqlglot").addFilter(lambda record: record.levelno >= logging.ERROR)
 
 
 def sql_rows(header: str, rows: Sequence[str]) -> list[Entry]:
@@ -271,7 +292,9 @@ def sql_statement(text: str) -> Entry:
     try:
         tree = _parse_sql(text)
     except (ParseError, TokenError) as exc:
-        return _sql_error(exc, text)
+        # A statement the parser does not know (a dialect's PRAGMA) holds no rows: only an INSERT
+        # that does not parse is wrong code.
+        return _sql_error(exc, text) if re.search(r"\bINSERT\b", text, re.IGNORECASE) else _SKIP
     if tree is None:
         return _SKIP
     if isinstance(tree, exp.Insert) or tree.find(exp.Insert) is not None:

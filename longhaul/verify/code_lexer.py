@@ -39,18 +39,22 @@ _ELIDING_COMMENT = re.compile(
     + r"""| (?P<todo>\b(?:TODO|FIXME)\b
       | \badd\s+(?:the\s+)?(?:rest|remaining|more|others?|other\s+\w+)\b
       | \bmore\s+(?:entries|cases|members|rows|records|values)\b
-      | \bsame\s+(?:pattern|way|format)\b)""",
+      | \bsame\s+(?:pattern|way|format)\b
+      | \bfill\s+in\b | \bgo(?:es)?\s+here\b
+      | \bcontinu\w*\s+(?:until|up\s+to|to|through|for)\b | \brepeat\s+(?:for|until|up\s+to|through)\b)""",
     re.IGNORECASE | re.VERBOSE,
 )
 # A line of code that makes entries instead of writing them: a loop, a comprehension, a function,
-# a `range`, an item assignment or `update`/`append` into a table, a query that generates rows.
+# a `range`, `update`/`append` of a computed value into a table (of a literal, `FRENCH.update({`,
+# it writes entries out), a script that converts the data, a query that generates rows. An item
+# assignment on its own (`FRENCH[10] = "dix"`) writes a value out; inside a loop, the loop tells.
 _GENERATING = re.compile(
     r"""^[ \t]*(?:
         (?:async\s+)?for\s+[\w, ()]{1,60}\s+in\b | while\b | (?:async\s+)?def\s+\w+\s*\(
       | .*\bfor\s+[\w, ()]{1,60}\s+in\s+\S
       | .*\brange\s*\(
-      | .*\w\s*\[[^\]\n]{1,60}\]\s*=(?!=)
-      | .*\.(?:update|append|extend|setdefault|insert)\s*\(
+      | .*\.(?:update|append|extend|setdefault|insert)\s*\((?!\s*[\[{(]?\s*$)(?!\s*[\[{(]\s*(?:\d|["'{(]))
+      | .*\bjson\.dumps?\s*\( | .*\bcsv\.(?:reader|DictReader)\b | .*\bread_csv\s*\( | .*\.to_json\s*\(
       | .*\bgenerate_series\s*\( | .*\bWITH\s+RECURSIVE\b
     )""",
     re.IGNORECASE | re.VERBOSE,
@@ -63,9 +67,12 @@ _TAGS = {
     "sql": frozenset({"sql", "postgres", "postgresql", "psql", "mysql", "sqlite", "plpgsql", "tsql"}),
 }
 _SHELL_TAGS = frozenset({"bash", "sh", "shell", "console", "csv", "yaml", "yml", "toml"})
+_PROSE_LINE = re.compile(r"[ \t]*[^\W\d_][\w'’]*(?:[ \t]+[\w'’,.:;!?()-]+){2,}[ \t]*\r?\n?$")
+"""A line of words (at least three, the first a word): prose between a container's entries."""
 _SQL_ROW = re.compile(r"""\((?:[^()'"\-/.…;\n]|'(?:[^'\n]|'')*'(?!')|\.(?!\.)|-(?!-)|/(?!\*))*\)""")
 """A row of values with no bracket, comment, `...` or statement end inside: read as one token."""
-_SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|\(|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
+_SQL_LINE = re.compile(r"[ \t]*(?:$|--|/\*|(?:INSERT|CREATE|BEGIN|COMMIT|WITH|DROP|SET|DO|VALUES|START|END)\b)", re.IGNORECASE)
+"""A line that goes on an SQL script (a row is one too where it starts as the task's rows do)."""
 
 # Tokens: strings (a quote that opens one not closed in the text so far waits), comments, `...`,
 # brackets, separators, words (SQL's VALUES), and everything else in runs.
@@ -117,6 +124,11 @@ class _Box:
 
     explicit: bool
     """Opened by the task's opener (not bare entries continuing an earlier turn's list)."""
+    opened_at: int = -1
+    """Absolute offset of the opener."""
+    opened_line: int = 0
+    opener: str = ""
+    """The opener's text (`FRENCH = {`)."""
     indent: int = -1
     """For a class body: the indentation of its `class` line; a line at most that deep ends it."""
     depth: int = 0
@@ -129,8 +141,21 @@ class _Box:
     """SQL: the statement up to and with VALUES, while its rows are read."""
     statement_at: int = -1
     """SQL: where the current statement starts."""
+    suspended: bool = False
+    """A dict, list or array left open where its fenced block closed, or where prose came between
+    its entries: the lines that follow are read outside it until entries or its closer go on
+    (a long answer split over several blocks), and it is never closed if none do."""
+    tail: bool = False
+    """SQL: in the clauses after an INSERT's rows (`ON CONFLICT`, `RETURNING`), up to its `;`."""
     row_closed: bool = False
     """SQL: the current row's last token closed its tuple (nothing but `,` or `;` can follow it)."""
+
+
+def _closed(entry: str, container: str) -> bool:
+    """Whether an entry that parses is whole however the text goes on: it ends in a closing bracket
+    or quote (`{"id": 7}`, `(5, "V")`, `5: "cinq"`). A class body's `DIX_SEPT = 1` may be the start
+    of `DIX_SEPT = 17`."""
+    return container != "block" and entry[-1:] in ")]}\"'"
 
 
 @dataclass
@@ -210,7 +235,7 @@ class CodeLexer:
         limit = len(buf) if final else buf.rfind("\n") + 1
         pos = self._pos
         while pos < limit:
-            if self._box is not None:
+            if self._box is not None and not self._box.suspended:
                 reached = self._scan_box(pos, limit, final)
                 if reached == pos and self._box is not None:
                     break  # a string or comment that is not closed yet: wait for more lines
@@ -219,7 +244,7 @@ class CodeLexer:
             nl = buf.find("\n", pos, limit)
             end = nl + 1 if nl >= 0 else limit
             reached = self._outside(pos, end, limit, final)
-            if reached == pos and self._box is None:
+            if reached == pos and (self._box is None or self._box.suspended):
                 break  # an opener may span the next lines: wait for them
             pos = reached
         if final:
@@ -288,12 +313,20 @@ class CodeLexer:
         if fence is not None:
             self._on_fence(start, end, fence.group(1))
             return end
+        box = self._box
+        if box is not None and box.suspended and line.strip():
+            if self._opener.search(line):
+                self._box = None  # a new container: the one left open was an earlier attempt
+            elif (self._entry_start is not None and self._entry_start.match(line)) or line.lstrip()[:1] in ")]}":
+                box.suspended = False  # its entries, or its closer, go on
+                self._block_flagged = True  # this block holds only a part of the container
+                return start
         if self._foreign:
             self._other_line(start, end, code=True)
             return end
         if self._language == "sql":
             opened = self._opener.match(line) is not None
-            if opened or (self._fenced and self._block_opened and _SQL_LINE.match(line) and line.strip()):
+            if opened or (self._fenced and self._block_opened and self._sql_line(line) and line.strip()):
                 self._open(start, start, explicit=opened)
                 return start
         else:
@@ -327,7 +360,15 @@ class CodeLexer:
             self._emit("open", start, end)
             if self._fenced:
                 self._block_opened = True
-        self._box = _Box(explicit=explicit)
+        self._box = _Box(explicit=explicit, opened_at=self._base + start, opened_line=self._line_at(start), opener=self._buf[start:end])
+
+    def _broken_at_end(self, box: _Box) -> None:
+        """The text ended before the container's closer: a syntax error where it was opened."""
+        self._block_flagged = True
+        self._flush()
+        closer = {"{": "}", "[": "]", "(": ")"}.get(box.opener.rstrip()[-1:], "its closer")
+        text = f"`{box.opener.strip()}` is never closed: the answer ends before its `{closer}` (line {box.opened_line})"
+        self._events.append(Event("syntax", box.opened_at, box.opened_at + 1, box.opened_line, text=f"{text}: {box.opener.strip()}"))
 
     def _on_fence(self, start: int, end: int, tag: str) -> None:
         if not self._fenced:
@@ -389,6 +430,9 @@ class CodeLexer:
             self._end_entry(pos, at_end=True)
         if self._container == "inserts" and box.statement_at >= 0 and box.header is None:
             self._end_statement(pos, at_end=True)
+        if box.explicit and box.opened_at >= 0 and self._container in ("dict", "list", "array") and not self._cut:
+            # The model ended its answer with the container still open: the code does not parse.
+            self._broken_at_end(box)
         self._box = None
 
     # -- inside the container -----------------------------------------------------------------
@@ -486,15 +530,25 @@ class CodeLexer:
         buf = self._buf
         nl = buf.find("\n", pos, limit)
         line = buf[pos : nl + 1 if nl >= 0 else limit]
+        bracketed = self._container in ("dict", "list", "array") and box.explicit
         if _FENCE.match(line):
+            if bracketed and self._fenced:
+                # The block closes with the container open: the next block may go on with it.
+                if box.entry_at >= 0:
+                    self._end_entry(pos)
+                box.suspended, self._block_flagged = True, True
+                return True
             ends = True
         elif not line.strip():
             return False
+        elif bracketed and box.entry_at < 0 and _PROSE_LINE.match(line) and not (self._entry_start and self._entry_start.match(line)):
+            box.suspended = True  # words between entries: read as prose, not as an entry
+            return True
         elif self._container == "block":
             ends = box.entry_at < 0 and len(line) - len(line.lstrip(" \t")) <= box.indent
         elif self._container == "inserts":
-            ends = box.statement_at < 0 and box.header is None and not box.explicit and _SQL_LINE.match(line) is None
-            ends = ends or (box.statement_at < 0 and _SQL_LINE.match(line) is None and not self._fenced)
+            ends = box.statement_at < 0 and box.header is None and not box.explicit and not self._sql_line(line)
+            ends = ends or (box.statement_at < 0 and not self._sql_line(line) and not self._fenced)
         else:
             # Bare entries end where a line is neither an entry nor the rest of one.
             ends = not box.explicit and box.entry_at < 0 and self._entry_start is not None and not self._entry_start.match(line)
@@ -542,7 +596,7 @@ class CodeLexer:
             result = code_entries.python_statement_entry(stripped)
         else:
             result = code_entries.json_entry(stripped)
-        if at_end and (result.kind == "syntax" or self._cut):
+        if at_end and (result.kind == "syntax" or (self._cut and not _closed(stripped, self._container))):
             return  # cut mid-entry
         self._entry(result, start, start + len(stripped), stripped)
 
@@ -581,17 +635,33 @@ class CodeLexer:
     def _sql_token(self, box: _Box, kind: str | None, pos: int, end: int, m: re.Match[str]) -> int:
         if kind == "other" and not m.group().strip():
             return end
+        if box.tail:
+            # `ON CONFLICT ... ;`, `RETURNING ... ;`: the rest of an INSERT whose rows are read.
+            if kind == "open":
+                box.depth += 1
+            elif kind == "close":
+                box.depth -= 1
+            elif kind == "end" and box.depth <= 0:
+                box.tail, box.depth = False, 0
+            return end
         if box.statement_at < 0 and box.header is None:
             if kind == "ell":
                 self._elided(pos, end, m.group())
                 return end
-            if kind == "open" and box.depth == 0 and (self._last_header or not box.explicit):
+            row_like = self._entry_start is None or self._entry_start.match(self._buf, pos) is not None
+            if kind == "open" and box.depth == 0 and row_like and (self._last_header or not box.explicit):
                 # A row with no statement before it: the rows of the last INSERT go on.
                 box.header = self._last_header or "INSERT INTO t VALUES"
             else:
                 box.statement_at = pos
         if box.header is not None:
             # Rows of `INSERT ... VALUES`: each a bracketed tuple, split at top-level commas.
+            if kind == "word" and box.depth == 0 and m.group().upper() in ("ON", "RETURNING"):
+                # `ON CONFLICT ...`, `ON DUPLICATE KEY ...`, `RETURNING ...` after the rows.
+                if box.entry_at >= 0:
+                    self._end_entry(pos)
+                box.header, box.tail = None, True
+                return end
             if box.depth == 0 and kind in ("sep", "end"):
                 if box.entry_at >= 0:
                     self._end_entry(pos)
@@ -607,10 +677,6 @@ class CodeLexer:
             elif kind == "ell":
                 box.ellipsis = True
             box.row_closed = kind == "close" and box.depth == 0 and self._buf[box.entry_at] == "("
-            if kind == "word" and box.depth == 0 and m.group().upper() == "ON":
-                # `ON CONFLICT ...` after the rows: no more rows in this statement.
-                self._end_entry(pos)
-                box.header = None
             return end
         if kind == "open":
             box.depth += 1
@@ -624,6 +690,9 @@ class CodeLexer:
         elif kind == "end" and box.depth <= 0:
             self._end_statement(end)
         return end
+
+    def _sql_line(self, line: str) -> bool:
+        return _SQL_LINE.match(line) is not None or (self._entry_start is not None and self._entry_start.match(line) is not None)
 
     def _end_statement(self, end: int, at_end: bool = False) -> None:
         box = self._box
