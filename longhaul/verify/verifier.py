@@ -722,7 +722,7 @@ class StreamingVerifier:
             evidence.append(cand.intro)
         if kind_found is None and thinking_finding.kind is not None and n_ok == 0:
             kind_found = thinking_finding.kind
-        if cand is None and kind_found is None and length > 0 and _looks_like_a_list(head + tail):
+        if cand is None and kind_found is None and length > 0 and _looks_like_a_list(answer if length <= 2 * _EDGE else head + "\n" + tail):
             return verdict("unparseable", "The answer seems to hold a list, but not in a form this task can read.")
         if kind_found is None and not finding.unsure and (cand is None or cand.n_emitted == 0) and stop in ("end_turn", None):
             # An attempt in the wrong shape ("1 23 456" for "count to 30", prose about the puzzle,
@@ -799,8 +799,14 @@ NO_ITEMS_RULE = "no items in the task's form"
 
 def _looks_like_a_list(text: str) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    listy = sum(1 for ln in lines if sum(ch.isdigit() for ch in ln) >= 2 and len(ln) < 120)
-    return listy >= 5 and listy >= len(lines) / 2
+    listy = [ln for ln in lines if sum(ch.isdigit() for ch in ln) >= 2 and len(ln) < 120]
+    # One line repeated under new numbers ("1. 5 - 1 - 5 - 4 = 10", "2. 5 - 1 - 5 - 4 = 10", ...) is
+    # a small model's repetition loop, not a list of items in a form the task cannot read.
+    distinct = {_NUMBERING.sub("", ln).strip() for ln in listy}
+    return len(listy) >= 5 and len(listy) >= len(lines) / 2 and len(distinct) >= 3
+
+
+_NUMBERING = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,6}[.):]\s*")
 
 
 def verify(
