@@ -22,6 +22,8 @@ from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
 from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
+from longhaul.providers.address import parse_address
+from longhaul.providers.local_model import check_context, describe
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.search import Search, next_trials
@@ -201,7 +203,8 @@ def check_keys(suite: Suite, env: Mapping[str, str] | None = None) -> None:
     request sent: a missing key is one `BadInput` line naming the variable."""
     checker = Providers(env=env)
     for model in suite.models:
-        checker.check(model)
+        if checker.check(model).local:
+            check_context(parse_address(model), suite.max_tokens)
     if suite.refusal_judge is not None:
         check_judge(suite.refusal_judge, checker)
 
@@ -247,11 +250,17 @@ async def arun(
             git_revision=git_revision(Path(__file__).parent),
             trials_total=len(the_plan.trials),
             shard=the_plan.shard,
+            local_models=[describe(a, suite.temperature) for a in map(parse_address, suite.models) if a.local],
         )
         store = RunStore.create(run_dir, manifest)
     try:
         async with Providers(
-            max_connections=suite.max_connections, retry=suite.retry, env=env, tasks=task_map, limits=suite.limits
+            max_connections=suite.max_connections,
+            retry=suite.retry,
+            env=env,
+            tasks=task_map,
+            limits=suite.limits,
+            temperature=suite.temperature,
         ) as providers:
             done = store.done_keys()
             todo = [s for s in the_plan.trials if s.key not in done]

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.catalog import CatalogSource
 from longhaul.errors import BadInput, StoreError
+from longhaul.providers.local_model import LocalModel
 from longhaul.shard import Shard
 from longhaul.suite import Suite
 from longhaul.trial import TrialRecord
@@ -141,6 +142,10 @@ class Manifest(BaseModel):
     stops: list[RunStop] = Field(default_factory=list)
     """Every time a run or resume of it stopped before sending all its trials (a model stopped by
     an auth failure, the spend guard), oldest first; empty when none did."""
+
+    local_models: list[LocalModel] = Field(default_factory=list)
+    """The run's `llamacpp/...` models: the GGUF file, its SHA-256, the context and the sampling
+    settings sent (which weights, served how, the results are about)."""
 
 
 class RunStore:

@@ -17,7 +17,12 @@ def entries(a: int, b: int) -> str:
 
 TABLE = {
     # Models split a long answer over blocks: the container goes on in the next one.
-    "split over two blocks": (f"```python\nFRENCH = {{\n{entries(0, 10)}```\n\nContinuing:\n\n```python\n{entries(10, 21)}}}\n```\n", "complete", None, 21),
+    "split over two blocks": (
+        f"```python\nFRENCH = {{\n{entries(0, 10)}```\n\nContinuing:\n\n```python\n{entries(10, 21)}}}\n```\n",
+        "complete",
+        None,
+        21,
+    ),
     "update() with literal entries": (
         f"```python\nFRENCH = {{\n{entries(0, 10)}}}\n```\n\nContinuing:\n\n```python\nFRENCH.update({{\n{entries(10, 21)}}})\n```\n",
         "complete",

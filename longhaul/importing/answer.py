@@ -69,7 +69,7 @@ def address(model: str, provider: str | None) -> str:
         return model
     except BadInput:
         pass
-    if provider in PROVIDERS and provider not in ("openai-api", "sim"):
+    if provider in PROVIDERS and provider not in ("openai-api", "sim", "llamacpp"):
         return f"{provider}/{model}"
     if provider is None and "/" in model:  # another harness's `provider/model` (inspect_ai's `google/...`)
         provider, _, model = model.partition("/")

@@ -4,6 +4,7 @@ openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
 anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
 openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
 sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
+llamacpp/<file.gguf | name>[?n_ctx=N] a local GGUF, served by llama.cpp's own server as a child process
 
 A base URL may list several replicas of one model, comma-separated
 (`VLLM_BASE_URL=http://gpu1:8000/v1,http://gpu2:8000/v1`): they share the key, and
@@ -24,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from longhaul.errors import BadInput
 
-ProviderName = Literal["openai", "anthropic", "openai-api", "sim"]
-PROVIDERS: tuple[ProviderName, ...] = ("openai", "anthropic", "openai-api", "sim")
+ProviderName = Literal["openai", "anthropic", "openai-api", "sim", "llamacpp"]
+PROVIDERS: tuple[ProviderName, ...] = ("openai", "anthropic", "openai-api", "sim", "llamacpp")
 
 
 class Address(BaseModel):
@@ -50,6 +51,11 @@ class Address(BaseModel):
         return self.provider == "sim"
 
     @property
+    def local(self) -> bool:
+        """Served by a llama.cpp child process that longhaul starts (`providers/llamacpp.py`)."""
+        return self.provider == "llamacpp"
+
+    @property
     def env_prefix(self) -> str:
         """`OPENAI`, `ANTHROPIC`, or the service's name in upper case (`LM_STUDIO` for `lm-studio`)."""
         if self.provider == "openai-api":
@@ -63,7 +69,7 @@ def parse_address(text: str) -> Address:
     if provider not in PROVIDERS or not rest:
         raise BadInput(
             f"model {text!r}: write provider/model, where provider is one of {', '.join(PROVIDERS)} "
-            "(e.g. openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/vllm/my-model, sim/lazy?k=20)"
+            "(e.g. openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/vllm/my-model, sim/lazy?k=20, llamacpp/smollm2)"
         )
     if provider == "openai-api":
         service, _, model = rest.partition("/")

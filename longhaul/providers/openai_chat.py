@@ -48,6 +48,10 @@ class OpenAIChat(Provider):
     def _thinking(self, budget: int) -> _ThinkingArgs:
         return {"reasoning_effort": _effort(budget)}
 
+    def _extra_body(self, request: Request) -> dict[str, Any]:
+        """Fields a particular server takes beyond the API's own (none here)."""
+        return {}
+
     async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": request.system}] if request.system else []
         messages += [_message_param(m) for m in request.messages]
@@ -62,7 +66,7 @@ class OpenAIChat(Provider):
             temperature=request.temperature if request.temperature is not None else openai.omit,
             seed=request.seed if request.seed is not None else openai.omit,
             reasoning_effort=thinking.get("reasoning_effort", openai.omit),
-            extra_body=thinking.get("extra_body"),
+            extra_body={**thinking.get("extra_body", {}), **self._extra_body(request)} or None,
         )
         finish: str | None = None
         usage: CompletionUsage | None = None

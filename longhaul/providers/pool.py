@@ -2,8 +2,10 @@
 
 It holds the SDK clients, one connection limit per provider and base URL (a model with several
 replica URLs gets one provider per replica, behind `providers/replicas.py`), the rate limits of each
-model (`ratelimit.py`: one limiter per address, shared by every trial of that model), and the in-process
-simulated model (started on a free loopback port the first time a `sim/...` address is used).
+model (`ratelimit.py`: one limiter per address, shared by every trial of that model), the in-process
+simulated model (started on a free loopback port the first time a `sim/...` address is used), and
+the llama.cpp server of each `llamacpp/...` model (a child process, started at its first use and
+stopped on close; it answers one request at a time, so its connection limit is 1).
 Use it as an async context manager; everything it opened is closed on exit.
 """
 
@@ -19,16 +21,21 @@ from pydantic import SecretStr
 from longhaul.errors import BadInput
 from longhaul.providers.address import Address, Endpoint, parse_address, resolve_endpoint
 from longhaul.providers.base import Provider, RetrySettings, Sleep
+from longhaul.providers.local_model import Sampling, check_local, split
 from longhaul.providers.ratelimit import Clock, RateLimiter, RateLimits, RateStatus
 from longhaul.providers.replicas import Replica, ReplicaSet, Replicated
 from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
 if TYPE_CHECKING:
+    from longhaul.providers.llamacpp import LocalServer
     from longhaul.sim.server import RunningSim  # aiohttp: imported at run time only when a run uses the sim
 
 SIM_KEY = "sim"
 """The simulated model takes no key; the SDK wants one. Too short to be redacted as a secret."""
+
+LOCAL_KEY = "local"
+"""A local llama.cpp server takes no key either."""
 
 
 class Providers:
@@ -45,12 +52,14 @@ class Providers:
         sleep: Sleep = asyncio.sleep,
         limits: Mapping[str, RateLimits] | None = None,
         clock: Clock = time.monotonic,
+        temperature: float | None = None,
     ) -> None:
         """`max_connections` bounds the requests in flight to any one provider and base URL.
         `base_url` (the `--base-url` flag) overrides the environment for real providers.
         `tasks` are those the simulated model knows (a run's catalog's; default: none).
         `limits`: requests and tokens per minute, by model address; `clock` and `sleep` are what
-        they wait with (a test's fake time)."""
+        they wait with (a test's fake time). `temperature`: the suite's, which a local model's
+        recorded sampling settings carry (each request sends its own)."""
         if max_connections < 1:
             raise BadInput(f"--max-connections: must be at least 1 (got {max_connections})")
         self._max_connections = max_connections
@@ -64,6 +73,8 @@ class Providers:
         self._rates = {m: RateLimiter(m, lim, clock=clock, sleep=sleep) for m, lim in (limits or {}).items() if lim.rpm or lim.tpm}
         self._providers: dict[str, Provider] = {}
         self._sim: RunningSim | None = None
+        self._local: list[LocalServer] = []
+        self._temperature = temperature
         self._making = asyncio.Lock()  # trials ask at once: one provider per address, one sim
 
     async def __aenter__(self) -> Providers:
@@ -78,6 +89,8 @@ class Providers:
         address = parse_address(model)
         if address.provider == "sim":
             parse_profile(address.model)
+        elif address.local:
+            check_local(address)
         else:
             resolve_endpoint(address, self._env, self._base_url)
         return address
@@ -95,6 +108,8 @@ class Providers:
         address = self.check(model)
         if address.provider == "sim":
             endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
+        elif address.local:
+            return await self._make_local(model, address)
         else:
             endpoint = resolve_endpoint(address, self._env, self._base_url)
         rate = self._rates.get(model)
@@ -132,6 +147,27 @@ class Providers:
             provider = OpenAIChat(address, endpoint, **kw)
         return provider
 
+    async def _make_local(self, model: str, address: Address) -> Provider:
+        from longhaul.providers.llamacpp import LlamaCppChat, LocalServer  # the SDK, only for a local model
+
+        gguf = check_local(address)
+        server = await LocalServer.start(gguf, split(address.model)[1])
+        self._local.append(server)
+        endpoint = Endpoint(base_url=server.url, api_key=SecretStr(LOCAL_KEY))
+        # One request at a time: the server serves one, and a request waiting in longhaul's queue
+        # cannot time out, as one waiting at the server would.
+        limit = asyncio.Semaphore(1)
+        sampling = Sampling() if self._temperature is None else Sampling(temperature=self._temperature)
+        provider = LlamaCppChat(
+            address, endpoint, limit=limit, retry=self._retry, sleep=self._sleep, rate=self._rates.get(model), sampling=sampling
+        )
+        self._providers[model] = provider
+        return provider
+
+    def local_pids(self) -> list[int]:
+        """The process ids of the local servers running now."""
+        return [s.pid for s in self._local]
+
     def rates(self) -> list[RateStatus]:
         """Each rate-limited model's limits and their use now (for the live views)."""
         return [r.status() for r in self._rates.values()]
@@ -160,3 +196,6 @@ class Providers:
         sim, self._sim = self._sim, None
         if sim is not None:
             await sim.aclose()
+        local, self._local = self._local, []
+        for server in local:
+            await server.aclose()

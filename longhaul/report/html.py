@@ -19,6 +19,7 @@ from html import escape
 
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
+from longhaul.providers.local_model import local_label
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
@@ -239,6 +240,8 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
             + " are longhaul's simulated model: their behaviour is longhaul's simulation of behaviour seen in real "
             "transcripts. Their numbers measure longhaul, never a real model.</div>"
         )
+    for lm in r.local_models:
+        out.append(f"<div class=sim><b>Local model {escape(lm.address)}.</b> {escape(local_label(lm))}</div>")
     tasks = sorted({c.task for c in r.cells} | {s.task for s in r.searches or []})
     out.append("<nav>" + "".join(f"<a href='#task-{escape(t)}'>{escape(t)}</a>" for t in tasks) + "<a href=#trials>trials</a></nav>")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from longhaul.providers.local_model import local_label
 from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.search import describe, mix
@@ -48,6 +49,8 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
             "their numbers measure longhaul, never a real model.",
             "",
         ]
+    for lm in r.local_models:
+        lines += [f"> Local model `{lm.address}`: {local_label(lm)}", ""]
     lines += ["## Refusal elasticity", ""]
     lead = [m for m in r.models if m.elasticity.of]
     for m in lead:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from longhaul.catalog import Catalog
 from longhaul.dryrun import Price
 from longhaul.judgement import JudgeTally
+from longhaul.providers.local_model import LocalModel
 from longhaul.report.stats import wilson
 from longhaul.search import SearchResult
 from longhaul.search import results as search_results
@@ -183,6 +184,8 @@ class Results(BaseModel):
     """Trials of each outcome, `error` included: counts, not rates."""
     simulated_models: list[str]
     """Models that are longhaul's simulation: their numbers measure longhaul, not a model."""
+    local_models: list[LocalModel] = Field(default_factory=list)
+    """Local models (`llamacpp/...`): the GGUF file, its SHA-256 and how it was served."""
     models: list[ModelSummary]
     cells: list[CellResult]
     elasticity: list[Elasticity]
@@ -446,6 +449,7 @@ class Aggregator:
             trials_planned=manifest.trials_total,
             outcomes={o: self.outcomes[o] for o in OUTCOMES},
             simulated_models=simulated,
+            local_models=manifest.local_models,
             models=models,
             cells=cells,
             elasticity=elasticity,

@@ -759,8 +759,15 @@ class StreamingVerifier:
             evidence.append(cand.intro)
         if kind_found is None and thinking_finding.kind is not None and n_ok == 0:
             kind_found = thinking_finding.kind
-        if cand is None and kind_found is None and length > 0 and _looks_like_a_list(head + tail):
+        if cand is None and kind_found is None and length > 0 and _looks_like_a_list(answer if length <= 2 * _EDGE else head + "\n" + tail):
             return verdict("unparseable", "The answer seems to hold a list, but not in a form this task can read.")
+        if kind_found is None and not finding.unsure and (cand is None or cand.n_emitted == 0) and stop in ("end_turn", None):
+            # An attempt in the wrong shape ("1 23 456" for "count to 30", prose about the puzzle,
+            # a script of comments) is not a decline: nothing declines, elides or offers, so it is
+            # a failure at item 1 (docs/verdicts.md, "Answers with no items").
+            err = _no_items(task, p, head)
+            evidence.append(Evidence(source="answer", start=0, end=min(length, 80), kind="first_error", text=err.got))
+            return verdict("cant_do", f"No item in the task's form: the answer gives none (expected {err.expected}).", first_error=err)
         kind_found = kind_found or "early_stop"
         what = WONT_DO_WORDS[kind_found]
         return verdict("wont_do", f"The model {what} after {of} correct items, and was not cut off.", wont_do_kind=kind_found)
@@ -815,10 +822,28 @@ def _claims(head: str, tail: str, tail_offset: int) -> list[Evidence]:
     return found[:1]
 
 
+def _no_items(task: Task[Any], p: TaskParams, head: str) -> FirstError:
+    """The first error of an answer with no items: the first reference item, and what came instead."""
+    first = next(iter(task.reference(p)), None) if task.solvable(p) else None
+    shown = " ".join(head.split())
+    got = shown[:80] + ("…" if len(shown) > 80 else "")
+    return FirstError(index=0, expected=task.show(first, p) if first is not None else "an item", got=got, rule=NO_ITEMS_RULE, line=1)
+
+
+NO_ITEMS_RULE = "no items in the task's form"
+"""The rule of an answer that has text, no items and no sign of declining (docs/verdicts.md)."""
+
+
 def _looks_like_a_list(text: str) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    listy = sum(1 for ln in lines if sum(ch.isdigit() for ch in ln) >= 2 and len(ln) < 120)
-    return listy >= 5 and listy >= len(lines) / 2
+    listy = [ln for ln in lines if sum(ch.isdigit() for ch in ln) >= 2 and len(ln) < 120]
+    # One line repeated under new numbers ("1. 5 - 1 - 5 - 4 = 10", "2. 5 - 1 - 5 - 4 = 10", ...) is
+    # a small model's repetition loop, not a list of items in a form the task cannot read.
+    distinct = {_NUMBERING.sub("", ln).strip() for ln in listy}
+    return len(listy) >= 5 and len(listy) >= len(lines) / 2 and len(distinct) >= 3
+
+
+_NUMBERING = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,6}[.):]\s*")
 
 
 def verify(
