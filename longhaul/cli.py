@@ -319,11 +319,14 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
     task = Catalog(args.tasks_dir).task(args.task)
     p = task.params(_params(args.param))
-    if args.max_tokens < 1:
+    if args.max_tokens is not None and args.max_tokens < 1:
         raise BadInput(f"--max-tokens must be a positive integer (got {args.max_tokens})")
     needed = needed_tokens(task, p, args.model)
     enc, exact = encoding_name_for(args.model)
     how = enc if exact else f"{enc}, an estimate for {args.model or 'this model'}"
+    if args.max_tokens is None:
+        print(f"{task.name} {json.dumps(p.model_dump())}: the complete answer needs {needed} output tokens ({how})")
+        return 0
     fits = needed <= args.max_tokens
     print(
         f"{task.name} {json.dumps(p.model_dump())}: the complete answer needs {needed} output tokens ({how}); "
@@ -771,9 +774,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON lines")
     p.set_defaults(func=cmd_refusals)
 
-    p = sub.add_parser("budget", help="tokens the complete answer needs against a budget (exit 1 if it cannot fit)")
+    p = sub.add_parser("budget", help="tokens the complete answer needs, against a budget if given (exit 1 if it cannot fit)")
     task_args(p)
-    p.add_argument("--max-tokens", type=int, required=True, help="the output-token budget")
+    p.add_argument("--max-tokens", type=int, help="the output-token budget to check it against")
     p.add_argument("--model", help="provider/model, to pick the tokenizer")
     p.set_defaults(func=cmd_budget)
 

@@ -82,6 +82,14 @@ def test_budget_says_when_it_cannot_fit():
     assert r.returncode == 0 and "fits" in r.stdout
 
 
+def test_budget_without_a_budget_says_what_a_code_task_needs():
+    r = run("budget", "py_table", "--param", "end=1000")
+    assert r.returncode == 0 and "py_table" in r.stdout and "output tokens" in r.stdout and "fits" not in r.stdout
+    needed = int(r.stdout.split("needs ")[1].split()[0])
+    short = run("budget", "py_table", "--param", "end=1000", "--max-tokens", str(needed - 1))
+    assert short.returncode == 1 and "short by 1" in short.stdout
+
+
 def test_tokenizer_works_offline(tmp_path):
     # A fresh, empty tiktoken cache and no network: the vocabulary must come from the install.
     env = {"TIKTOKEN_CACHE_DIR": str(tmp_path), "PATH": "", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
