@@ -7,6 +7,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from pydantic import Field, model_validator
+
+from longhaul.task import TaskParams
+
 _UNITS = [
     "zéro",
     "un",
@@ -165,3 +169,16 @@ def why_miscounted(spelling: str, count: int) -> str:
     if spaces and count == want + spaces:
         return f"counted spaces as letters ({count} instead of {want})"
     return f"wrong letter count: {spelling!r} has {want} letters, not {count}"
+
+
+class RangeParams(TaskParams):
+    """The integers a task asks to spell: `start` to `end`, both included."""
+
+    start: int = Field(0, ge=0, le=999_999, description="first integer (0-999999)")
+    end: int = Field(1000, ge=0, le=999_999, description="last integer (0-999999, at least start)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeParams:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
+        return self

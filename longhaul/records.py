@@ -14,7 +14,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import Field
+
+from longhaul.task import TaskParams
 
 COLUMNS = ("id", "name", "city", "score", "active")
 """The fields of a record, in the order the CSV and the prompt name them."""
@@ -73,3 +77,27 @@ def csv_text(rows: Iterable[Record]) -> str:
     lines = [",".join(COLUMNS)]
     lines += [f"{r.id},{r.name},{r.city},{r.score_text},{'true' if r.active else 'false'}" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+class RecordParams(TaskParams):
+    """The parameters of a task over these records: which records, and how many."""
+
+    seed: int = Field(1, ge=0, le=1_000_000_000, description="seed of the records (0-1000000000)")
+    start: int = Field(1, ge=0, le=1_000_000, description="id of the first record (0-1000000)")
+    count: int = Field(100, ge=1, le=10_000, description="number of records (1-10000)")
+
+
+def altered(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The record (as its dict) with one field off, as a model that loses its place in the CSV
+    writes it; the id stays, so it still claims its own place and the checker, not the order,
+    rejects it (the simulated model's mistakes)."""
+    key = rng.choice(("name", "city", "score", "active"))
+    if key == "name":
+        first, last = record["name"].split(" ", 1)
+        return {**record, "name": f"{first} {next(n for n in LAST_NAMES if n != last)}"}
+    if key == "city":
+        return {**record, "city": next(c for c in CITIES if c != record["city"])}
+    if key == "score":
+        score = record["score"]
+        return {**record, "score": round(score + 1, 2) if score < 99 else round(score - 1, 2)}
+    return {**record, "active": not record["active"]}

@@ -6,23 +6,13 @@ import random
 import re
 from collections.abc import Iterator
 
-from pydantic import Field, model_validator
-
-from longhaul import Item, Mistake, Prompt, SequenceChecker, Task, TaskParams, french, params_or_none
+from longhaul import Item, Mistake, Prompt, SequenceChecker, Task, french, params_or_none
 
 Line = tuple[int, str, int]
 """(number, spelling as written, letter count as written)."""
 
 
-class Params(TaskParams):
-    start: int = Field(0, ge=0, le=999_999, description="first integer (0-999999)")
-    end: int = Field(1000, ge=0, le=999_999, description="last integer (0-999999, at least start)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Params:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
-        return self
+Params = french.RangeParams
 
 
 class FrenchNumbers(Task[Params]):

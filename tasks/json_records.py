@@ -26,9 +26,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from pydantic import Field
-
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, TaskParams, params_or_none, records
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, params_or_none, records
 
 Record = dict[str, Any]
 """A record as its JSON object: key to value."""
@@ -51,10 +49,7 @@ _JSON_TYPE = {
 }
 
 
-class Params(TaskParams):
-    seed: int = Field(1, ge=0, le=1_000_000_000, description="seed of the records (0-1000000000)")
-    start: int = Field(1, ge=0, le=1_000_000, description="id of the first record (0-1000000)")
-    count: int = Field(100, ge=1, le=10_000, description="number of records (1-10000)")
+Params = records.RecordParams
 
 
 def key_mistake(want: Record, got: Any, expected: str) -> Mistake | None:
@@ -160,17 +155,7 @@ class JsonRecords(CodeTask[Params]):
         return params_or_none(Params, seed=int(m.group(2)), start=int(m.group(3)), count=int(m.group(1)))
 
     def wrong(self, value: Record, p: Params, rng: random.Random) -> Record:
-        # One field off, as a model that loses its place in the CSV writes it; the id stays, so the
-        # object still claims its own place and the checker, not the order, rejects it.
-        key = rng.choice(("name", "city", "score", "active"))
-        if key == "name":
-            first, last = value["name"].split(" ", 1)
-            return {**value, "name": f"{first} {next(n for n in records.LAST_NAMES if n != last)}"}
-        if key == "city":
-            return {**value, "city": next(c for c in records.CITIES if c != value["city"])}
-        if key == "score":
-            return {**value, "score": round(value["score"] + 1, 2) if value["score"] < 99 else round(value["score"] - 1, 2)}
-        return {**value, "active": not value["active"]}
+        return records.altered(value, rng)
 
 
 TASK = JsonRecords()

@@ -31,9 +31,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, TaskParams, french, params_or_none
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, french, params_or_none
 
 Member = tuple[Any, Any]
 """(name, value) as written: a str and an int when the member is right."""
@@ -57,15 +57,8 @@ def names(n: int) -> dict[str, str]:
     return found
 
 
-class Params(TaskParams):
-    start: int = Field(0, ge=0, le=999_999, description="first integer (0-999999)")
+class Params(french.RangeParams):
     end: int = Field(100, ge=0, le=999_999, description="last integer (0-999999, at least start)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Params:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
-        return self
 
 
 class PyEnum(CodeTask[Params]):

@@ -8,23 +8,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from pydantic import Field, model_validator
-
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, TaskParams, french, params_or_none
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, french, params_or_none
 
 Pair = tuple[Any, Any]
 """(key, value) as written: an int and a str when the entry is right."""
 
 
-class Params(TaskParams):
-    start: int = Field(0, ge=0, le=999_999, description="first integer (0-999999)")
-    end: int = Field(1000, ge=0, le=999_999, description="last integer (0-999999, at least start)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Params:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must be at least start ({self.start})")
-        return self
+Params = french.RangeParams
 
 
 class PyTable(CodeTask[Params]):
