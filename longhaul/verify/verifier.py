@@ -574,14 +574,16 @@ class StreamingVerifier:
             cand.done = True
 
     def _fail(self, cand: _Candidate, ev: Event, idx: int | None, value: Any, mistake: Mistake, offset_in_run: int = 0) -> None:
-        line = ev.line
-        if offset_in_run and ev.text and self.task.list_item:
-            # A run can span lines ([[...],\n [...]]); find the wrong item within it.
+        line, start, end = ev.line, ev.start, ev.end
+        if ev.text and self.task.list_item:
+            # A run can span lines ([[...],\n [...]]); find the wrong item within it, so that the
+            # evidence marks that item and not the whole list.
             for k, m in enumerate(re.finditer(self.task.list_item, ev.text, re.VERBOSE | re.IGNORECASE)):
                 if k == offset_in_run:
                     line += ev.text.count("\n", 0, m.start())
+                    start, end = ev.start + m.start(), ev.start + m.end()
                     break
-        self._fail_at(cand, ev.start, ev.end, line, value, mistake)
+        self._fail_at(cand, start, end, line, value, mistake)
 
     def _fail_at(self, cand: _Candidate, start: int, end: int, line: int, value: Any, mistake: Mistake) -> None:
         cand.mistake_span = (start, end)
