@@ -5,12 +5,17 @@ The colours are after Okabe and Ito's palette, darkened or lightened to a middle
 each has a contrast of at least 3:1 on a white page and on a dark terminal (#1e1e1e) alike. The
 glyph is for reading without colour (colour-blind readers, a monochrome terminal): where colour is
 the only cue, as in the terminal UI's outcome bars, the glyph is drawn instead of a plain block.
+
+A terminal is not a page: its background is the theme's, and tmux or an older terminal may map a
+colour to the nearest of 256 or of 16. `TERMINAL` gives each theme its own six colours, brighter on
+dark and deeper on light, chosen so that they stay six different colours at 256 and at 16 colours too
+(the page palette above collapses to three at 16).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from longhaul.verdict import Outcome
 
@@ -32,6 +37,39 @@ STYLES: MappingProxyType[Outcome, OutcomeStyle] = MappingProxyType(
         "error": OutcomeStyle("#888888", "E"),
     }
 )
+
+
+Theme = Literal["dark", "light"]
+
+TERMINAL: MappingProxyType[Theme, MappingProxyType[Outcome, str]] = MappingProxyType(
+    {
+        "dark": MappingProxyType(
+            {
+                "complete": "#4ec24e",
+                "cant_do": "#ff5f5f",
+                "wont_do": "#e6c229",
+                "budget_exhausted": "#d75fd7",
+                "unparseable": "#5fafff",
+                "error": "#9e9e9e",
+            }
+        ),
+        "light": MappingProxyType(
+            {
+                "complete": "#16791a",
+                "cant_do": "#b3141b",
+                "wont_do": "#7a5c00",
+                "budget_exhausted": "#9a2f94",
+                "unparseable": "#1a56b0",
+                "error": "#5e5e5e",
+            }
+        ),
+    }
+)
+
+
+def terminal_colour(outcome: Outcome, theme: Theme = "dark") -> str:
+    """The outcome's colour in a terminal with a dark or a light background (hex RGB)."""
+    return TERMINAL[theme][outcome]
 
 
 def colour(outcome: Outcome) -> str:
