@@ -540,7 +540,15 @@ def cmd_tui(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
-    app = LonghaulApp(run_dir, the_plan, resume=resume, browse=browse, prices=Path(args.prices) if args.prices else None, no_resume=refused)
+    app = LonghaulApp(
+        run_dir,
+        the_plan,
+        resume=resume,
+        browse=browse,
+        prices=Path(args.prices) if args.prices else None,
+        no_resume=refused,
+        report=not getattr(args, "no_report", False),
+    )
     message = app.run()
     if message:
         print(message)
@@ -871,8 +879,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or browse a run folder",
     )
     p.add_argument("suite", metavar="SUITE|RUN", help="a suite (file or built-in name) to run, or a run folder to browse")
-    suite_args(p, "a TOML price file (USD per million tokens): costs in the report `o` writes")
+    suite_args(p, "a TOML price file (USD per million tokens): costs in the report the run writes when it ends and `o` writes")
     run_args(p)
+    report_arg(p)
     p.set_defaults(func=cmd_tui, tui=True, dry_run=False)
 
     p = sub.add_parser("run", help="run a suite: a TOML file, or a built-in suite by name (demo, illusion-of-thinking, ...)")

@@ -378,6 +378,16 @@ def read_index(folder: Path) -> list[tuple[str, str, str, int, str, str]]:
         db.close()
 
 
+def read_retries(folder: Path) -> int:
+    """Retries the stored trials took, summed in the database (no record is read into Python)."""
+    db = _reader(folder)
+    try:
+        with _readable(folder):
+            return int(db.execute("SELECT coalesce(sum(json_extract(record, '$.retries')), 0) FROM trials").fetchone()[0])
+    finally:
+        db.close()
+
+
 def read_trial(folder: Path, key: str) -> TrialRecord | None:
     db = _reader(folder)
     try:

@@ -28,12 +28,13 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
-from longhaul.outcome_style import colour, glyph
+from longhaul.outcome_style import Theme, glyph, terminal_colour
 from longhaul.runner import Plan, arun
-from longhaul.store import RunStop, iter_trials, read_index, read_manifest, read_trial
+from longhaul.store import RunStop, iter_trials, read_index, read_manifest, read_retries, read_trial
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
-from longhaul.tui.state import CellKey, CellState, LiveTrial, RunState
+from longhaul.tui.preview import Preview, preview
+from longhaul.tui.state import LIVE_TAIL, CellKey, CellState, LiveTrial, RunState
 from longhaul.verdict import OUTCOMES
 
 if TYPE_CHECKING:  # the report's modules: loaded only when the summary is asked for
@@ -44,6 +45,10 @@ MARK_DEFAULT = "black on yellow"  # refusal, elision, subset, code, offer to con
 SHOWN = 6000
 """Characters of one answer drawn at once: its opening, and the text around each mark."""
 SORTS = ("cell", "cant_do", "wont_do", "complete")
+MIX = 8
+"""Glyphs in a cell's outcome bar."""
+MAIN_ONLY = frozenset({"pause", "cancel", "search", "unsearch", "sort", "summary", "report", "resume", "trial", "first_error"})
+"""Actions on the grid and the trial pane: not while another screen (the summary) is on top."""
 
 
 def _key(cell: CellKey) -> str:
@@ -56,21 +61,37 @@ def _cell(key: str) -> CellKey:
 
 
 def short(model: str, width: int = 16) -> str:
-    """A model's name for the grid (the trial pane gives it whole)."""
-    return model if len(model) <= width else model[: width - 1] + "…"
+    """A model's name shortened in the middle to `width` (its provider at the start, and the end,
+    where two variants of a model differ, both kept); the trial pane gives it whole."""
+    if len(model) <= width:
+        return model
+    head = max(1, (width - 1) * 2 // 5)
+    return model[:head] + "…" + model[len(model) - (width - 1 - head) :]
 
 
-def mix(cell: CellState, width: int = 8) -> Text:
+def short_names(models: list[str], width: int) -> dict[str, str]:
+    """Each model's name in at most `width` characters where that keeps every name distinct;
+    models whose short names would collide are given more, up to their whole names."""
+    names: dict[str, str] = {}
+    for model in models:
+        w = width
+        while (name := short(model, w)) != model and any(short(other, w) == name for other in models if other != model):
+            w += 1
+        names[model] = name
+    return names
+
+
+def mix(cell: CellState, width: int = MIX, theme: Theme = "dark") -> Text:
     """The cell's progress as a bar of outcome glyphs in their colours (a glyph, not a block, so
     that the bar reads without colour), provider errors among them; the rest: not done yet."""
     text = Text()
-    if cell.total == 0:
+    if cell.planned == 0:
         return text
     used = 0
     for o in OUTCOMES:
-        n = round(width * cell.outcomes.get(o, 0) / cell.total)
+        n = round(width * cell.outcomes.get(o, 0) / cell.planned)
         if n:
-            text.append(glyph(o) * n, style=colour(o))
+            text.append(glyph(o) * n, style=terminal_colour(o, theme))
             used += n
     text.append("·" * max(0, width - used), style="dim")
     return text
@@ -85,6 +106,12 @@ def marked(text: str, spans: list[tuple[int, int, str]]) -> Text:
         else:
             out.append(piece.text, style=MARK.get(piece.mark, MARK_DEFAULT) if piece.kind == "mark" else "")
     return out
+
+
+def _error_offset(body: Text) -> int | None:
+    """Where the first wrong item is marked in a drawn trial (None: no wrong item)."""
+    starts = [span.start for span in body.spans if str(span.style) == MARK["first_error"]]
+    return min(starts) if starts else None
 
 
 def complete_cell(c: CellResult) -> Text:
@@ -102,49 +129,58 @@ def complete_cell(c: CellResult) -> Text:
     return text
 
 
-def render_turn(turn: Turn) -> Text:
+def render_turn(turn: Turn, theme: Theme = "dark") -> Text:
     v = turn.verdict
+    # A turn the provider failed has no stop reason: what failed is what a reader needs.
+    ended = f"provider error: {turn.error}" if turn.error else f"stop {turn.stop_reason} ({turn.raw_stop_reason})"
     head = Text(
-        f"── turn {turn.index + 1} · {turn.kind} · stop {turn.stop_reason} ({turn.raw_stop_reason}) · "
-        f"{turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out",
+        f"── turn {turn.index + 1} · {turn.kind} · {ended} · {turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out",
         style="bold",
     )
     if turn.retries:
         head.append(f" · {len(turn.retries)} retries", style="bold")
     body = marked(turn.answer, [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"])
     after = Text("\nafter this turn: ")
-    after.append(v.outcome, style=f"bold {colour(v.outcome)}")
+    after.append(v.outcome, style=f"bold {terminal_colour(v.outcome, theme)}")
     after.append(f" — {v.explanation}")
     if v.first_error:
         e = v.first_error
         after.append(f"\nfirst error: item {e.index + 1}: got {e.got}, expected {e.expected} ({e.rule})", style="bold red")
     if turn.error:
-        after.append(f"\nprovider error: {turn.error}", style="bright_black")
+        after.append(f"\nprovider error: {turn.error}", style=f"bold {terminal_colour('error', theme)}")
     return Text("\n").join([head, body, after])
 
 
-def render_record(t: TrialRecord) -> tuple[Text, Text, str]:
+def render_record(t: TrialRecord, theme: Theme = "dark") -> tuple[Text, Text, str]:
     s = t.spec
     head = Text(f"{s.model}{' (simulated)' if t.simulated else ''} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
-    head.append(t.outcome, style=f"bold {colour(t.outcome)}")
+    head.append(t.outcome, style=f"bold {terminal_colour(t.outcome, theme)}")
     head.append(f" · {len(t.turns)} turn(s) · loop ended: {t.stop}")
-    body = Text("\n\n").join([render_turn(turn) for turn in t.turns])
+    if t.retries:
+        head.append(f" · {t.retries} retries")
+    body = Text("\n\n").join([render_turn(turn, theme) for turn in t.turns])
     thinking = "\n\n".join(f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking)
     return head, body, thinking
 
 
-def render_live(t: LiveTrial) -> tuple[Text, Text, str]:
+def render_live(t: LiveTrial, seen: Preview | None = None, theme: Theme = "dark") -> tuple[Text, Text, str]:
+    """`seen`: the streaming text verified so far by the screen itself (the engine's counts lag
+    on a short answer); its first wrong item is marked in the text."""
     s = t.spec
     head = Text(f"{s.model} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
     head.append("streaming", style="bold cyan")
-    head.append(f" · {t.items_correct} items verified")
-    if t.failed:
+    items = max(t.items_correct, seen.items_correct) if seen is not None else t.items_correct
+    head.append(f" · {items} items verified")
+    if t.failed or (seen is not None and seen.error is not None):
         head.append(" · a wrong item has appeared", style="bold red")
-    parts = [render_turn(turn) for turn in t.turns]
+    parts = [render_turn(turn, theme) for turn in t.turns]
     now = Text(f"── turn {len(t.turns) + 1} · streaming", style="bold cyan")
     if t.retries:
         now.append(f" · retried after: {t.retries[-1].error}", style="yellow")
-    parts.append(Text("\n").join([now, Text(t.text)]))
+    streaming = Text(t.text)
+    if seen is not None and seen.error is not None:
+        streaming.stylize(MARK["first_error"], *seen.error)
+    parts.append(Text("\n").join([now, streaming]))
     thinking = "\n\n".join(
         [f"[turn {turn.index + 1}]\n{turn.thinking}" for turn in t.turns if turn.thinking]
         + ([f"[turn {len(t.turns) + 1}, streaming]\n{t.thinking}"] if t.thinking else [])
@@ -216,6 +252,7 @@ class LonghaulApp(App[str]):
     #bar { width: 1fr; }
     #body { height: 1fr; }
     #left { width: 2fr; min-width: 40; }
+    .narrow #left { width: 3fr; }
     #right { width: 1fr; border-left: solid $panel; padding: 0 1; }
     #filter { display: none; }
     #filter.shown { display: block; }
@@ -223,6 +260,8 @@ class LonghaulApp(App[str]):
     #trial-head { height: auto; }
     """
     BINDINGS = [
+        # Quit first: a narrow footer cuts its last keys, and this one must stay on screen.
+        Binding("q", "quit_run", "Quit"),
         Binding("p", "pause", "Pause"),
         Binding("x", "cancel", "Cancel trial"),
         Binding("slash", "search", "Search"),
@@ -230,11 +269,11 @@ class LonghaulApp(App[str]):
         Binding("a", "summary", "Summary"),
         Binding("o", "report", "Report"),
         Binding("R", "resume", "Resume"),
+        Binding("e", "first_error", "First error"),
         Binding("t", "theme", "Theme", show=False),
         Binding("left_square_bracket", "trial(-1)", "Prev trial", show=False),
         Binding("right_square_bracket", "trial(1)", "Next trial", show=False),
         Binding("escape", "unsearch", "Close search", show=False),
-        Binding("q", "quit_run", "Quit"),
     ]
     REPAINT = 0.25
     """Seconds between repaints."""
@@ -247,11 +286,14 @@ class LonghaulApp(App[str]):
         browse: bool = False,
         prices: Path | None = None,
         no_resume: str = "",
+        report: bool = True,
     ) -> None:
         """`plan`: the suite's trials and the catalog they use (the run's own, when browsing);
         `prices`: the price file the report `o` writes is costed with; `no_resume`: why a browsed
-        run cannot be resumed (an imported one), said when `R` is pressed."""
+        run cannot be resumed (an imported one), said when `R` is pressed; `report`: write
+        report.html, summary.md and results.json when a run started here ends, as `run` does."""
         super().__init__()
+        self.report = report
         self.no_resume = no_resume
         self.prices = prices
         self.run_dir = run_dir
@@ -265,6 +307,8 @@ class LonghaulApp(App[str]):
         self.selected: CellKey | None = None
         self.trial_key: str | None = None
         self.follow = True
+        self.jumped: str | None = None
+        """The trial the pane last opened at its first error (it does so once per trial shown)."""
         self.pending = False
         self.worker: Any = None
         self.message = ""
@@ -303,11 +347,13 @@ class LonghaulApp(App[str]):
                 self.state.stored(key, (model, task, size, strategy), outcome)
             self.state.run_dir, self.state.suite = self.run_dir, (self.plan.suite if self.plan else read_manifest(self.run_dir).suite).name
             self.state.simulated = bool(self.plan and self.plan.suite.simulated_only())
+            self.state.retries = read_retries(self.run_dir)
             if self.plan is None:
                 # No plan to give totals: what is stored is the whole run.
                 for cell in self.state.cells.values():
                     cell.total = cell.done
                 self.state.total = self.state.done
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._repaint_all())
         self._rebuild()
         grid.focus()
         # The row under the cursor is selected now, so the first paint already shows its trial: the
@@ -340,6 +386,13 @@ class LonghaulApp(App[str]):
                 self.stops.extend(result.stops)
                 for stop in result.stops:  # the same line `run` prints, on the screen while it stays open
                     self.notify(stop.message, severity="warning", timeout=60)
+                if self.report:
+                    from longhaul.report import write_report
+
+                    self.notify("writing report.html, summary.md and results.json…")
+                    # In a thread: the screen stays live while the store is read back.
+                    paths = await asyncio.to_thread(write_report, result.run_dir, prices=self.prices, catalog=self.plan.catalog)
+                    self.notify(f"report written: {paths['html']} (also {paths['md'].name} and {paths['json'].name})", timeout=30)
             except asyncio.CancelledError:
                 self.state.interrupted = True
                 raise
@@ -370,15 +423,31 @@ class LonghaulApp(App[str]):
             if key in grid.rows:
                 c = self.state.cells[cell]
                 grid.update_cell(key, "done", self._done(c))
-                grid.update_cell(key, "mix", mix(c))
+                grid.update_cell(key, "mix", mix(c, theme=self.tone))
         if self.selected is not None and (self.pending or (self.selected in cells and self.follow) or self.trial_key in trials or force):
             self.pending = False
             self._show()
 
+    @property
+    def tone(self) -> Theme:
+        """The outcome palette for the theme on screen."""
+        return "dark" if self.current_theme.dark else "light"
+
+    def _repaint_all(self) -> None:
+        """Everything drawn in outcome colours, again (the theme changed)."""
+        self._rebuild()
+        self._refresh(force=True)
+
+    def on_resize(self) -> None:
+        # Narrow terminals give the grid more of the width, and the model names are shortened to it.
+        self.screen.set_class(self.size.width < 100, "narrow")
+        if self.is_running and self.query("#grid"):
+            self._rebuild()
+
     def _done(self, c: CellState) -> Text:
-        text = Text(f"{c.done}/{c.total}")
+        text = Text(f"{c.done}/{c.total}" if c.total >= c.planned else f"{c.done}")
         if c.errors:
-            text.append(f" ×{c.errors}", style=colour("error"))
+            text.append(f" ×{c.errors}", style=terminal_colour("error", self.tone))
         if c.in_flight:
             text.append(f" ▶{len(c.in_flight)}", style="cyan")
         return text
@@ -395,7 +464,14 @@ class LonghaulApp(App[str]):
             status = "paused" if self.control.paused else "running"
         line = Text(f"{self.run_dir.name} · {s.suite or '-'} · ", style="bold")
         line.append(status, style="bold yellow" if status in ("paused", "interrupted") else "bold")
-        line.append(f" · {s.done}/{s.total} trials · in flight {s.in_flight}")
+        if s.searches or (self.plan is not None and self.plan.searches):
+            # A search plans its trials round by round: no total to count towards.
+            searches = s.searches or len(self.plan.searches if self.plan else [])
+            line.append(
+                f" · {s.done} trials ({s.total} fixed + {searches} search{'es' if searches != 1 else ''}) · in flight {s.in_flight}"
+            )
+        else:
+            line.append(f" · {s.done}/{s.total} trials · in flight {s.in_flight}")
         if status in ("running", "paused") and tokens is not None:
             line.append(f" · {tokens:,.0f} tok/s")
         if eta is not None and status == "running":
@@ -406,10 +482,12 @@ class LonghaulApp(App[str]):
         line.no_wrap, line.overflow = True, "ellipsis"
         self.query_one("#stats", Static).update(line)
         bar = self.query_one("#bar", ProgressBar)
-        bar.update(total=max(1, s.total), progress=s.done)
-        counts = Text()
+        bar.update(total=max(1, s.total, s.done) if not s.searches else None, progress=s.done)
+        # The legend of the grid's bars: each outcome's glyph, name and count, in its colour.
+        counts = Text(no_wrap=True, overflow="ellipsis")
         for o in OUTCOMES:
-            counts.append(f"{o} {s.outcomes.get(o, 0)}  ", style=colour(o))
+            counts.append(f"{glyph(o)} ", style=f"bold {terminal_colour(o, self.tone)}")
+            counts.append(f"{o.replace('budget_exhausted', 'budget')} {s.outcomes.get(o, 0)} ", style=terminal_colour(o, self.tone))
         self.query_one("#outcomes", Static).update(counts)
         if rates := s.rate_lines():
             self.query_one("#top").add_class("limited")
@@ -437,13 +515,25 @@ class LonghaulApp(App[str]):
 
         return sorted(cells, key=order)
 
+    def _model_width(self, cells: list[CellKey]) -> int:
+        """What the grid leaves its model column, so that `done` and the in-flight marker stay on screen."""
+        left = self.query_one("#left").size.width or self.size.width * 2 // 3
+        task = max((len(f"{t} {z}") for _, t, z, _ in cells), default=4)
+        strategy = max((len(st) for *_, st in cells), default=8)
+        total = max((c.planned for c in self.state.cells.values()), default=1)
+        done = 2 * len(str(total)) + 1 + 3 + 3  # "12/12", " ×n" and " ▶n"
+        padding = 2 * 5 + 2  # a space each side of five columns, and the scrollbar
+        return max(8, left - padding - task - strategy - MIX - done)
+
     def _rebuild(self) -> None:
         grid = self.query_one("#grid", DataTable)
         grid.clear()
-        for cell in self._rows():
+        rows = self._rows()
+        names = short_names(sorted({m for m, *_ in self.state.cells}), self._model_width(rows))
+        for cell in rows:
             c = self.state.cells[cell]
             model, task, size, strategy = cell
-            grid.add_row(short(model), f"{task} {size}", strategy, mix(c), self._done(c), key=_key(cell))
+            grid.add_row(names[model], f"{task} {size}", strategy, mix(c, theme=self.tone), self._done(c), key=_key(cell))
 
     # -- the trial on the right ------------------------------------------------------------------
 
@@ -470,22 +560,74 @@ class LonghaulApp(App[str]):
             self.query_one("#trial-head", Static).update("No trial of this cell has started yet.")
             self.query_one("#trial-body", Static).update("")
             return
-        if self.follow or self.trial_key not in keys:
-            self.trial_key = keys[-1]
+        if self.trial_key not in keys or (self.follow and self.state.cells[self.selected].in_flight):  # type: ignore[index]
+            self.trial_key = self._first_shown(keys)
         key = self.trial_key
         live = self.state.live.get(key)
+        pane = self.query_one("#right", VerticalScroll)
+        # At the bottom already (or on a new trial): stay with the tail as it streams. Scrolled up
+        # by the user: stay where they put it.
+        tail = live is not None and (pane.scroll_y >= pane.max_scroll_y - 1 or key != self.jumped)
+        error_at: int | None = None
         if live is not None:
-            head, body, thinking = render_live(live)
+            head, body, thinking = render_live(live, self._preview(live), self.tone)
         else:
             record = read_trial(self.run_dir, key)
             if record is None:
                 return
-            head, body, thinking = render_record(record)
-        position = Text(f"  [{keys.index(key) + 1} of {len(keys)} in this cell; [ and ] to step]", style="dim")
+            head, body, thinking = render_record(record, self.tone)
+            error_at = _error_offset(body)
+        position = Text(f"  [{keys.index(key) + 1} of {len(keys)} in this cell; [ and ] to step, e: first error]", style="dim")
         self.query_one("#trial-head", Static).update(Text.assemble(head, position))
         self.query_one("#trial-body", Static).update(body)
         self.query_one("#thinking-text", Static).update(thinking or "(no visible thinking)")
         self.query_one("#thinking", Collapsible).title = f"thinking ({len(thinking):,} characters)" if thinking else "thinking (none)"
+        if key != self.jumped:
+            self.jumped = key
+            # A failed trial opens at its first error; any other at its start.
+            if error_at is not None:
+                self.call_after_refresh(self.action_first_error)
+            elif not tail:
+                pane.scroll_home(animate=False)
+        if tail:
+            self.call_after_refresh(pane.scroll_end, animate=False)
+
+    def _first_shown(self, keys: list[str]) -> str:
+        """The trial a cell opens at: one streaming if following the run, else a failing one (a wrong
+        item first), else the last that ended."""
+        assert self.selected is not None
+        c = self.state.cells[self.selected]
+        if self.follow and c.in_flight:
+            return keys[-1]
+        for wanted in ("cant_do", "budget_exhausted", "unparseable", "wont_do", "error"):
+            failing = [k for k in c.finished if c.outcome_of.get(k) == wanted]
+            if failing:
+                return failing[0]
+        return keys[-1]
+
+    def _preview(self, live: LiveTrial) -> Preview | None:
+        """The streaming turn verified so far, while the screen holds all of it (the first turn:
+        later ones continue earlier items, which the engine's own count follows)."""
+        if self.plan is None or live.turns or live.length > LIVE_TAIL or not live.text:
+            return None
+        try:
+            task = self.plan.catalog.task(live.spec.task)
+            return preview(task, task.params(live.spec.params), live.text)
+        except Exception:  # a preview is a courtesy: the engine's verdict is the one that counts
+            return None
+
+    def action_first_error(self) -> None:
+        """Scroll the trial pane to the first wrong item (or the first mark) of the trial shown."""
+        body = self.query_one("#trial-body", Static)
+        content = body.content if isinstance(body.content, Text) else None
+        at = _error_offset(content) if content is not None else None
+        if at is None:
+            self.notify("no wrong item in the trial shown")
+            return
+        width = max(1, body.content_region.width or body.size.width)
+        line = len(content[:at].wrap(self.console, width)) - 1 if at else 0  # type: ignore[index]
+        pane = self.query_one("#right", VerticalScroll)
+        pane.scroll_to(y=max(0, body.virtual_region.y + line - 2), animate=False)
 
     def action_trial(self, step: int) -> None:
         keys = self._candidates()
@@ -495,6 +637,11 @@ class LonghaulApp(App[str]):
         self.trial_key = keys[max(0, min(len(keys) - 1, i + step))]
         self.follow = self.trial_key == keys[-1]
         self._show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The app's keys for the grid act on the main screen: on the summary they are off (and out
+        # of its footer), so a key pressed there never changes the screen beneath.
+        return not (action in MAIN_ONLY and isinstance(self.screen, SummaryScreen))
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -544,14 +691,18 @@ class LonghaulApp(App[str]):
         self._rebuild()
         self.notify(f"sorted by {SORTS[self.sort]}" if SORTS[self.sort] != "cell" else "sorted by model, task, size, strategy")
 
-    def action_summary(self) -> None:
+    async def action_summary(self) -> None:
         if not read_index(self.run_dir):
             self.notify("no trial is stored yet")
             return
-        self.push_screen(SummaryScreen(summary(self.run_dir, self.plan.catalog if self.plan else None)))
+        self.notify("reading the run for the summary…")
+        # The store is read back in a thread: a long run takes a while, and the screen stays live.
+        body = await asyncio.to_thread(summary, self.run_dir, self.plan.catalog if self.plan else None)
+        if not isinstance(self.screen, SummaryScreen):
+            self.push_screen(SummaryScreen(body))
 
     def action_theme(self) -> None:
-        self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
+        self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"  # the signal repaints
 
     async def action_report(self) -> None:
         # The report of the tasks and strategies on screen: folders given to browse a run override its manifest's.
@@ -561,6 +712,7 @@ class LonghaulApp(App[str]):
                 where += [flag, str(folder)] if folder else []
         if self.prices is not None:
             where += ["--prices", str(self.prices)]
+        self.notify("writing the report…")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -40,6 +40,13 @@ class CellState:
     in_flight: list[str] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
     """Keys of its stored trials, in the order they ended."""
+    outcome_of: dict[str, str] = field(default_factory=dict)
+    """Each stored trial's outcome, so that a failed cell can show a failing trial first."""
+
+    @property
+    def planned(self) -> int:
+        """Its trials as far as known: an adaptive search's cells have no total before they end."""
+        return max(self.total, self.done + len(self.in_flight))
 
     @property
     def errors(self) -> int:
@@ -63,6 +70,8 @@ class LiveTrial:
     spec: TrialSpec
     turns: list[Turn] = field(default_factory=list)
     text: str = ""
+    length: int = 0
+    """Characters of the turn streaming now: more than `text` holds once its start is dropped."""
     thinking: str = ""
     items_correct: int = 0
     failed: bool = False
@@ -71,6 +80,7 @@ class LiveTrial:
     def add(self, kind: Literal["text", "thinking"], chunk: str) -> None:
         if kind == "text":
             self.text = (self.text + chunk)[-LIVE_TAIL:]
+            self.length += len(chunk)
         else:
             self.thinking = (self.thinking + chunk)[-LIVE_TAIL:]
 
@@ -83,6 +93,8 @@ class RunState:
         self.suite = ""
         self.simulated = False
         self.total = 0
+        self.searches = 0
+        """Adaptive searches in the run: their trials are planned as it goes, so not in `total`."""
         self.done = 0
         self.outcomes: Counter[str] = Counter()
         self.cells: dict[CellKey, CellState] = {}
@@ -119,6 +131,7 @@ class RunState:
         cell.done += 1
         cell.outcomes[outcome] += 1
         cell.finished.append(key)
+        cell.outcome_of[key] = outcome
         self.done += 1
         self.outcomes[outcome] += 1
         self.errors += outcome == "error"
@@ -130,7 +143,7 @@ class RunState:
     def run_started(self, info: RunInfo) -> None:
         self.run_dir, self.suite, self.simulated = info.run_dir, info.suite, info.simulated
         self.rates = info.rates
-        self.total = info.total
+        self.total, self.searches = info.total, info.searches
         self.began, self.began_done = time.monotonic(), self.done
         self.header_changed = True
 
@@ -149,8 +162,9 @@ class RunState:
 
     def trial_progress(self, spec: TrialSpec, items_correct: int, failed: bool) -> None:
         live = self.live.get(spec.key)
-        if live is not None:
+        if live is not None and (live.items_correct, live.failed) != (items_correct, failed):
             live.items_correct, live.failed = items_correct, failed
+            self.changed_trials.add(spec.key)
 
     def trial_retry(self, spec: TrialSpec, retry: RetryRecord) -> None:
         self.retries += 1
@@ -158,6 +172,7 @@ class RunState:
         if live is not None:
             live.retries.append(retry)
             live.text = live.thinking = ""
+            live.length = 0
             self.changed_trials.add(spec.key)
         self.header_changed = True
 
@@ -168,6 +183,7 @@ class RunState:
             # The finished turn is kept whole for the screen; the next one streams from empty.
             live.turns.append(turn)
             live.text = live.thinking = ""
+            live.length = 0
             self.changed_trials.add(spec.key)
         self.header_changed = True
 
