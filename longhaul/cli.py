@@ -427,6 +427,17 @@ def _display(plain: bool) -> Any:
     return LiveDisplay()
 
 
+def _columns() -> int | None:
+    """The width the end-of-run table must fit: $COLUMNS, else the terminal's; None off a
+    terminal (a CI log keeps the whole table)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
     """The spend guard's limits from the flags, checked before a folder is made (None: no guard)."""
     if args.max_cost is None and args.max_output_tokens is None:
@@ -489,7 +500,10 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         # Read back from the store, in batches: the run kept counts, not its trials.
         paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, catalog=the_plan.catalog)
     print()
-    print(result.tally.table())
+    table = result.tally.terminal_table(_columns())
+    print(table)
+    if paths is not None and table != result.tally.table():
+        print(f"(the full table: {paths['md']})")
     judged = result.tally.judge_line()
     if judged:
         print(f"\n{judged}")

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.tokens",
         "longhaul.interval",
         "longhaul.sequence",
+        "longhaul.shorten",
     ),
     # answers into verdicts
     ("longhaul.verify",),
