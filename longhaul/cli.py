@@ -162,9 +162,13 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from longhaul.catalog import Catalog
+    from longhaul.task_listing import describe, render
 
-    for name, task in sorted(Catalog(args.tasks_dir).tasks.items()):
-        print(f"{name:16} {task.expectation:15} {task.summary}")
+    tasks = [describe(task) for _, task in sorted(Catalog(args.tasks_dir).tasks.items())]
+    if args.json:
+        print(json.dumps([t.model_dump(mode="json") for t in tasks], indent=2))
+    else:
+        print(render(tasks, min(_columns() or 100, 100)))
     return 0
 
 
@@ -738,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tasks", help="list the tasks")
     task_args(p, with_task=False)
+    p.add_argument("--json", action="store_true", help="the tasks and their parameters as JSON")
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("prompt", help="print a task's prompt")

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.interval",
         "longhaul.sequence",
         "longhaul.shorten",
+        "longhaul.task_listing",
     ),
     # answers into verdicts
     ("longhaul.verify",),

@@ -3,6 +3,7 @@ summary.md), the per-trial lines of failed trials, and `longhaul tasks`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,3 +132,34 @@ def test_a_failed_trials_line_says_which_error(tmp_path):
     said = failure(long)
     assert "\n" not in said and len(said) == 100 and said.startswith("HTTP 502: <html> <body>xx") and said.endswith("…")
     assert failure(trial.model_copy(update={"turns": []})) == ""
+
+
+def test_tasks_lists_each_parameter_with_its_range_and_default_at_100_columns():
+    out = longhaul("tasks", columns=100).stdout
+    assert max(len(line) for line in out.splitlines()) <= 100
+    lines = out.splitlines()
+    hanoi = lines.index(next(line for line in lines if line.startswith("hanoi (should_answer): Tower of Hanoi")))
+    disks, fmt, pegs = (lines[hanoi + i].split() for i in (2, 3, 4))
+    assert disks[:6] == ["disks", "(size)", "int", "1..20", "default", "3"] and " ".join(disks[6:]) == "number of disks (1-20)"
+    assert fmt[:4] == ["format", "list|csv|lines", "default", "list"]
+    assert pegs[:4] == ["pegs", "0-2|1-3|A-C", "default", "0-2"]
+    assert any(line.startswith("sha256_digests (should_abstain)") for line in lines)
+
+
+def test_tasks_json_gives_every_parameter():
+    tasks = {t["name"]: t for t in json.loads(longhaul("tasks", "--json").stdout)}
+    assert "sql_inserts" in tasks and tasks["sha256_digests"]["expectation"] == "should_abstain"
+    params = {p["name"]: p for p in tasks["hanoi"]["params"]}
+    assert params["disks"] | {} == {
+        "name": "disks",
+        "type": "int",
+        "default": 3,
+        "required": False,
+        "minimum": 1,
+        "maximum": 20,
+        "choices": None,
+        "description": "number of disks (1-20)",
+        "size": True,
+    }
+    assert params["format"]["type"] == "choice" and params["format"]["choices"] == ["list", "csv", "lines"]
+    assert [p["name"] for p in tasks["french_numbers"]["params"]] == ["start", "end"]
