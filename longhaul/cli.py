@@ -162,9 +162,13 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from longhaul.catalog import Catalog
+    from longhaul.task_listing import describe, render
 
-    for name, task in sorted(Catalog(args.tasks_dir).tasks.items()):
-        print(f"{name:16} {task.expectation:15} {task.summary}")
+    tasks = [describe(task) for _, task in sorted(Catalog(args.tasks_dir).tasks.items())]
+    if args.json:
+        print(json.dumps([t.model_dump(mode="json") for t in tasks], indent=2))
+    else:
+        print(render(tasks, min(_columns() or 100, 100)))
     return 0
 
 
@@ -427,6 +431,17 @@ def _display(plain: bool) -> Any:
     return LiveDisplay()
 
 
+def _columns() -> int | None:
+    """The width the end-of-run table must fit: $COLUMNS, else the terminal's; None off a
+    terminal (a CI log keeps the whole table)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
     """The spend guard's limits from the flags, checked before a folder is made (None: no guard)."""
     if args.max_cost is None and args.max_output_tokens is None:
@@ -489,7 +504,10 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         # Read back from the store, in batches: the run kept counts, not its trials.
         paths = write_report(result.run_dir, prices=Path(args.prices) if getattr(args, "prices", None) else None, catalog=the_plan.catalog)
     print()
-    print(result.tally.table())
+    table = result.tally.terminal_table(_columns())
+    print(table)
+    if paths is not None and table != result.tally.table():
+        print(f"(the full table: {paths['md']})")
     judged = result.tally.judge_line()
     if judged:
         print(f"\n{judged}")
@@ -732,6 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tasks", help="list the tasks")
     task_args(p, with_task=False)
+    p.add_argument("--json", action="store_true", help="the tasks and their parameters as JSON")
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("prompt", help="print a task's prompt")

@@ -8,9 +8,11 @@ keeps one as its trials are stored, and never the trials themselves.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from longhaul.judgement import JudgeTally
+from longhaul.shorten import distinct
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES
 
@@ -64,29 +66,15 @@ class Tally:
     def table(self) -> str:
         """A Markdown table, one row per cell, outcome counts in columns; simulated models say so.
         `verdicts` counts the trials with a verdict on the model: every trial but a provider `error`."""
-        header = ["model", "task", "size", "strategy", "trials", "verdicts", *(_SHORT[o] for o in OUTCOMES)]
-        rows = []
-        for (model, task, size, strategy), counts in sorted(self.cells.items()):
-            name = f"{model} (simulated)" if model in self.simulated else model
-            n_trials = sum(counts.values())
-            rows.append(
-                [
-                    name,
-                    task,
-                    str(size),
-                    strategy,
-                    str(n_trials),
-                    str(n_trials - counts["error"]),
-                    *(str(counts.get(o, 0) or "") for o in OUTCOMES),
-                ]
-            )
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        return markdown_table(self.cells, self.simulated)
 
-        def line(cols: list[str]) -> str:
-            return "| " + " | ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))) + " |"
-
-        rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
-        return "\n".join([line(header), rule, *(line(r) for r in rows)])
+    def terminal_table(self, width: int | None) -> str:
+        """The table for a terminal `width` columns wide: the Markdown table where it fits (or
+        with no width), else `blocks_table`."""
+        full = self.table()
+        if width is None or max(len(line) for line in full.splitlines()) <= width:
+            return full
+        return blocks_table(self.cells, self.simulated, width)
 
     def judge_line(self) -> str:
         """One line on the refusal judge, when a trial was judged: how many, from the cache, failed,
@@ -99,6 +87,123 @@ class Tally:
             f"{j.failed} without a class), {j.kinds_changed} won't-do kinds changed; "
             f"{j.input_tokens:,} tokens in / {j.output_tokens:,} out"
         )
+
+
+Cell = tuple[str, str, int, str]
+"""model, task, size, strategy"""
+
+
+def _counts(counts: Counter[str]) -> list[str]:
+    """Trials, verdicts, then each outcome's count (blank for none)."""
+    n = sum(counts.values())
+    return [str(n), str(n - counts["error"]), *(str(counts.get(o, 0) or "") for o in OUTCOMES)]
+
+
+def _named(model: str, simulated: Collection[str]) -> str:
+    return f"{model} (simulated)" if model in simulated else model
+
+
+def markdown_table(cells: Mapping[Cell, Counter[str]], simulated: Collection[str]) -> str:
+    """The full table in Markdown: one row per cell, outcome counts in columns (the run's end
+    prints it where it fits the terminal; summary.md always has it)."""
+    header = ["model", "task", "size", "strategy", "trials", "verdicts", *(_SHORT[o] for o in OUTCOMES)]
+    rows = [
+        [_named(model, simulated), task, str(size), strategy, *_counts(counts)]
+        for (model, task, size, strategy), counts in sorted(cells.items())
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cols: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) if i < 4 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+class _Layout(NamedTuple):
+    """One way to lay out `blocks_table`, from the fullest to the narrowest."""
+
+    task: int | None
+    """Width the task names are shortened to (None: whole)."""
+    strategy: int | None
+    verdicts: bool
+    """Show the verdicts column (trials less errors: the first to go)."""
+    short: bool
+    """Abbreviated outcome headers."""
+
+
+_LAYOUTS = (
+    _Layout(None, None, True, False),
+    _Layout(12, None, True, False),
+    _Layout(12, None, False, False),
+    _Layout(12, None, False, True),
+    _Layout(8, 8, False, True),
+    _Layout(6, 6, False, True),
+)
+
+_ABBREVIATED = {
+    "complete": "compl",
+    "cant_do": "cant",
+    "wont_do": "wont",
+    "budget_exhausted": "budg",
+    "unparseable": "unpar",
+    "error": "err",
+}
+
+
+def blocks_table(cells: Mapping[Cell, Counter[str]], simulated: Collection[str], width: int) -> str:
+    """The table for a narrow terminal: one block per model under its name (shortened in the
+    middle, models kept apart), the columns of outcomes no trial had left out, then task names
+    shortened, the verdicts column dropped and headers abbreviated as far as `width` needs (it
+    fits 80 columns with sizes of up to five digits)."""
+    had = [o for o in OUTCOMES if any(c[o] for c in cells.values())]
+    models = sorted({model for model, *_ in cells})
+    suffix = " (simulated)"
+    heads = distinct(models, max(1, width - len(suffix)))
+    for layout in _LAYOUTS:
+        text = _blocks(cells, simulated, had, heads, layout)
+        if max(len(line) for line in text.splitlines()) <= width:
+            break
+    left_out = [_SHORT[o] for o in OUTCOMES if o not in had]
+    return text + (f"\n\n(no trial was {', '.join(left_out)}: columns left out)" if left_out else "")
+
+
+def _blocks(
+    cells: Mapping[Cell, Counter[str]], simulated: Collection[str], had: Sequence[str], heads: dict[str, str], layout: _Layout
+) -> str:
+    tasks = distinct((task for _, task, _, _ in cells), layout.task) if layout.task else {}
+    strategies = distinct((s for *_, s in cells), layout.strategy) if layout.strategy else {}
+    header = [
+        "task",
+        "size",
+        "strategy",
+        "trials",
+        *(["verdicts"] if layout.verdicts else []),
+        *((_ABBREVIATED if layout.short else _SHORT)[o] for o in had),
+    ]
+    by_model: dict[str, list[list[str]]] = defaultdict(list)
+    for (model, task, size, strategy), counts in sorted(cells.items()):
+        n = sum(counts.values())
+        by_model[model].append(
+            [
+                tasks.get(task, task),
+                str(size),
+                strategies.get(strategy, strategy),
+                str(n),
+                *([str(n - counts["error"])] if layout.verdicts else []),
+                *(str(counts[o] or "") for o in had),
+            ]
+        )
+    rows = [r for block in by_model.values() for r in block]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cols: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))).rstrip()
+
+    out: list[str] = []
+    for model, block in by_model.items():
+        out += ["", heads[model] + (" (simulated)" if model in simulated else ""), line(header), *(line(r) for r in block)]
+    return "\n".join(out[1:])
 
 
 def summary_table(trials: Iterable[TrialRecord]) -> str:

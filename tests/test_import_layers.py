@@ -28,6 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.tokens",
         "longhaul.interval",
         "longhaul.sequence",
+        "longhaul.shorten",
+        "longhaul.task_listing",
     ),
     # answers into verdicts
     ("longhaul.verify",),

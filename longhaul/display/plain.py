@@ -10,6 +10,22 @@ from longhaul.providers import RetryRecord
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord, TrialSpec
 
+ERROR_WIDTH = 100
+"""Characters of a provider's error message a trial's line keeps: one line, however long the message."""
+
+
+def failure(record: TrialRecord, width: int = ERROR_WIDTH) -> str:
+    """The provider's error that ended a trial, on one line and at most `width` characters: the
+    last failed turn's message without the model's name (the line names it already). Empty when
+    no turn failed."""
+    message = next((t.error for t in reversed(record.turns) if t.error), "")
+    prefix = f"{record.spec.model}: "
+    if message.startswith(prefix):
+        message = message[len(prefix) :]
+    # A multi-line body (an HTML error page) stays on the trial's line; its full stop would clash with the `;` after it.
+    message = " ".join(message.split()).rstrip(".")
+    return message if len(message) <= width else message[: width - 1].rstrip() + "…"
+
 
 class PlainDisplay:
     def __init__(self, out: TextIO | None = None) -> None:
@@ -42,9 +58,11 @@ class PlainDisplay:
         s, v = record.spec, record.verdict
         expected = "?" if v.items_expected is None else v.items_expected
         of = "" if self._searched else f"/{self._total}"
+        # A failed trial says why first: the counts after it are mostly zeros.
+        why = f"{failed}; " if (failed := failure(record)) else ""
         self._say(
             f"[{self._done}{of}] {s.model} {s.task} size={s.size} {s.strategy} #{s.sample}: {record.outcome}"
-            f" ({v.items_correct}/{expected} items, {len(record.turns)} turn{'s' if len(record.turns) != 1 else ''},"
+            f" ({why}{v.items_correct}/{expected} items, {len(record.turns)} turn{'s' if len(record.turns) != 1 else ''},"
             f" {record.output_tokens} out, {record.retries} retries)"
         )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from longhaul.providers.local_model import local_label
 from longhaul.report.reading import RULE, paragraphs, readings
 from longhaul.report.results import CellResult, Results, Share, either
 from longhaul.search import describe, mix
+from longhaul.summary import markdown_table
 from longhaul.verdict import OUTCOMES
 
 
@@ -32,6 +33,17 @@ def _complete(c: CellResult) -> str:
 
 def _name(model: str, simulated: bool) -> str:
     return f"`{model}` (simulated)" if simulated else f"`{model}`"
+
+
+def _outcome_table(r: Results) -> str:
+    """The end-of-run table, every column: a terminal may show it shortened."""
+    cells: dict[tuple[str, str, int, str], Counter[str]] = {
+        (c.model, c.task, c.size, c.strategy): Counter[str](
+            {o: s.count for o, s in c.outcomes.items()} | {"error": c.provider_errors.count}
+        )
+        for c in r.cells
+    }
+    return markdown_table(cells, r.simulated_models)
 
 
 def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
@@ -81,6 +93,7 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
         "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES),
         "",
     ]
+    lines += ["## Outcomes by cell", "", _outcome_table(r), ""]  # the table the run's end prints, whole here
     if (j := r.refusal_judge) is not None:
         cost = "" if j.cost_usd is None else f", {j.cost_usd:.4f} USD"
         lines += [
