@@ -164,9 +164,7 @@ def test_summary_md_shows_the_rate_of_the_verdicts_and_the_errors_beside_it(half
 def test_the_html_cell_table_shows_verdicts_and_errors_apart(half_broken):
     html = (half_broken / "report.html").read_text()
     # verdicts 2 of 4 trials, complete 2 · 100% [34–100] (Wilson, 2 of 2), ..., provider errors 2 (50%)
-    row = re.search(
-        r"<td>2 of 4</td><td><span class=o-complete>2 · 100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html
-    )
+    row = re.search(r"<td>2 of 4</td><td><span class=o-complete>2 · 100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html)
     assert row, "the cell's row"
     assert "<span class=o-error>2 (50%)</span>" in row.group(1)
     assert "2 of 4" in html  # the per-model verdicts column
