@@ -150,7 +150,7 @@ def test_results_count_only_verdicts_in_rates_and_medians(half_broken):
     assert cell["median_items_correct"] == 10 and cell["median_turns"] == 1
     (model,) = results["models"]
     assert (model["trials"], model["verdicts"], model["provider_errors"]) == (4, 2, 2)
-    assert model["error_rate"]["of"] == model["over_refusal"]["of"] == model["overconfidence"]["of"] == 2
+    assert model["cant_do_rate"]["of"] == model["over_refusal"]["of"] == model["overconfidence"]["of"] == 2
     assert results["outcomes"]["error"] == 2  # the run's counts still say so
 
 
@@ -158,15 +158,13 @@ def test_summary_md_shows_the_rate_of_the_verdicts_and_the_errors_beside_it(half
     md = (half_broken / "summary.md").read_text()
     assert "| `sim/diligent` (simulated) | direct | 100% of 2 · 2 provider errors |" in md
     assert "| `sim/diligent` (simulated) | 2 of 4 | " in md
-    assert "0% [0–66] of 2" in md  # error (can't-do): 0 of the 2 verdicts
+    assert "0% [0–66] of 2" in md  # can't-do: 0 of the 2 verdicts
 
 
 def test_the_html_cell_table_shows_verdicts_and_errors_apart(half_broken):
     html = (half_broken / "report.html").read_text()
-    # trials 4, verdicts 2, complete 2 · 100% [34–100] (Wilson, 2 of 2), ..., provider errors 2 (50%)
-    row = re.search(
-        r"<td>4</td><td>2</td><td><span class=o-complete>2 · 100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html
-    )
+    # verdicts 2 of 4 trials, complete 2 · 100% [34–100] (Wilson, 2 of 2), ..., provider errors 2 (50%)
+    row = re.search(r"<td>2 of 4</td><td><span class=o-complete>2 · 100% <span class=ci>\[34%–100%\]</span></span></td>(.*?)</tr>", html)
     assert row, "the cell's row"
     assert "<span class=o-error>2 (50%)</span>" in row.group(1)
     assert "2 of 4" in html  # the per-model verdicts column
@@ -215,11 +213,11 @@ def test_a_cell_without_verdicts_says_so_rather_than_zero(before_and_outage):
         assert complete_cell(cell).plain == "no verdicts +5 err"
     assert "<svg" in accuracy("count", results.cells, "end")
     (model,) = results.models
-    assert model.verdicts == 0 and model.error_rate.share is None and model.over_refusal.of == 0
+    assert model.verdicts == 0 and model.cant_do_rate.share is None and model.over_refusal.of == 0
     md = (outage / "summary.md").read_text()
     assert "no verdicts · 5 provider errors" in md and "0%" not in md
     html = (outage / "report.html").read_text()
-    assert "<td>5</td><td>0</td><td>no verdicts</td>" in html
+    assert "<td>0 of 5</td><td>no verdicts</td>" in html
 
 
 # -- elasticity -----------------------------------------------------------------------------------

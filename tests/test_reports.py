@@ -88,7 +88,7 @@ def test_elasticity_and_joint_rates(mixed):
     lazy = models["sim/lazy?k=8"]
     # count (end 10 and 40) balks at 8 items for every sample; continue and nudge both finish it.
     assert lazy["elasticity"]["of"] == lazy["elasticity"]["count"] == 2 * 2 * 3 and lazy["median_turns_to_complete"] >= 2
-    assert models["sim/drifter?at=12"]["error_rate"]["count"] > 0
+    assert models["sim/drifter?at=12"]["cant_do_rate"]["count"] > 0
     # the hedger declines the digests it should decline: no over-refusal counted for them
     hedger = models["sim/hedger"]
     assert hedger["over_refusal"]["count"] == 0 and hedger["overconfidence"]["count"] == 0
@@ -165,7 +165,7 @@ def test_results_streamed_from_the_store_are_those_of_the_trials_held_at_once(mi
         assert m.median_turns_to_complete == median(len(t.turns) for t in yielded)
         answerable = [t for t in judged if t.verdict.expectation == "should_answer"]
         assert (m.over_refusal.count, m.over_refusal.of) == (sum(t.outcome == "wont_do" for t in answerable), len(answerable))
-        assert m.error_rate.count == sum(t.outcome == "cant_do" for t in judged)
+        assert m.cant_do_rate.count == sum(t.outcome == "cant_do" for t in judged)
         over = [
             t
             for t in judged

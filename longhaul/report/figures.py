@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from longhaul.outcome_style import colour
-from longhaul.report.results import CellResult
+from longhaul.report.results import CellResult, outcome_name
 from longhaul.search import SearchResult
 from longhaul.verdict import VERDICTS, Outcome
 
@@ -64,10 +65,30 @@ def _styled(draw: Callable[_P, _R]) -> Callable[_P, _R]:
     return styled
 
 
-def label(model: str, simulated: bool) -> str:
-    """A model's name for a legend: long sim parameter strings are shortened (the tables below
-    the figures give them whole)."""
-    name = model if len(model) <= 24 else model[:22] + "…"
+NAME_CHARS = 44
+"""A legend's model name longer than this is shortened in the middle (the tables give it whole)."""
+
+
+def _middle(name: str, width: int) -> str:
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
+def short_names(models: list[str], width: int = NAME_CHARS) -> dict[str, str]:
+    """Each model's name shortened in the middle to `width` characters, wider where that would
+    make two the same: sim parameters and dated versions differ at the end, so the end is kept."""
+    for w in range(width, max((len(m) for m in models), default=0) + 1):
+        short = {m: _middle(m, w) for m in models}
+        if len(set(short.values())) == len(short):
+            return short
+    return {m: m for m in models}
+
+
+def label(model: str, simulated: bool, names: dict[str, str] | None = None) -> str:
+    """A model's name for a figure: shortened in the middle as `names` says (whole without it)."""
+    name = (names or {}).get(model, model)
     return f"{name} (sim)" if simulated else name
 
 
@@ -82,8 +103,9 @@ def _figure(width: float, height: float) -> Figure:
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
-    # Fixed margins, not bbox_inches="tight": that draws every figure twice.
-    fig.savefig(buf, format="svg")
+    # bbox_inches="tight" measures every text as drawn and grows or trims the canvas to hold it: no
+    # label is cut by the figure's edge, whatever the model names. It draws the figure twice.
+    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.08)
     text = buf.getvalue()
     return text[text.index("<svg") :]
 
@@ -97,16 +119,41 @@ def _series(cells: list[CellResult]) -> tuple[list[str], list[str], dict[tuple[s
     return strategies, models, series
 
 
+COLUMNS = 3
+"""Panels a row: a figure of more strategies wraps onto further rows, so a panel keeps its size."""
+PANEL = (3.6, 2.5)
+"""A panel's width and height in inches: at the page's width three fit side by side unscaled."""
 LEGEND_WIDTH = 2.6
-"""Inches on the right of a row of panels for the legend."""
+"""Inches beside the collapse figure's rows for their labels."""
 
 
-def _panels(n: int, height: float = 2.8) -> tuple[Figure, list[Axes]]:
-    width = 0.7 + 2.9 * n + LEGEND_WIDTH
+def _panels(n: int) -> tuple[Figure, list[Axes]]:
+    """A grid of `n` panels, `COLUMNS` a row, sharing the y axis, with room below for the legend
+    (placed by `_legend`, outside every panel)."""
+    cols, rows = min(n, COLUMNS), -(-n // COLUMNS)
+    pw, ph = PANEL
+    width, height = 0.8 + pw * cols, 0.75 + (ph + 0.55) * rows
     fig = _figure(width, height)
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)
-    fig.subplots_adjust(left=0.7 / width, right=1 - LEGEND_WIDTH / width, top=1 - 0.75 / height, bottom=0.5 / height, wspace=0.12)
-    return fig, list(axes[0])
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    fig.subplots_adjust(left=0.8 / width, right=0.98, top=1 - 0.75 / height, bottom=0.5 / height, wspace=0.12, hspace=0.55 / ph + 0.1)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _legend(fig: Figure, axes: list[Axes]) -> None:
+    """One legend for the figure, below its panels (never over the data), in as many columns as
+    its longest entry lets fit the figure's width."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(text, handle)
+    if not seen:
+        return
+    entry = 0.6 + 0.075 * max(len(t) for t in seen)  # inches: the handle and the text at 8 points
+    ncol = max(1, min(len(seen), int(fig.get_figwidth() // entry)))
+    fig.legend(list(seen.values()), list(seen), loc="upper left", bbox_to_anchor=(0.8 / fig.get_figwidth(), 0), ncol=ncol, fontsize=8)
 
 
 def _title(fig: Figure, text: str, basis: str) -> None:
@@ -155,26 +202,58 @@ def _or_nan(x: float | None) -> float:
     return math.nan if x is None else x
 
 
+MARKERS = "osD^vPX*<>"
+"""A marker shape per model: where lines coincide the points still say whose they are."""
+
+
+def _dodge(models: list[str], cells: list[CellResult]) -> dict[str, float]:
+    """A small shift along x per model (a few percent of the closest two sizes' gap), so lines
+    that coincide (every model complete at every size) lie side by side, not one over the rest."""
+    sizes = sorted({c.size for c in cells})
+    gap = min((b - a for a, b in itertools.pairwise(sizes)), default=1)
+    step = 0.05 * gap / max(1, len(models) - 1) if len(models) > 1 else 0.0
+    return {m: (i - (len(models) - 1) / 2) * step for i, m in enumerate(models)}
+
+
+def _line(ax: Axes, xs: list[float], ys: list[float], i: int, colour_: Any, text: str, n: int) -> None:
+    """A model's line, above every band (zorder) and with its own marker on each point; the `n`
+    models' lines before it are drawn wider, so lines that coincide show as nested stripes, none hidden."""
+    width = 1.3 + 0.5 * (n - 1 - i)
+    marker = MARKERS[i % len(MARKERS)]
+    ax.plot(xs, ys, marker=marker, ms=4.5, mec="white", mew=0.6, lw=width, color=colour_, label=text, zorder=3, gid=f"line-{i}")
+
+
+def _band(ax: Axes, xs: list[float], low: list[float], high: list[float], i: int, colour_: Any) -> None:
+    """A model's interval: light, and under every line, so a few samples' wide band hides no one's line."""
+    ax.fill_between(xs, low, high, color=colour_, alpha=0.05, linewidth=0, zorder=1, gid=f"band-{i}")
+
+
+def _ylabel(axes: list[Axes], text: str) -> None:
+    """The y axis named on the first panel of each row of `_panels`' grid."""
+    for ax in axes[::COLUMNS]:
+        ax.set_ylabel(text)
+
+
 @_styled
 def accuracy(task: str, cells: list[CellResult], size_label: str) -> str:
     strategies, models, series = _series(cells)
-    colours = _model_colours(models)
+    colours, names, dodge = _model_colours(models), short_names(models), _dodge(models, cells)
     fig, axes = _panels(len(strategies))
     for ax, strategy in zip(axes, strategies):
-        for model in models:
+        for i, model in enumerate(models):
             pts = series.get((model, strategy))
             if not pts:
                 continue
-            xs = [c.size for c in pts]
+            xs = [c.size + dodge[model] for c in pts]
             ys, lo, hi = (list(v) for v in zip(*(complete_point(c) for c in pts)))
-            ax.plot(xs, ys, marker="o", ms=3, color=colours[model], label=label(model, pts[0].simulated))
-            ax.fill_between(xs, lo, hi, color=colours[model], alpha=0.05, linewidth=0)
+            _band(ax, xs, lo, hi, i, colours[model])
+            _line(ax, xs, ys, i, colours[model], label(model, pts[0].simulated, names), len(models))
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
         _integer_sizes(ax)
         ax.set_ylim(-0.03, 1.03)
-    axes[0].set_ylabel("complete, of verdicts (95% CI)")
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    _ylabel(axes, "complete, of verdicts (95% CI)")
+    _legend(fig, axes)
     _title(fig, f"{task}: accuracy, the paper's reading (anything not complete fails)", rests_on(cells))
     return _svg(fig)
 
@@ -184,6 +263,7 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
     """Small multiples (a row per model, a column per strategy) drawn on one axes: a grid of
     real subplots costs seconds to render for a dozen models, and this reads the same."""
     strategies, models, series = _series(cells)
+    names = short_names(models)
     sizes = sorted({c.size for c in cells})
     slot = {size: i for i, size in enumerate(sizes)}
     span = len(sizes) + 1  # bars of one panel, and a gap
@@ -209,10 +289,10 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
                 if c.provider_errors.count:
                     ax.text(x, base + 1.0, str(c.provider_errors.count), ha="center", va="bottom", fontsize=6, color=colour("error"))
         sim = any(c.simulated for c in cells if c.model == model)
-        ax.text(-1.0, base + 0.5, label(model, sim).replace(" (sim)", "\n(sim)"), ha="right", va="center", fontsize=7)
+        ax.text(-1.0, base + 0.5, label(model, sim, names).replace(" (sim)", "\n(sim)"), ha="right", va="center", fontsize=7)
         ax.plot([-0.6, len(strategies) * span - 1.4], [base - 0.08] * 2, color="#ccc", lw=0.6)
     for o in VERDICTS:
-        ax.bar(xs[o], hs[o], bottom=bs[o], color=colour(o), width=0.85, label=o)
+        ax.bar(xs[o], hs[o], bottom=bs[o], color=colour(o), width=0.85, label=outcome_name(o))
     top = (len(models) - 1) * row_height + 1.05
     for col, strategy in enumerate(strategies):
         ax.text(col * span + (len(sizes) - 1) / 2, top, strategy, ha="center", va="bottom", fontsize=9)
@@ -236,42 +316,36 @@ def outcome_mix(task: str, cells: list[CellResult], size_label: str) -> str:
 @_styled
 def tokens(task: str, cells: list[CellResult], size_label: str) -> str:
     strategies, models, series = _series(cells)
-    colours = _model_colours(models)
+    colours, names, dodge = _model_colours(models), short_names(models), _dodge(models, cells)
     fig, axes = _panels(len(strategies))
     for ax, strategy in zip(axes, strategies):
         needed: dict[int, int] = {}
         budget = None
-        for model in models:
+        for i, model in enumerate(models):
             pts = series.get((model, strategy))
             if not pts:
                 continue
-            xs = [c.size for c in pts]
-            ax.plot(
-                xs,
-                [_or_nan(c.median_output_tokens) for c in pts],
-                marker="o",
-                ms=3,
-                color=colours[model],
-                label=f"{label(model, pts[0].simulated)} output",
-            )
+            xs = [c.size + dodge[model] for c in pts]
+            name = label(model, pts[0].simulated, names)
+            _line(ax, xs, [_or_nan(c.median_output_tokens) for c in pts], i, colours[model], f"{name} output", len(models))
             thinking = [c.median_thinking_tokens for c in pts]
             if any(thinking):
-                ax.plot(xs, [t or 0 for t in thinking], ls="--", color=colours[model], label=f"{label(model, pts[0].simulated)} thinking")
+                ax.plot(xs, [t or 0 for t in thinking], ls="--", color=colours[model], label=f"{name} thinking", zorder=3)
             for c in pts:
                 if c.needed_tokens:
                     needed.setdefault(c.size, c.needed_tokens)
             budget = pts[0].max_tokens
         if needed:
-            xs = sorted(needed)
-            ax.plot(xs, [needed[x] for x in xs], color="black", ls=":", lw=1.2, label="a complete answer needs")
+            at = sorted(needed)
+            ax.plot(at, [needed[x] for x in at], color="black", ls=":", lw=1.2, label="a complete answer needs")
         if budget:
             ax.axhline(budget, color="#555", lw=1, ls="-.", label=f"max_tokens ({budget:,})")
         ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
         _integer_sizes(ax)
-    axes[0].set_ylabel("tokens (median per verdict)")
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
+    _ylabel(axes, "tokens (median per verdict)")
+    _legend(fig, axes)
     _title(fig, f"{task}: output and thinking tokens against size", rests_on(cells))
     return _svg(fig)
 
@@ -281,34 +355,33 @@ def first_error(task: str, cells: list[CellResult], size_label: str) -> str | No
     strategies, models, series = _series(cells)
     if not any(c.median_first_error is not None for c in cells):
         return None
-    colours = _model_colours(models)
+    colours, names, dodge = _model_colours(models), short_names(models), _dodge(models, cells)
     fig, axes = _panels(len(strategies))
     for ax, strategy in zip(axes, strategies):
         expected: dict[int, int] = {}
-        for model in models:
+        for i, model in enumerate(models):
             # (cell, its median first error), for the cells that have one.
             pts = [(c, c.median_first_error) for c in series.get((model, strategy), []) if c.median_first_error is not None]
             for c in series.get((model, strategy), []):
                 if c.items_expected:
                     expected.setdefault(c.size, c.items_expected)
             if pts:
-                xs = [c.size for c, _ in pts]
-                ax.plot(
-                    xs, [first + 1 for _, first in pts], marker="o", ms=3, color=colours[model], label=label(model, pts[0][0].simulated)
-                )
-                # Item numbers are 1-based; the quartiles are of the 0-based index.
+                xs = [c.size + dodge[model] for c, _ in pts]
+                # Item numbers are 1-based, as the tables and the trials give them; the stored
+                # median and quartiles are of the 0-based index.
                 low = [_or_nan(c.first_error_q1) + 1 for c, _ in pts]
                 high = [_or_nan(c.first_error_q3) + 1 for c, _ in pts]
-                ax.fill_between(xs, low, high, color=colours[model], alpha=0.12, linewidth=0)
+                _band(ax, xs, low, high, i, colours[model])
+                _line(ax, xs, [first + 1 for _, first in pts], i, colours[model], label(model, pts[0][0].simulated, names), len(models))
         if expected:
-            xs = sorted(expected)
-            ax.plot(xs, [expected[x] for x in xs], color="black", ls=":", lw=1.2, label="items in a complete answer")
+            at = sorted(expected)
+            ax.plot(at, [expected[x] for x in at], color="black", ls=":", lw=1.2, label="items in a complete answer")
         ax.set_yscale("log", nonpositive="clip")
         ax.set_title(strategy)
         ax.set_xlabel(size_label)
         _integer_sizes(ax)
-    axes[0].set_ylabel("first wrong item, number (median)")
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    _ylabel(axes, "first wrong item, 1-based (median)")
+    _legend(fig, axes)
     n = sum(c.first_errors for c in cells)
     _title(fig, f"{task}: where the first wrong move falls", f"n = {n:,} trials with a wrong move · line: median, shaded: quartiles")
     return _svg(fig)
@@ -323,6 +396,7 @@ def collapse(task: str, searches: list[SearchResult], size_label: str) -> str | 
     if not rows:
         return None
     colours = _model_colours(sorted({s.model for s in rows}))
+    names = short_names(sorted({s.model for s in rows}))
     height = 0.9 + 0.32 * len(rows)
     width = 0.7 + 2.9 * 2 + LEGEND_WIDTH
     fig = _figure(width, height)
@@ -339,7 +413,9 @@ def collapse(task: str, searches: list[SearchResult], size_label: str) -> str | 
             ax.plot([s.collapse], [y], marker="o", ms=6, color=colour_)
         if s.beyond_budget:
             ax.plot([min(s.beyond_budget)], [y], marker=">", ms=6, color="#555")
-    ax.set_yticks(range(len(rows)), [f"{label(s.model, s.model.startswith('sim/'))} · {s.strategy}" for s in reversed(rows)], fontsize=7)
+    ax.set_yticks(
+        range(len(rows)), [f"{label(s.model, s.model.startswith('sim/'), names)} · {s.strategy}" for s in reversed(rows)], fontsize=7
+    )
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_xlabel(f"{rows[0].param} (dot: collapse; line: to the first failure; ticks: values tried; ▸: beyond max_tokens)")
     n = sum(step.trials for s in rows for step in s.sizes)

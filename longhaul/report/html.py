@@ -13,6 +13,7 @@ a run without such a task never loads matplotlib.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from html import escape
@@ -22,15 +23,21 @@ from longhaul.excerpt import excerpt
 from longhaul.providers.local_model import local_label
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
-from longhaul.report.results import CellResult, Results, Share, either
+from longhaul.report.results import CellResult, Results, Share, either, outcome_name
 from longhaul.search import describe, mix
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
 from longhaul.verdict import OUTCOMES, VERDICTS
 
-DRILL_PER_CELL = 2
+DRILL_PER_CELL = 5
 """Trials shown in full per cell (those that are not complete first); `longhaul export --turns`
 has every one."""
+
+DECLINES = frozenset({"refusal", "elision", "subset", "code", "offer_to_continue", "impossible"})
+"""Evidence kinds that say why an answer was not given in full: a trial's summary quotes the last."""
+
+CONTEXT = 80
+"""Characters of the answer either side of a quoted decline phrase."""
 
 HEAD_CHARS = 1500
 WINDOW = 300
@@ -43,13 +50,17 @@ h3{font-size:16px;margin:24px 0 6px}.meta{color:#666;font-size:12px}
 .sim{background:#fff4e5;border:1px solid #f0b35a;padding:8px 12px;border-radius:6px;margin:12px 0}
 .lead{font-size:16px;background:#f3f7ff;border-left:4px solid #3b6fd8;padding:10px 14px;margin:10px 0}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{white-space:normal;vertical-align:bottom;max-width:12em}td.w{white-space:normal;text-align:left;min-width:14em;max-width:40em}
+td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:9em;max-width:22em}
 th{background:#fafafa;position:sticky;top:0}td.l,th.l{text-align:left}.ci{color:#888;font-size:11px}
 figure{margin:10px 0 18px}figure svg{max-width:100%;height:auto}.pair{display:flex;flex-wrap:wrap;gap:12px}.pair figure{flex:1 1 560px;margin:10px 0 0}
 details{margin:4px 0}summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfb;border:1px solid #eee;padding:8px;font-size:12px;max-height:480px;overflow:auto}
 mark{border-radius:3px;padding:0 1px}mark.first_error{background:#ffcdd2;outline:1px solid #c62828}mark.refusal,mark.elision,mark.subset,mark.code,mark.offer_to_continue{background:#ffe8a3}
 mark.claims_complete{background:#e1bee7}mark.impossible{background:#c8e6c9}.gap{color:#999;font-style:italic}
 .turn{border-left:3px solid #ccc;padding-left:10px;margin:10px 0}.turn h4{margin:4px 0;font-size:13px}
-nav a{margin-right:12px}.scroll{overflow-x:auto}
+nav a{margin-right:12px}.scroll{overflow-x:auto;max-width:100%}
+.cell{margin:14px 0}.cell h4{margin:4px 0;font-size:13px}.cell:target{background:#fffbe6}q{color:#333;font-style:italic}
+summary code,q code{word-break:break-all}
 """
     + outcome_style.css()
     + "\n"
@@ -91,12 +102,21 @@ def _model(name: str, simulated: bool) -> str:
     return escape(name) + (" <em>(simulated)</em>" if simulated else "")
 
 
-def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
-    th = "".join(f"<th class=l>{h}</th>" if i < left else f"<th>{h}</th>" for i, h in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(f"<td class=l>{c}</td>" if i < left else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows
-    )
+def _table(header: list[str], rows: list[list[str]], left: int = 1, wrap: frozenset[int] = frozenset()) -> str:
+    """A table in its own horizontally scrolling box (a wide one scrolls there, never the page);
+    the columns in `wrap` hold prose and wrap."""
+
+    def td(i: int, c: str) -> str:
+        return f"<td class=w>{c}</td>" if i in wrap else f"<td class=l>{c}</td>" if i < left else f"<td>{c}</td>"
+
+    th = "".join(f"<th class=l>{h}</th>" if i < left or i in wrap else f"<th>{h}</th>" for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(td(i, c) for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f"<div class=scroll><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def cell_id(task: str, model: str, size: int, strategy: str) -> str:
+    """The anchor of a cell's trials: a hash, since model names carry `?`, `&` and `=`."""
+    return "cell-" + hashlib.sha256(f"{task}\0{model}\0{size}\0{strategy}".encode()).hexdigest()[:12]
 
 
 def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -138,18 +158,46 @@ def _turn(turn: Turn) -> str:
     return "".join(parts)
 
 
+def evidence(t: TrialRecord) -> str:
+    """What decided a trial, in a line: its first wrong item, the decline phrase with the answer
+    around it, or the provider's failure; empty for a complete trial. Escaped."""
+    v = t.verdict
+    if t.outcome == "complete":
+        return ""
+    if v.first_error:
+        e = v.first_error
+        return (
+            f"wrong item {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got[:200])}</code>, "
+            f"expected <code>{escape(e.expected[:200])}</code>"
+        )
+    if t.outcome == "error":
+        failed = next((turn.error for turn in reversed(t.turns) if turn.error), None)
+        return f"<span class=o-error>{escape(failed or str(t.stop))}</span>"
+    for turn in reversed(t.turns):
+        for span in reversed(turn.verdict.evidence):
+            if span.source == "answer" and span.kind in DECLINES:
+                before = turn.answer[max(0, span.start - CONTEXT) : span.start]
+                after = turn.answer[span.end : span.end + CONTEXT]
+                return (
+                    f"{escape(span.kind.replace('_', ' '))} (turn {turn.index + 1}): <q>{'…' if span.start > CONTEXT else ''}{escape(before)}"
+                    f'<mark class="{escape(span.kind)}">{escape(turn.answer[span.start : span.end])}</mark>{escape(after)}'
+                    f"{'…' if span.end + CONTEXT < len(turn.answer) else ''}</q>"
+                )
+    return escape(v.explanation)
+
+
 def _trial(t: TrialRecord) -> str:
     s, v = t.spec, t.verdict
     first = ""
     if v.first_error:
         e = v.first_error
         first = (
-            f"<div>first error: item {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got)}</code>, "
+            f"<div>first wrong item: {e.index + 1}{f' (line {e.line})' if e.line else ''}: got <code>{escape(e.got)}</code>, "
             f"expected <code>{escape(e.expected)}</code> — {escape(e.rule)}</div>"
         )
+    said = evidence(t)
     summary = (
-        f"{_model(s.model, t.simulated)} · {escape(s.task)} size {s.size} · {escape(s.strategy)} · sample {s.sample} · "
-        f"<b class=o-{t.outcome}>{t.outcome}</b> · {len(t.turns)} turn(s) · {escape(v.explanation)}"
+        f"sample {s.sample} · <b class=o-{t.outcome}>{outcome_name(t.outcome)}</b> · {len(t.turns)} turn(s){' · ' + said if said else ''}"
     )
     turns = "".join(_turn(turn) for turn in t.turns)
     judged = ""
@@ -160,7 +208,19 @@ def _trial(t: TrialRecord) -> str:
             f"{escape(j.detector_label)} p={j.detector_probability:.2f}; won't-do kind {escape(str(j.kind_before))} → "
             f"{escape(str(j.kind_after))} · reply <code>{escape(j.raw)}</code></div>"
         )
-    return f"<details><summary>{summary}</summary>{first}{judged}<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
+    return (
+        f"<details><summary>{summary}</summary><div>{escape(v.explanation)}</div>{first}{judged}"
+        f"<div>loop ended: {escape(str(t.stop))}</div>{turns}</details>"
+    )
+
+
+CELL_HEADER = ["model", "size", "strategy", "verdicts (of trials)", *(outcome_name(o) for o in VERDICTS), "provider errors (of trials)"]
+CELL_HEADER += ["first wrong item (median, 1-based)", "trials"]
+"""The per-cell table's columns: what each cell's trials came to, and a link to them."""
+
+DETAIL_HEADER = ["model", "size", "strategy", "median correct", "expected", "median in", "median out", "median thinking", "needed"]
+DETAIL_HEADER += ["median turns", "retries", "median s", "cost"]
+"""The columns shown on demand (a <details> under the table): tokens, turns, time and cost."""
 
 
 def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
@@ -171,29 +231,42 @@ def _cell_rows(cells: list[CellResult]) -> list[list[str]]:
             if not c.verdicts
             else [f"<span class=o-{o}>{_mix(c.outcomes[o])}</span>" for o in VERDICTS]
         )
+        # The stored median is of the 0-based index; people read item numbers from 1, as the figure and the trials give them.
+        first = "–" if c.median_first_error is None else _num(c.median_first_error + 1)
         rows.append(
             [
                 _model(c.model, c.simulated),
                 str(c.size),
                 escape(c.strategy),
-                str(c.trials),
-                str(c.verdicts),
+                f"{c.verdicts:,} of {c.trials:,}",
                 *shares,
                 _errors(c.provider_errors),
-                _num(c.median_items_correct),
-                "–" if c.items_expected is None else f"{c.items_expected:,}",
-                _num(c.median_first_error),
-                _num(c.median_input_tokens),
-                _num(c.median_output_tokens),
-                _num(c.median_thinking_tokens),
-                _num(c.needed_tokens),
-                _num(c.median_turns, 1),
-                str(c.retries),
-                _num(c.median_seconds, 2),
-                "–" if c.cost_usd is None else f"${c.cost_usd:.4f}",
+                first,
+                f"<a href='#{cell_id(c.task, c.model, c.size, c.strategy)}'>evidence</a>",
             ]
         )
     return rows
+
+
+def _detail_rows(cells: list[CellResult]) -> list[list[str]]:
+    return [
+        [
+            _model(c.model, c.simulated),
+            str(c.size),
+            escape(c.strategy),
+            _num(c.median_items_correct),
+            "–" if c.items_expected is None else f"{c.items_expected:,}",
+            _num(c.median_input_tokens),
+            _num(c.median_output_tokens),
+            _num(c.median_thinking_tokens),
+            _num(c.needed_tokens),
+            _num(c.median_turns, 1),
+            str(c.retries),
+            _num(c.median_seconds, 2),
+            "–" if c.cost_usd is None else f"${c.cost_usd:.4f}",
+        ]
+        for c in cells
+    ]
 
 
 class DrillPicker:
@@ -220,7 +293,7 @@ class DrillPicker:
 
 def render(results: Results, size_labels: dict[str, str], drill: Callable[[str], Iterable[TrialRecord]] = lambda task: ()) -> Iterator[str]:
     """The page, in pieces to be joined by newlines. `drill(task)`: the trials of that task to show
-    in full, in order (read as they are shown: a `DrillPicker`'s keys, from the store)."""
+    in full, cell by cell (read as they are shown: a `DrillPicker`'s keys, from the store)."""
     r = results
     out: list[str] = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -301,27 +374,19 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
             tried = "<br>".join(escape(f"{x.param} = {s.value}: {mix(s)}") for s in x.sizes)
             task = escape(x.task + (f" ({fixed})" if fixed else ""))
             rows.append([_model(x.model, x.model in results.simulated_models), task, escape(x.strategy), escape(describe(x)), tried])
-        out.append(_table(["model", "task", "strategy", "finding", "sizes tried (outcome mix)"], rows, 5))
+        out.append(_table(["model", "task", "strategy", "finding", "sizes tried (outcome mix)"], rows, 3, frozenset({3, 4})))
 
     # Joint rates.
-    out.append("<h2 id=joint>Per model: over-refusal, error, overconfidence</h2>")
+    out.append("<h2 id=joint>Per model: over-refusal, can't-do, overconfidence</h2>")
     out.append(
         _table(
-            [
-                "model",
-                "verdicts (of trials)",
-                "over-refusal (won't-do on should-answer)",
-                "error (can't-do)",
-                "overconfidence (can't-do on should-abstain, or claims complete and is not)",
-                "provider errors",
-                "cost",
-            ],
+            ["model", "verdicts (of trials)", "over-refusal", "can't-do", "overconfidence", "provider errors", "cost"],
             [
                 [
                     _model(m.model, m.simulated),
                     f"{m.verdicts:,} of {m.trials:,}",
                     _rate(m.over_refusal),
-                    _rate(m.error_rate),
+                    _rate(m.cant_do_rate),
                     _rate(m.overconfidence),
                     str(m.provider_errors),
                     "–" if m.cost_usd is None else f"${m.cost_usd:.2f}",
@@ -331,11 +396,19 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         )
     )
     out.append(
-        "<p class=meta>Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
+        "<p class=meta>Over-refusal: won't-do on tasks that should be answered. Can't-do: a wrong item or an impossible answer, "
+        "over all verdicts. Overconfidence: can't-do on tasks that should be abstained from, or an answer that claims to be "
+        "complete and is not. "
+        "Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
         "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
         "model behaviour. Costs count every trial.</p>"
     )
-    out.append(_table(["outcome", *OUTCOMES], [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]]))
+    out.append(
+        _table(
+            ["outcome", *(outcome_name(o) for o in OUTCOMES)],
+            [["trials", *(f"<span class=o-{o}>{r.outcomes[o]:,}</span>" for o in OUTCOMES)]],
+        )
+    )
     if (j := r.refusal_judge) is not None:
         cost = "" if j.cost_usd is None else f", ${j.cost_usd:.4f}"
         out.append(
@@ -345,26 +418,6 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         )
 
     # Per task.
-    header = [
-        "model",
-        "size",
-        "strategy",
-        "trials",
-        "verdicts",
-        *VERDICTS,
-        "provider errors (of trials)",
-        "median correct",
-        "expected",
-        "median first error",
-        "median in",
-        "median out",
-        "median thinking",
-        "needed",
-        "median turns",
-        "retries",
-        "median s",
-        "cost",
-    ]
     by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in r.cells:
         by_task[c.task].append(c)
@@ -394,9 +447,9 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
                 )
         else:
             # The paper's reading and longhaul's of the same trials, side by side; one above the
-            # other when the accuracy has a panel per strategy too many to be read at half width.
+            # other when the accuracy has more than one panel (they would be read at half width).
             pair = f"<figure>{figures.accuracy(task, cells, size_label)}</figure><figure>{figures.outcome_mix(task, cells, size_label)}</figure>"
-            yield f"<div class=pair>{pair}</div>" if len({c.strategy for c in cells}) <= 2 else pair
+            yield f"<div class=pair>{pair}</div>" if len({c.strategy for c in cells}) == 1 else pair
             for make in (figures.tokens, figures.first_error):
                 svg = make(task, cells, size_label)
                 if svg:
@@ -404,19 +457,39 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         if r.searches and (svg := figures.collapse(task, r.searches, size_label)):
             yield f"<figure>{svg}</figure>"
         if cells:
-            yield _table(header, _cell_rows(sorted(cells, key=lambda c: (c.model, c.strategy, c.size))), 3)
+            ordered = sorted(cells, key=lambda c: (c.model, c.strategy, c.size))
+            yield _table(CELL_HEADER, _cell_rows(ordered), 3)
+            yield (
+                "<details><summary>tokens, turns, time and cost by cell</summary>"
+                + _table(DETAIL_HEADER, _detail_rows(ordered), 3)
+                + "</details>"
+            )
 
     # Drill-down.
     yield "<h2 id=trials>Trials, turn by turn</h2>"
     yield (
-        f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first. The first error is marked in red, "
-        "refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and the "
-        "text around each mark; <code>longhaul export RUN --turns</code> has every turn in full.</p>"
+        f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first, each with what decided it: the first "
+        "wrong item, the phrase that declined (with the answer around it) or the provider's failure. The first error is marked "
+        "in red, refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and "
+        "the text around each mark; <code>longhaul export RUN --turns</code> has every trial and every turn in full.</p>"
     )
     for task in tasks:
         yield f"<h3>{escape(task)}</h3>"
+        # The trials come cell by cell (the picker's order): a section, with the anchor the cell's row links to, per cell.
+        current: tuple[str, int, str] | None = None
         for t in drill(task):
+            cell = (t.spec.model, t.spec.size, t.spec.strategy)
+            if cell != current:
+                if current is not None:
+                    yield "</section>"
+                current = cell
+                yield (
+                    f"<section class=cell id={cell_id(task, *cell)}><h4>{_model(t.spec.model, t.simulated)} · {escape(task)} "
+                    f"{escape(size_labels.get(task, 'size'))} {t.spec.size:,} · {escape(t.spec.strategy)}</h4>"
+                )
             yield _trial(t)
+        if current is not None:
+            yield "</section>"
     yield "</body></html>"
 
 

@@ -77,12 +77,12 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
         "",
         "## Per model",
         "",
-        "| model | verdicts | over-refusal | error (can't-do) | overconfidence | provider errors |",
+        "| model | verdicts | over-refusal | can't-do | overconfidence | provider errors |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for m in r.models:
         lines.append(
-            f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.error_rate)} | "
+            f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.cant_do_rate)} | "
             f"{_rate(m.overconfidence)} | {m.provider_errors} |"
         )
     lines += [

@@ -135,8 +135,9 @@ class ModelSummary(BaseModel):
     median_turns_to_complete: float | None
     over_refusal: Share
     """`wont_do` on `should_answer` tasks, over those tasks' verdicts."""
-    error_rate: Share
-    """`cant_do`, over the verdicts."""
+    cant_do_rate: Share
+    """`cant_do` (a wrong item, or an impossible answer), over the verdicts. Named for the outcome:
+    "error" in longhaul is the provider's failure only."""
     overconfidence: Share
     """`cant_do` on `should_abstain` tasks, plus answers that claim to be complete and are not,
     over the verdicts."""
@@ -198,6 +199,14 @@ class Results(BaseModel):
     searches: list[SearchResult] | None = None
     """The suite's adaptive searches (`[tasks.search]`): per model, strategy and task, the collapse
     size and every size tried with its outcome mix; None when the suite has none."""
+
+
+def outcome_name(outcome: str) -> str:
+    """An outcome as a person reads it (can't-do, won't-do, budget exhausted; `error` is the
+    provider's failure), for the report's headings, legends and text."""
+    return {"cant_do": "can't-do", "wont_do": "won't-do", "budget_exhausted": "budget exhausted", "error": "provider error"}.get(
+        outcome, outcome
+    )
 
 
 def either(names: list[str]) -> str:
@@ -431,7 +440,7 @@ class Aggregator:
                     elasticity=Share.of_counts(len(yielded), sum(c.balked for c in followed)),
                     median_turns_to_complete=_median(yielded),
                     over_refusal=Share.of_counts(m.over_refusals, m.answerable),
-                    error_rate=Share.of_counts(m.cant_do, m.verdicts),
+                    cant_do_rate=Share.of_counts(m.cant_do, m.verdicts),
                     overconfidence=Share.of_counts(m.overconfident, m.verdicts),
                     provider_errors=m.trials - m.verdicts,
                     cost_usd=m.cost if model in self.prices else None,
