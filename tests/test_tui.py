@@ -531,12 +531,12 @@ def test_the_live_pane_counts_and_marks_as_lines_arrive_and_follows_the_tail_unt
 
 
 def test_model_names_are_shortened_in_the_middle_and_stay_distinct():
-    from longhaul.tui.app import short, short_names
+    from longhaul.shorten import distinct, middle
 
-    names = short_names(["sim/drifter?at=60", "sim/drifter?at=400", "sim/diligent"], 10)
-    assert len(set(names.values())) == 3 and names["sim/diligent"] == short("sim/diligent", 10)
-    assert names["sim/drifter?at=60"].endswith("=60") and names["sim/drifter?at=400"].endswith("=400")
-    assert len(short("openai/gpt-4.1-mini-2025-04-14", 12)) == 12 and short("openai/gpt-4.1-mini-2025-04-14", 12).startswith("open")
+    names = distinct(["sim/drifter?at=60", "sim/drifter?at=400", "sim/diligent"], 10)
+    assert len(set(names.values())) == 3 and all(len(n) <= 10 for n in names.values())
+    assert names["sim/drifter?at=60"].endswith("60") and names["sim/drifter?at=400"].endswith("400")
+    assert len(middle("openai/gpt-4.1-mini-2025-04-14", 12)) == 12 and middle("openai/gpt-4.1-mini-2025-04-14", 12).startswith("open")
 
 
 def test_at_80x24_the_grid_keeps_done_and_the_in_flight_marker_and_the_footer_keeps_q(stored_run):

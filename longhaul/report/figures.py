@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from longhaul.outcome_style import colour
 from longhaul.report.results import CellResult, outcome_name
 from longhaul.search import SearchResult
+from longhaul.shorten import distinct
 from longhaul.verdict import VERDICTS, Outcome
 
 if TYPE_CHECKING:
@@ -69,21 +70,10 @@ NAME_CHARS = 44
 """A legend's model name longer than this is shortened in the middle (the tables give it whole)."""
 
 
-def _middle(name: str, width: int) -> str:
-    if len(name) <= width:
-        return name
-    head = (width - 1) // 2
-    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
-
-
 def short_names(models: list[str], width: int = NAME_CHARS) -> dict[str, str]:
-    """Each model's name shortened in the middle to `width` characters, wider where that would
-    make two the same: sim parameters and dated versions differ at the end, so the end is kept."""
-    for w in range(width, max((len(m) for m in models), default=0) + 1):
-        short = {m: _middle(m, w) for m in models}
-        if len(set(short.values())) == len(short):
-            return short
-    return {m: m for m in models}
+    """Each model's name for a legend: shortened in the middle to `width`, kept distinct
+    (`longhaul.shorten.distinct`: sim parameters and dated versions differ at the end)."""
+    return distinct(models, width)
 
 
 def label(model: str, simulated: bool, names: dict[str, str] | None = None) -> str:

@@ -30,6 +30,7 @@ from longhaul.display.protocol import RunControl
 from longhaul.excerpt import excerpt
 from longhaul.outcome_style import Theme, glyph, terminal_colour
 from longhaul.runner import Plan, arun
+from longhaul.shorten import distinct
 from longhaul.store import RunStop, iter_trials, read_index, read_manifest, read_retries, read_trial
 from longhaul.strategy import Turn
 from longhaul.trial import TrialRecord
@@ -58,27 +59,6 @@ def _key(cell: CellKey) -> str:
 def _cell(key: str) -> CellKey:
     model, task, size, strategy = key.split("\x1f")
     return model, task, int(size), strategy
-
-
-def short(model: str, width: int = 16) -> str:
-    """A model's name shortened in the middle to `width` (its provider at the start, and the end,
-    where two variants of a model differ, both kept); the trial pane gives it whole."""
-    if len(model) <= width:
-        return model
-    head = max(1, (width - 1) * 2 // 5)
-    return model[:head] + "…" + model[len(model) - (width - 1 - head) :]
-
-
-def short_names(models: list[str], width: int) -> dict[str, str]:
-    """Each model's name in at most `width` characters where that keeps every name distinct;
-    models whose short names would collide are given more, up to their whole names."""
-    names: dict[str, str] = {}
-    for model in models:
-        w = width
-        while (name := short(model, w)) != model and any(short(other, w) == name for other in models if other != model):
-            w += 1
-        names[model] = name
-    return names
 
 
 def mix(cell: CellState, width: int = MIX, theme: Theme = "dark") -> Text:
@@ -529,7 +509,7 @@ class LonghaulApp(App[str]):
         grid = self.query_one("#grid", DataTable)
         grid.clear()
         rows = self._rows()
-        names = short_names(sorted({m for m, *_ in self.state.cells}), self._model_width(rows))
+        names = distinct(sorted({m for m, *_ in self.state.cells}), self._model_width(rows))
         for cell in rows:
             c = self.state.cells[cell]
             model, task, size, strategy = cell
