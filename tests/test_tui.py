@@ -168,6 +168,16 @@ def test_browse_filter_sort_summary_and_theme(stored_run):
     assert theme == "textual-light"
 
 
+async def until(pilot, condition, tries: int = 200) -> bool:
+    """Repaint until `condition()` holds (scrolls are made after a refresh, and under load that can
+    take several); whether it did, within a bounded number of repaints."""
+    for _ in range(tries):
+        if condition():
+            return True
+        await pilot.pause(0.01)
+    return condition()
+
+
 async def until_mounted(pilot) -> None:
     """Until the app's on_mount has run (under load the pilot can be handed over before it has):
     it selects the row under the cursor and draws it, so the first paint is the whole screen."""
@@ -452,14 +462,14 @@ def test_a_failed_trial_opens_at_its_wrong_move_and_brackets_step_trials(hanoi_r
         app = LonghaulApp(hanoi_run, plan(parse_suite(HANOI)), browse=True)
         async with app.run_test(size=(80, 24)) as pilot:
             await until_mounted(pilot)
-            await pilot.pause()
             pane = app.query_one("#right")
+            await until(pilot, lambda: pane.scroll_y > 0)  # it opens at the wrong move
             body = text_of(app, "#trial-body")
             opened = pane.scroll_y, str(text_of(app, "#trial-head"))
             pane.scroll_home(animate=False)
-            await pilot.pause()
+            await until(pilot, lambda: pane.scroll_y == 0)
             await pilot.press("e")
-            await pilot.pause()
+            await until(pilot, lambda: pane.scroll_y > 0)
             jumped = pane.scroll_y
             await pilot.press("right_square_bracket")
             second = str(text_of(app, "#trial-head"))
@@ -512,12 +522,13 @@ def test_the_live_pane_counts_and_marks_as_lines_arrive_and_follows_the_tail_unt
             pane = app.query_one("#right")
             state.trial_delta(spec, "text", "".join(f"line {i}\n" for i in range(80)))
             app._refresh()
-            await pilot.pause()
+            await until(pilot, lambda: pane.max_scroll_y > 0 and pane.scroll_y == pane.max_scroll_y)
             following = pane.scroll_y, pane.max_scroll_y
             pane.scroll_to(y=3, animate=False)
-            await pilot.pause()
+            await until(pilot, lambda: pane.scroll_y == 3)
             state.trial_delta(spec, "text", "".join(f"more {i}\n" for i in range(40)))
             app._refresh()
+            await until(pilot, lambda: pane.max_scroll_y > following[1])  # the new lines are laid out
             await pilot.pause()
             return early, wrong, following, pane.scroll_y, pane.max_scroll_y
 
