@@ -227,7 +227,7 @@ def test_the_main_screen_says_what_it_should(stored_run):
     assert len(rows) == 12 and rows[0] == ("sim/diligent", "count 10", "continue", "2/2")
     assert [r[0] for r in rows] == ["sim/diligent"] * 4 + ["sim/drifter?at=5"] * 4 + ["sim/lazy?k=3"] * 4
     assert cursor == 0
-    assert head.startswith("sim/diligent (simulated) · count size 10 · continue · sample 1 · complete · 1 turn(s)")
+    assert head.startswith("sim/diligent (simulated) · count size 10 · continue · sample 2 · complete · 1 turn(s)")
     assert head.endswith("[2 of 2 in this cell; [ and ] to step, e: first error]")
     assert body.startswith("── turn 1 · initial · stop end_turn") and "\n10\n" in body
 
@@ -572,6 +572,33 @@ def test_at_80x24_the_grid_keeps_done_and_the_in_flight_marker_and_the_footer_ke
     used, width, done, keys = asyncio.run(scenario())
     assert used <= width and "▶1" in done
     assert "q" in keys and keys["q"].right <= 80 and keys["q"].width > 0
+
+
+def test_at_80x24_a_filtered_grid_still_fits_and_a_new_theme_keeps_the_users_place(stored_run):
+    the_plan = plan(parse_suite(SUITE))
+
+    async def scenario():
+        app = LonghaulApp(stored_run, the_plan, browse=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until_mounted(pilot)
+            grid = app.query_one("#grid")
+            await pilot.press("slash", *"drifter")
+            await until(pilot, lambda: grid.row_count == 4)
+            filtered = sum(col.get_render_width(grid) for col in grid.columns.values()), grid.scrollable_content_region.width
+            await pilot.press("escape")
+            app.filter = ""
+            app._rebuild()
+            grid.focus()
+            await pilot.press("down", "down", "down", "down", "down")
+            await until(pilot, lambda: app.selected is not None and app.selected[0] == "sim/drifter?at=5")
+            before = app.selected, grid.cursor_row
+            await pilot.press("t")
+            await until(pilot, lambda: app.tone == "light")
+            return filtered, before, (app.selected, grid.cursor_row)
+
+    (used, width), before, after = asyncio.run(scenario())
+    assert used <= width  # `done` and the in-flight marker stay on screen when the filter narrows the task column
+    assert after == before  # the theme changed, the cursor and the cell shown did not
 
 
 def test_the_summary_screens_keys_act_on_it_and_say_they_are_working(stored_run):

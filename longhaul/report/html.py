@@ -144,7 +144,7 @@ def _turn(turn: Turn) -> str:
     )
     parts = [
         f"<div class=turn><h4>{head}</h4>",
-        f"<div>after this turn: <b class=o-{v.outcome}>{v.outcome}</b> — {escape(v.explanation)}</div>",
+        f"<div>after this turn: <b class=o-{v.outcome}>{outcome_name(v.outcome)}</b> — {escape(v.explanation)}</div>",
     ]
     if turn.error:
         parts.append(f"<div class=o-error>provider error: {escape(turn.error)}</div>")
@@ -196,9 +196,7 @@ def _trial(t: TrialRecord) -> str:
             f"expected <code>{escape(e.expected)}</code> — {escape(e.rule)}</div>"
         )
     said = evidence(t)
-    summary = (
-        f"sample {s.sample} · <b class=o-{t.outcome}>{outcome_name(t.outcome)}</b> · {len(t.turns)} turn(s){' · ' + said if said else ''}"
-    )
+    summary = f"sample {s.sample + 1} · <b class=o-{t.outcome}>{outcome_name(t.outcome)}</b> · {len(t.turns)} turn(s){' · ' + said if said else ''}"
     turns = "".join(_turn(turn) for turn in t.turns)
     judged = ""
     if (j := t.refusal_judgement) is not None:
@@ -469,7 +467,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
     yield "<h2 id=trials>Trials, turn by turn</h2>"
     yield (
         f"<p class=meta>Up to {DRILL_PER_CELL} trials a cell, those not complete first, each with what decided it: the first "
-        "wrong item, the phrase that declined (with the answer around it) or the provider's failure. The first error is marked "
+        "wrong item, the phrase that declined (with the answer around it) or the provider's failure. The first wrong item is marked "
         "in red, refusal, elision and code phrases in yellow, completeness claims in violet. Long answers show their opening and "
         "the text around each mark; <code>longhaul export RUN --turns</code> has every trial and every turn in full.</p>"
     )

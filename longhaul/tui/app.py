@@ -133,7 +133,7 @@ def render_turn(turn: Turn, theme: Theme = "dark") -> Text:
 
 def render_record(t: TrialRecord, theme: Theme = "dark") -> tuple[Text, Text, str]:
     s = t.spec
-    head = Text(f"{s.model}{' (simulated)' if t.simulated else ''} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
+    head = Text(f"{s.model}{' (simulated)' if t.simulated else ''} · {s.task} size {s.size} · {s.strategy} · sample {s.sample + 1} · ")
     head.append(t.outcome, style=f"bold {terminal_colour(t.outcome, theme)}")
     head.append(f" · {len(t.turns)} turn(s) · loop ended: {t.stop}")
     if t.retries:
@@ -147,7 +147,7 @@ def render_live(t: LiveTrial, seen: Preview | None = None, theme: Theme = "dark"
     """`seen`: the streaming text verified so far by the screen itself (the engine's counts lag
     on a short answer); its first wrong item is marked in the text."""
     s = t.spec
-    head = Text(f"{s.model} · {s.task} size {s.size} · {s.strategy} · sample {s.sample} · ")
+    head = Text(f"{s.model} · {s.task} size {s.size} · {s.strategy} · sample {s.sample + 1} · ")
     head.append("streaming", style="bold cyan")
     items = max(t.items_correct, seen.items_correct) if seen is not None else t.items_correct
     head.append(f" · {items} items verified")
@@ -207,14 +207,15 @@ def summary(run_dir: Path, catalog: Catalog | None = None) -> Group:
         cells = [c for c in results.cells if c.task == task]
         sizes = sorted({c.size for c in cells})
         table = Table(title=f"{task}: complete of the verdicts, by size", title_justify="left", show_edge=False, pad_edge=False)
-        table.add_column("model · strategy", no_wrap=True, max_width=36)
+        table.add_column("model · strategy", no_wrap=True)
         for size in sizes:
             table.add_column(str(size), justify="left", no_wrap=True)
         rows: dict[tuple[str, str], dict[int, CellResult]] = {}
         for c in cells:
             rows.setdefault((c.model, c.strategy), {})[c.size] = c
+        names = distinct(sorted({model for model, _ in rows}), 36)  # shortened in the middle, kept apart
         for (model, strategy), by_size in sorted(rows.items()):
-            table.add_row(f"{model} · {strategy}", *(complete_cell(by_size[size]) if size in by_size else "" for size in sizes))
+            table.add_row(f"{names[model]} · {strategy}", *(complete_cell(by_size[size]) if size in by_size else "" for size in sizes))
         parts += [Text(""), table]
     return Group(*parts)
 
@@ -318,8 +319,6 @@ class LonghaulApp(App[str]):
 
     def on_mount(self) -> None:
         grid = self.query_one("#grid", DataTable)
-        for name in ("model", "task", "strategy", "mix", "done"):
-            grid.add_column(name, key=name)
         if self.plan is not None:
             self.state.plan(self.plan.trials)
         if self.browse or self.resume_existing:
@@ -452,11 +451,12 @@ class LonghaulApp(App[str]):
             )
         else:
             line.append(f" · {s.done}/{s.total} trials · in flight {s.in_flight}")
+        # Retries and errors before the rates: on a narrow terminal the end of the line is cut.
+        line.append(f" · retries {s.retries} · errors {s.errors}")
         if status in ("running", "paused") and tokens is not None:
             line.append(f" · {tokens:,.0f} tok/s")
         if eta is not None and status == "running":
             line.append(f" · ETA {int(eta // 60)}:{int(eta % 60):02d}")
-        line.append(f" · retries {s.retries} · errors {s.errors}")
         if s.simulated:
             line.append(" · simulated", style="dim")
         line.no_wrap, line.overflow = True, "ellipsis"
@@ -507,13 +507,20 @@ class LonghaulApp(App[str]):
 
     def _rebuild(self) -> None:
         grid = self.query_one("#grid", DataTable)
-        grid.clear()
+        # Columns too: a DataTable keeps the widths its rows gave them, and a filtered grid's
+        # narrower task column would leave the model column wider than the screen allows.
+        grid.clear(columns=True)
+        for name in ("model", "task", "strategy", "mix", "done"):
+            grid.add_column(name, key=name)
         rows = self._rows()
-        names = distinct(sorted({m for m, *_ in self.state.cells}), self._model_width(rows))
+        names = distinct(sorted({m for m, *_ in self.state.cells}), self._model_width(list(self.state.cells)))
         for cell in rows:
             c = self.state.cells[cell]
             model, task, size, strategy = cell
             grid.add_row(names[model], f"{task} {size}", strategy, mix(c, theme=self.tone), self._done(c), key=_key(cell))
+        if self.selected in rows:
+            # A new theme, a resize or a filter keeps the user's place in the grid.
+            grid.move_cursor(row=rows.index(self.selected))
 
     # -- the trial on the right ------------------------------------------------------------------
 
