@@ -12,11 +12,12 @@ and `active` (a boolean). The same seed gives the same records on every Python v
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from longhaul.task import TaskParams
 
@@ -101,3 +102,21 @@ def altered(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         score = record["score"]
         return {**record, "score": round(score + 1, 2) if score < 99 else round(score - 1, 2)}
     return {**record, "active": not record["active"]}
+
+
+def given(p: RecordParams) -> str:
+    """The prompt's opening: the records of `p` as CSV (what `read_given` reads back)."""
+    data = csv_text(records(p.seed, p.start, p.count))
+    return f"Here are {p.count} records (data set {p.seed}, ids {p.start} to {p.start + p.count - 1}) as CSV:\n\n```csv\n{data}```\n\n"
+
+
+def read_given(text: str, asks: str) -> RecordParams | None:
+    """The parameters of a prompt that opens as `given` writes it and then `asks` (a task's own
+    words, which tell the record tasks' prompts apart); None for any other text or out of range."""
+    m = re.search(r"Here are (\d+) records \(data set (\d+), ids (\d+) to \d+\) as CSV:", text)
+    if m is None or asks not in text[m.end() :]:
+        return None
+    try:
+        return RecordParams(seed=int(m.group(2)), start=int(m.group(3)), count=int(m.group(1)))
+    except ValidationError:
+        return None

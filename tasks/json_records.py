@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, params_or_none, records
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, records
 
 Record = dict[str, Any]
 """A record as its JSON object: key to value."""
@@ -94,14 +93,12 @@ class JsonRecords(CodeTask[Params]):
     )
 
     def prompt(self, p: Params) -> Prompt:
-        end = p.start + p.count - 1
-        data = records.csv_text(records.records(p.seed, p.start, p.count))
         types = ", ".join(f'"{k}" ({records.TYPES[k]})' for k in records.COLUMNS)
         return Prompt(
             system=None,
             user=(
-                f"Here are {p.count} records (data set {p.seed}, ids {p.start} to {end}) as CSV:\n\n```csv\n{data}```\n\n"
-                f"Write them as one JSON array of objects, one object per record, in the same order, with exactly these keys: {types}. "
+                records.given(p)
+                + f"Write them as one JSON array of objects, one object per record, in the same order, with exactly these keys: {types}. "
                 "Write every record out in full: no comments, no `...`, no code that builds the array."
             ),
         )
@@ -149,10 +146,7 @@ class JsonRecords(CodeTask[Params]):
         return head + "\nThe remaining records can be generated with this script:\n\n" + script
 
     def recognise(self, text: str) -> Params | None:
-        m = re.search(r"Here are (\d+) records \(data set (\d+), ids (\d+) to \d+\) as CSV:", text)
-        if m is None or "Write them as one JSON array of objects, one object per record" not in text[m.end() :]:
-            return None
-        return params_or_none(Params, seed=int(m.group(2)), start=int(m.group(3)), count=int(m.group(1)))
+        return records.read_given(text, "Write them as one JSON array of objects, one object per record")
 
     def wrong(self, value: Record, p: Params, rng: random.Random) -> Record:
         return records.altered(value, rng)

@@ -27,11 +27,10 @@ inside (`'O''Brien'`): a backslash escape (`'O\\'Brien'`, MySQL's) does not pars
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, params_or_none, records
+from longhaul import CodeSyntax, CodeTask, Item, Mistake, Prompt, SequenceChecker, records
 
 Record = dict[str, Any]
 """A record as column to value: what the checker compares a row with."""
@@ -119,13 +118,10 @@ class SqlInserts(CodeTask[Params]):
     )
 
     def prompt(self, p: Params) -> Prompt:
-        end = p.start + p.count - 1
-        data = records.csv_text(records.records(p.seed, p.start, p.count))
         return Prompt(
             system=None,
             user=(
-                f"Here are {p.count} records (data set {p.seed}, ids {p.start} to {end}) as CSV:\n\n```csv\n{data}```\n\n"
-                f"Write SQL that inserts them into the table `{TABLE}`, in the same order, as "
+                records.given(p) + f"Write SQL that inserts them into the table `{TABLE}`, in the same order, as "
                 f"`{_HEADER} (...);` statements: one statement per record, or multi-row inserts. Write strings in single "
                 "quotes (a quote inside doubled: 'O''Brien'), numbers unquoted, and active as TRUE or FALSE (1 or 0 also do). "
                 "Write every row out in full: no comments in place of rows, no `...`, no INSERT ... SELECT, loops or generate_series."
@@ -173,10 +169,7 @@ class SqlInserts(CodeTask[Params]):
         return f"```sql\n{head}{query}```\n"
 
     def recognise(self, text: str) -> Params | None:
-        m = re.search(r"Here are (\d+) records \(data set (\d+), ids (\d+) to \d+\) as CSV:", text)
-        if m is None or f"Write SQL that inserts them into the table `{TABLE}`" not in text[m.end() :]:
-            return None
-        return params_or_none(Params, seed=int(m.group(2)), start=int(m.group(3)), count=int(m.group(1)))
+        return records.read_given(text, f"Write SQL that inserts them into the table `{TABLE}`")
 
     def wrong(self, value: Record, p: Params, rng: random.Random) -> Record:
         return records.altered(value, rng)
