@@ -75,6 +75,12 @@ class TrialRecord(BaseModel):
     """The model was longhaul's simulated model: never a measurement of a real one."""
 
     input_tokens: int = 0
+    cached_input_tokens: int = 0
+    """Of `input_tokens`, those read from the provider's prompt cache."""
+
+    cache_write_tokens: int = 0
+    """Of `input_tokens`, those written to the provider's prompt cache."""
+
     output_tokens: int = 0
     reasoning_tokens: int = 0
     retries: int = 0
@@ -90,6 +96,14 @@ class TrialRecord(BaseModel):
     detector was unsure of this answer; its tokens are not in `input_tokens`/`output_tokens`
     above, which are the model's own."""
     finished_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    max_tokens: int | None = None
+    """The output limit each request of the trial was sent with: the suite's `max_tokens`, or the
+    model's own limit where the suite clamps to it. A budget verdict means this many tokens; None
+    in runs stored before it was recorded."""
+
+    batch_id: str | None = None
+    """The provider's batch that answered the trial, when it ran through a batch API (`run --batch`)."""
 
     endpoint: str | None = None
     """The base URL that answered the trial's last answered turn: with several replicas of a
@@ -120,11 +134,14 @@ async def run_trial(
         stop=state["stop"],
         simulated=provider.address.simulated or any(t.simulated for t in turns),
         input_tokens=sum(t.usage.input_tokens for t in turns),
+        cached_input_tokens=sum(t.usage.cached_input_tokens for t in turns),
+        cache_write_tokens=sum(t.usage.cache_write_tokens for t in turns),
         output_tokens=sum(t.usage.output_tokens for t in turns),
         reasoning_tokens=sum(t.usage.reasoning_tokens or 0 for t in turns),
         retries=sum(len(t.retries) for t in turns),
         tokens_saved=sum(t.tokens_saved for t in turns),
         seconds=time.monotonic() - t0,
         started_at=started_at,
+        max_tokens=settings.max_tokens,
         endpoint=next((t.endpoint for t in reversed(turns) if t.endpoint), None),
     )

@@ -57,7 +57,16 @@ class Usage(BaseModel):
     """Tokens, as the provider reported them."""
 
     input_tokens: int = 0
-    """Tokens of the prompt (the whole conversation)."""
+    """Tokens of the prompt (the whole conversation), those read from or written to the
+    provider's prompt cache included: Anthropic reports those apart, and they are added in here."""
+
+    cached_input_tokens: int = 0
+    """The part of `input_tokens` read from the provider's prompt cache (OpenAI's `cached_tokens`,
+    Anthropic's `cache_read_input_tokens`): billed at the provider's cached-input price."""
+
+    cache_write_tokens: int = 0
+    """The part of `input_tokens` written to the prompt cache (Anthropic's
+    `cache_creation_input_tokens`; OpenAI caches without a charge, so 0 there)."""
 
     output_tokens: int = 0
     """Tokens generated, thinking included: what is billed and what `max_tokens` bounds."""
