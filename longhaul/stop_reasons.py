@@ -24,9 +24,11 @@ STOP_REASONS: Mapping[str, StopReason] = MappingProxyType(
         "length": "max_tokens",  # OpenAI Chat Completions
         "max_output_tokens": "max_tokens",  # OpenAI Responses incomplete_details.reason
         "incomplete": "max_tokens",  # OpenAI Responses status; its other cause, a filter, comes with its own reason
+        "incomplete:max_output_tokens": "max_tokens",  # OpenAI Responses: the status and its reason, as recorded
         "model_context_window_exceeded": "max_tokens",  # Anthropic: the context window, not the budget, ran out
         # A filter or the provider's policy ended it: never the model's own choice to stop.
         "content_filter": "content_filter",  # OpenAI
+        "incomplete:content_filter": "content_filter",  # OpenAI Responses
         "refusal": "content_filter",  # Anthropic's streaming classifiers
         "safety": "content_filter",  # Gemini, and the Gemini ones below
         "recitation": "content_filter",
