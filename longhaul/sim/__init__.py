@@ -5,9 +5,12 @@ It is a simulation, named `sim/...` wherever it appears; nothing it says measure
 """
 
 FINGERPRINT = "longhaul-sim"
-"""Every OpenAI-format reply of the sim carries it as `system_fingerprint` (and every Anthropic
-message id starts `msg_sim_`), so a client that reaches the sim under another address still
-knows it is talking to a simulation."""
+"""Every OpenAI-format reply of the sim carries it as `system_fingerprint` (every Anthropic
+message id starts `msg_sim_`, every Responses id `RESPONSE_ID_PREFIX`), so a client that reaches
+the sim under another address still knows it is talking to a simulation."""
+
+RESPONSE_ID_PREFIX = "resp_sim_"
+"""How every response id of the sim's Responses wire begins (that wire has no fingerprint)."""
 
 JUDGE_MARK = "longhaul refusal judge"
 """Every prompt of longhaul's refusal judge names itself with this phrase, so that the simulated

@@ -1,5 +1,5 @@
-"""The simulated model's HTTP server: OpenAI Chat Completions, `/v1/models` and Anthropic Messages,
-streamed (server-sent events, the full event sequences) and not.
+"""The simulated model's HTTP server: OpenAI Chat Completions, OpenAI Responses (`responses_wire`),
+`/v1/models` and Anthropic Messages, streamed (server-sent events, the full event sequences) and not.
 
 Every request is read as a real model would read it (`reading.read`), answered by a profile
 (`profiles`), cut to the request's `max_tokens` counted with a real tokenizer (thinking first, and
@@ -25,13 +25,13 @@ from typing import Any, Literal
 from aiohttp import web
 
 from longhaul.errors import BadInput
-from longhaul.sim import FINGERPRINT
+from longhaul.sim import FINGERPRINT, responses_wire
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
 from longhaul.sim.reading import read
 from longhaul.task import Task
 from longhaul.tokens import encoding
 
-Wire = Literal["openai", "anthropic"]
+Wire = Literal["openai", "anthropic", "responses"]
 
 TOKENS_PER_EVENT = 4
 """Real APIs send one to a few tokens per event; a few keeps long answers cheap to stream."""
@@ -94,6 +94,7 @@ class SimServer:
                 web.get("/v1/models", self._models),
                 web.post("/v1/chat/completions", self._chat),
                 web.post("/v1/messages", self._messages),
+                web.post("/v1/responses", self._responses),
             ]
         )
 
@@ -108,6 +109,9 @@ class SimServer:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         return await self._serve(request, "anthropic")
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "responses")
 
     async def _serve(self, request: web.Request, wire: Wire) -> web.StreamResponse:
         self.requests += 1
@@ -194,7 +198,7 @@ class SimServer:
         return resp
 
     async def _send(self, resp: web.StreamResponse, turn: _Turn, reply: _Reply, wire: Wire, cut: float | None) -> None:
-        events = _openai_events(turn, reply) if wire == "openai" else _anthropic_events(turn, reply)
+        events = {"openai": _openai_events, "anthropic": _anthropic_events, "responses": responses_wire.events}[wire](turn, reply)
         total = len(reply.thinking) + len(reply.answer) + 8
         stop_at = int(total * cut) if cut is not None else None
         speed = turn.profile.speed
@@ -385,6 +389,8 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
 
 
 def _whole(turn: _Turn, reply: _Reply, wire: Wire) -> dict[str, Any]:
+    if wire == "responses":
+        return responses_wire.whole(turn, reply)
     thinking, answer = "".join(reply.thinking), "".join(reply.answer)
     if wire == "openai":
         message: dict[str, Any] = {"role": "assistant", "content": answer}
@@ -434,6 +440,12 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
         assert isinstance(body, dict)
     except (ValueError, AssertionError):
         raise _ApiError(400, "invalid_request_error", "the request body is not a JSON object") from None
+    if wire == "responses":
+        try:
+            body = responses_wire.as_chat(body)
+        except responses_wire.WireError as exc:
+            raise _ApiError(400, "invalid_request_error", str(exc)) from None
+        wire = "openai"  # read from here on as the Chat Completions body it now is
     model = body.get("model")
     if not isinstance(model, str):
         raise _ApiError(400, "invalid_request_error", "model: required, a profile name such as `lazy?k=20`")
@@ -501,8 +513,23 @@ _FAULT_KIND = {
 }
 
 
+_OPENAI_FAULT_CODE = {
+    401: "invalid_api_key",
+    403: "insufficient_permissions",
+    404: "model_not_found",
+    408: "timeout",
+    429: "rate_limit_exceeded",
+    500: "server_error",
+    503: "server_error",
+    529: "server_is_overloaded",
+}
+"""The same faults in OpenAI's words (its error `code`), for both OpenAI wires."""
+
+
 def _fault_error(status: int, profile: Profile, wire: Wire) -> _ApiError:
     kind, message = _FAULT_KIND[status]
+    if wire != "anthropic":
+        kind = _OPENAI_FAULT_CODE[status]
     headers = {"Retry-After": f"{profile.retry_after:g}"} if status in (429, 503, 529) else {}
     return _ApiError(status, kind, message, headers)
 
