@@ -348,7 +348,8 @@ def cmd_sim_profiles(args: argparse.Namespace) -> int:
         print(f"{name:12} {profile.summary}{params}")
     print(
         "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1 (also 401, 403, 404),"
-        "\nretry_after=1 and stall=2, e.g. sim/lazy?k=20&faults=429:0.1. Answers are simulations, not measurements."
+        "\nretry_after=1, stall=2 and api=chat (api=responses: reached over OpenAI's Responses API), e.g. sim/lazy?k=20&faults=429:0.1."
+        "\nAnswers are simulations, not measurements."
     )
     return 0
 
@@ -364,7 +365,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     async def serve() -> None:
         sim = await start(tasks, args.host, args.port)
         print(
-            f"longhaul sim: serving the simulated model at {sim.url} (OpenAI) and {sim.root} (Anthropic); "
+            f"longhaul sim: serving the simulated model at {sim.url} (OpenAI: Chat Completions and Responses) and {sim.root} (Anthropic); "
             "the model field names the profile (see `longhaul sim profiles`). Ctrl-C stops.",
             flush=True,
         )
@@ -808,7 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_budget)
 
     p = sub.add_parser("ask", help="send one task prompt to a model, stream the answer, and verify it (exit 1 unless complete)")
-    p.add_argument("model", help="provider/model: openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/<service>/<model>, sim/<profile>")
+    p.add_argument(
+        "model",
+        help="provider/model: openai/gpt-4.1, openai-responses/o4-mini, anthropic/claude-sonnet-4-5, openai-api/<service>/<model>, sim/<profile>",
+    )
     task_args(p)
     p.add_argument("--max-tokens", type=int, default=16_384, help="output-token budget, thinking included (default 16384)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the provider's)")
@@ -967,7 +971,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sim", help="the simulated model: `sim serve`, `sim profiles`")
     simsub = p.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)
-    q = simsub.add_parser("serve", help="serve the simulated model over HTTP (OpenAI and Anthropic wire formats)")
+    q = simsub.add_parser("serve", help="serve the simulated model over HTTP (OpenAI Chat Completions and Responses, Anthropic)")
     q.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
     q.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     q.add_argument("--tasks-dir", help="a folder of your own task modules, for the sim to recognise")

@@ -24,7 +24,7 @@ def test_profiles_are_listed_one_line_each():
     out = cli("sim", "profiles").stdout
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip() and line.split()[0] in PROFILES}
     assert set(lines) == set(PROFILES)
-    assert "simulations" in out
+    assert "simulations" in out and "api=responses" in out  # the sim over OpenAI's Responses API, without a key
 
 
 @pytest.mark.slow
@@ -44,6 +44,7 @@ def test_ask_streams_verifies_and_sets_the_exit_code():
     "args,needle",
     [
         (["ask", "openai/gpt-4.1", "count"], "OPENAI_API_KEY"),
+        (["ask", "openai-responses/o4-mini", "count"], "OPENAI_API_KEY"),
         (["ask", "anthropic/claude-sonnet-4-5", "count"], "ANTHROPIC_API_KEY"),
         (["ask", "openai-api/vllm/llama", "count"], "VLLM_BASE_URL"),
         (["ask", "sim/nosuch", "count"], "known profiles"),

@@ -1,5 +1,5 @@
 """The provider layer against the simulated model over real HTTP: every profile gives the verdict
-it is built to give, through both SDKs; faults end in a correct answer or in `error` after the
+it is built to give, through both SDKs and all three wires (Chat Completions, Responses, Messages); faults end in a correct answer or in `error` after the
 configured attempts, with `Retry-After` honoured (checked without sleeping); connections are
 limited per provider and base URL; addresses, keys and lazy imports behave."""
 
@@ -37,8 +37,8 @@ class FakeSleep:
 
 
 async def with_sim(tasks, body, **providers_kw):
-    """Run `body(providers, sim)` with a sim server reachable as anthropic/..., openai/... and
-    openai-api/sim/..., so tests can count what reached the server."""
+    """Run `body(providers, sim)` with a sim server reachable as anthropic/..., openai/...,
+    openai-responses/... and openai-api/sim/..., so tests can count what reached the server."""
     sim = await start(tasks)
     env = {
         "ANTHROPIC_API_KEY": "test-key",
@@ -75,7 +75,7 @@ PROFILE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("via", ["sim", "anthropic"])
+@pytest.mark.parametrize("via", ["sim", "anthropic", "openai-responses"])
 @pytest.mark.parametrize("profile,task,params,outcome,kinds", PROFILE_CASES, ids=[f"{c[0]}-{c[1]}" for c in PROFILE_CASES])
 def test_each_profile_gives_its_verdict(tasks, via, profile, task, params, outcome, kinds):
     async def body(providers, sim):
@@ -204,7 +204,11 @@ def count_request(tasks, seed=None):
 
 @pytest.mark.parametrize(
     "model,retry_after",
-    [("openai-api/sim/diligent?faults=429:1&retry_after=7", 7.0), ("anthropic/diligent?faults=529:1&retry_after=3", 3.0)],
+    [
+        ("openai-api/sim/diligent?faults=429:1&retry_after=7", 7.0),
+        ("anthropic/diligent?faults=529:1&retry_after=3", 3.0),
+        ("openai-responses/diligent?faults=503:1&retry_after=4", 4.0),
+    ],
 )
 def test_rate_limits_honour_retry_after_then_end_in_error(tasks, model, retry_after):
     sleep = FakeSleep()
@@ -259,7 +263,7 @@ def test_errors_that_will_not_improve_are_not_retried(tasks):
     assert requests == 1 and sleep.waits == [] and "HTTP 404" in str(error)
 
 
-@pytest.mark.parametrize("model", ["openai-api/sim/diligent", "anthropic/diligent"])
+@pytest.mark.parametrize("model", ["openai-api/sim/diligent", "anthropic/diligent", "openai-responses/diligent"])
 def test_under_mixed_faults_every_request_ends_right_or_in_error(tasks, model):
     sleep = FakeSleep()
     t = tasks["count"]

@@ -1,6 +1,7 @@
 """Model addresses: `provider/model`, as users know them from other harnesses.
 
-openai/gpt-4.1                      OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
+openai/gpt-4.1                      OpenAI Chat Completions (OPENAI_API_KEY, OPENAI_BASE_URL)
+openai-responses/o4-mini            OpenAI's Responses API, the same key and base URL
 anthropic/claude-sonnet-4-5         Anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)
 openai-api/<service>/<model>        any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)
 sim/<profile>[?k=v&...]             longhaul's simulated model, served in-process
@@ -25,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from longhaul.errors import BadInput
 
-ProviderName = Literal["openai", "anthropic", "openai-api", "sim", "llamacpp"]
-PROVIDERS: tuple[ProviderName, ...] = ("openai", "anthropic", "openai-api", "sim", "llamacpp")
+ProviderName = Literal["openai", "openai-responses", "anthropic", "openai-api", "sim", "llamacpp"]
+PROVIDERS: tuple[ProviderName, ...] = ("openai", "openai-responses", "anthropic", "openai-api", "sim", "llamacpp")
 
 
 class Address(BaseModel):
@@ -57,9 +58,12 @@ class Address(BaseModel):
 
     @property
     def env_prefix(self) -> str:
-        """`OPENAI`, `ANTHROPIC`, or the service's name in upper case (`LM_STUDIO` for `lm-studio`)."""
+        """`OPENAI` (for both of OpenAI's APIs), `ANTHROPIC`, or the service's name in upper case
+        (`LM_STUDIO` for `lm-studio`)."""
         if self.provider == "openai-api":
             return re.sub(r"[^A-Za-z0-9]+", "_", self.service or "").strip("_").upper()
+        if self.provider == "openai-responses":
+            return "OPENAI"  # one account, one key, two APIs
         return self.provider.upper()
 
 
@@ -69,7 +73,7 @@ def parse_address(text: str) -> Address:
     if provider not in PROVIDERS or not rest:
         raise BadInput(
             f"model {text!r}: write provider/model, where provider is one of {', '.join(PROVIDERS)} "
-            "(e.g. openai/gpt-4.1, anthropic/claude-sonnet-4-5, openai-api/vllm/my-model, sim/lazy?k=20, llamacpp/smollm2)"
+            "(e.g. openai/gpt-4.1, openai-responses/o4-mini, anthropic/claude-sonnet-4-5, openai-api/vllm/my-model, sim/lazy?k=20, llamacpp/smollm2)"
         )
     if provider == "openai-api":
         service, _, model = rest.partition("/")

@@ -137,10 +137,18 @@ class Providers:
             from longhaul.providers.anthropic_messages import AnthropicMessages
 
             provider = AnthropicMessages(address, endpoint, **kw)
+        elif address.provider == "sim" and parse_profile(address.model).api == "responses":
+            from longhaul.providers.openai_responses import SimResponses
+
+            provider = SimResponses(address, endpoint, **kw)
         elif address.provider == "sim":
             from longhaul.providers.openai_chat import SimChat
 
             provider = SimChat(address, endpoint, **kw)
+        elif address.provider == "openai-responses":
+            from longhaul.providers.openai_responses import OpenAIResponses
+
+            provider = OpenAIResponses(address, endpoint, **kw)
         else:
             from longhaul.providers.openai_chat import OpenAIChat
 

@@ -68,6 +68,10 @@ class Profile(BaseModel):
     stall: float = Field(2.0, ge=0)
     """Seconds a `slow` fault stalls."""
 
+    api: Literal["chat", "responses"] = "chat"
+    """Which OpenAI wire longhaul's own client speaks to the sim: Chat Completions, or the
+    Responses API (`sim/lazy?api=responses`). The server serves both; the answer is the same."""
+
     @field_validator("faults", mode="before")
     @classmethod
     def _parse_faults(cls, value: Any) -> Any:

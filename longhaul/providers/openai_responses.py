@@ -1,0 +1,160 @@
+"""OpenAI's Responses API, streamed, for `openai-responses/...` (and the sim, with `?api=responses`).
+
+Reasoning models are served best (some only) here. An answer may come as several output items,
+each of several content parts: every `output_text` delta is answer text, in the order it streams,
+so the items come out joined. Reasoning summaries (and raw reasoning text, where a server streams
+it) are thinking, kept apart. The stream ends with `response.completed` or `response.incomplete`
+(with its reason); `response.failed` and `error` events are failures, worth a retry only when the
+server says the fault is its own (overload, rate, a server error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx2
+import openai
+from openai.types.responses import EasyInputMessageParam, ResponseUsage
+from openai.types.shared_params import Reasoning
+
+from longhaul.providers.address import Address, Endpoint
+from longhaul.providers.base import End, Provider, status_error
+from longhaul.providers.openai_chat import TIMEOUT, _effort, _message
+from longhaul.providers.request import Message, Request, ThinkingDelta, Usage
+from longhaul.providers.retry import ProviderError, Transient, retry_after
+from longhaul.sim import RESPONSE_ID_PREFIX
+from longhaul.stop_reasons import normalise_stop_reason
+from longhaul.verdict import StopReason
+
+_TRANSIENT_WORDS = ("server", "overload", "rate_limit", "timeout", "unavailable", "internal", "slow_down")
+"""An error code with one of these (`server_error`, `rate_limit_exceeded`, `server_is_overloaded`)
+names a fault of the server's, which another attempt may not meet; any other code (a policy,
+a bad prompt) would come back the same."""
+
+
+class OpenAIResponses(Provider):
+    def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
+        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), base_url=endpoint.base_url, **kw)
+        # Retries are ours (one policy, each attempt counted): the SDK's are off.
+        self._client = openai.AsyncOpenAI(
+            api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
+        )
+
+    def _extra_body(self, request: Request) -> dict[str, Any]:
+        """Fields a particular server takes beyond the API's own (none here: the Responses API
+        refuses unknown parameters, a seed among them)."""
+        return {}
+
+    async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
+        reasoning: Reasoning | openai.Omit = openai.omit
+        if request.thinking_budget:
+            # An effort, not a budget; the summary is what the API shows of the reasoning.
+            reasoning = {"effort": _effort(request.thinking_budget), "summary": "auto"}
+        # `store=False`: nothing of a benchmark's conversation is kept at OpenAI; each request
+        # carries the whole conversation, as Chat Completions does.
+        stream = await self._client.responses.create(
+            model=self.address.model,
+            input=[_input_param(m) for m in request.messages],
+            instructions=request.system or openai.omit,
+            max_output_tokens=request.max_tokens,
+            stream=True,
+            store=False,
+            temperature=request.temperature if request.temperature is not None else openai.omit,
+            reasoning=reasoning,
+            extra_body=self._extra_body(request) or None,
+        )
+        end: End | None = None
+        served: str | None = None
+        simulated = False
+        async with stream:
+            async for event in stream:
+                # Narrowed on the `type` tag: each branch sees its own event class.
+                if event.type == "response.output_text.delta" or event.type == "response.refusal.delta":
+                    # A refusal part is the model's own words declining: the answer, for the detector to read.
+                    yield event.delta
+                elif event.type == "response.reasoning_summary_text.delta" or event.type == "response.reasoning_text.delta":
+                    yield ThinkingDelta(text=event.delta)
+                elif event.type == "response.reasoning_summary_part.added" and event.summary_index > 0:
+                    yield ThinkingDelta(text="\n\n")  # summary parts are paragraphs: kept apart
+                elif event.type == "response.created":
+                    served = event.response.model
+                    simulated = event.response.id.startswith(RESPONSE_ID_PREFIX)
+                elif event.type == "response.completed" or event.type == "response.incomplete":
+                    details = event.response.incomplete_details
+                    raw, stop = stop_reason(event.response.status or "completed", details.reason if details else None)
+                    end = End(raw, stop, _usage(event.response.usage), event.response.model or served, simulated)
+                elif event.type == "response.failed":
+                    error = event.response.error
+                    raise _event_error("response.failed", error.code if error else None, error.message if error else "no error given")
+                elif event.type == "error":
+                    raise _event_error("error event", event.code, event.message)
+        if end is None:
+            raise Transient("the stream ended before its final event (no response.completed)")
+        yield end
+
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        if isinstance(exc, openai.APIStatusError):
+            return status_error(exc.status_code, _message(exc), retry_after(exc.response.headers))
+        if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
+            return Transient(f"connection: {exc}")
+        if isinstance(exc, openai.APIError):
+            # An event carrying an `error` object, which the SDK raises itself.
+            body = exc.body if isinstance(exc.body, dict) else {}
+            code = body.get("code") or body.get("type")
+            return _event_error("stream error", code if isinstance(code, str) else None, exc.message)
+        return ProviderError(f"{type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def stop_reason(status: str, reason: str | None) -> tuple[str, StopReason]:
+    """The raw stop reason recorded (`completed`, `incomplete:max_output_tokens`) and the
+    normalised one: an incomplete response's reason says whether the limit or a filter ended it."""
+    raw = f"{status}:{reason}" if status == "incomplete" and reason else status
+    return raw, normalise_stop_reason(raw) or "other"
+
+
+def _event_error(where: str, code: str | None, message: str) -> Transient | ProviderError:
+    """A failure reported inside the stream (HTTP 200): a retry where the server owns the fault."""
+    text = f"{where} {code or 'without a code'}: {message}"
+    if code is not None and any(word in code.lower() for word in _TRANSIENT_WORDS):
+        return Transient(text)
+    return ProviderError(text)
+
+
+def _usage(usage: ResponseUsage | None) -> Usage | None:
+    """The server's usage (None when it sent none: the answer's tokens are then counted).
+    Details are read leniently: an OpenAI-compatible server may leave them out."""
+    if usage is None:
+        return None
+    cached = getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None)
+    reasoning = getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None)
+    return Usage(
+        input_tokens=usage.input_tokens or 0,
+        cached_input_tokens=cached or 0,
+        output_tokens=usage.output_tokens or 0,
+        reasoning_tokens=reasoning,
+    )
+
+
+def _input_param(message: Message) -> EasyInputMessageParam:
+    """One turn as an input message (a literal role per branch, so it is the right TypedDict)."""
+    if message.role == "user":
+        return {"role": "user", "content": message.content}
+    return {"role": "assistant", "content": message.content}
+
+
+class SimResponses(OpenAIResponses):
+    """The simulated model over the Responses wire (`sim/<profile>?api=responses`). Its thinking
+    budget is exact and it takes a seed (both as fields the sim reads), so it answers as `sim/...`
+    does over Chat Completions."""
+
+    def _extra_body(self, request: Request) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if request.thinking_budget:
+            extra["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget}
+        if request.seed is not None:
+            extra["seed"] = request.seed
+        return extra
