@@ -15,6 +15,7 @@ from longhaul.providers import Providers
     "model,variable",
     [
         (os.environ.get("LONGHAUL_TEST_OPENAI_MODEL", "openai/gpt-4.1-mini"), "OPENAI_API_KEY"),
+        (os.environ.get("LONGHAUL_TEST_RESPONSES_MODEL", "openai-responses/gpt-4.1-mini"), "OPENAI_API_KEY"),
         (os.environ.get("LONGHAUL_TEST_ANTHROPIC_MODEL", "anthropic/claude-haiku-4-5"), "ANTHROPIC_API_KEY"),
     ],
 )
