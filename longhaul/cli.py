@@ -476,7 +476,8 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     # owns its process, so this is its choice to make (`longhaul.run` from Python does not do it).
     gc.freeze()
     try:
-        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain), limits=limits))
+        batch = bool(getattr(args, "batch", False))
+        result = asyncio.run(arun(the_plan, out=out, resume=resume, display=_display(args.plain), limits=limits, batch=batch))
     except KeyboardInterrupt:
         if (run_dir / "trials.sqlite").exists():
             print(
@@ -606,12 +607,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         if args.dry_run:
             raise BadInput("--dry-run sends nothing, so there is nothing to watch: drop --tui")
+        if args.batch:
+            raise BadInput("--batch does not work with --tui yet; use `longhaul run --batch` (then `longhaul tui RUN` to browse)")
         return cmd_tui(args)
     the_plan = _plan(args)
     if args.dry_run:
         from longhaul.dryrun import dry_run
 
-        print(dry_run(the_plan, Path(args.prices) if args.prices else None))
+        print(dry_run(the_plan, Path(args.prices) if args.prices else None, batch=args.batch))
         return 0
     return _execute(the_plan, args, Path(args.resume) if args.resume else None)
 
@@ -867,6 +870,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "(repeatable; replaces the suite's [limits] value)",
             )
 
+    def batch_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--batch",
+            action="store_true",
+            help="send the one-turn (direct) trials through the providers' batch APIs (half price, not streamed); "
+            "other strategies stream meanwhile. A resume of such a run polls its stored batches",
+        )
+
     def spend_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--max-cost",
@@ -912,6 +923,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tui", action="store_true", help="watch it in the terminal UI (as `longhaul tui SUITE`)")
     suite_args(p, "a TOML price file (USD per million tokens): costs in the report, the ceiling in --dry-run, --max-cost")
     p.add_argument("--dry-run", action="store_true", help="send nothing: list cells, trials and the tokens complete answers need")
+    batch_arg(p)
     spend_args(p)
     run_args(p)
     report_arg(p)
@@ -925,6 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prices", metavar="FILE", help="a TOML price file (USD per million tokens): costs in the report, --max-cost")
     judge_arg(p)
     report_arg(p)
+    batch_arg(p)
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("merge", help="join the run folders of a suite's shards (--shard i/n) into one run")

@@ -51,8 +51,10 @@ def read_prices(path: Path) -> dict[str, Price]:
     return prices
 
 
-def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
-    """The dry run's table of a plan (its cells, with the tasks and strategies of its catalog)."""
+def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = False) -> str:
+    """The dry run's table of a plan (its cells, with the tasks and strategies of its catalog).
+    With `batch` (`run --batch`), the one-turn cells (a strategy without a graph: what
+    `longhaul.batch.batched` sends) are priced at the batch APIs' half price."""
     suite = the_plan.suite
     tasks = the_plan.catalog.tasks
     strategies = the_plan.catalog.strategies  # the plan's strategies are known: planning checked them
@@ -105,14 +107,15 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             input_tokens = turns * (prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64)
         return input_tokens, turns * suite.max_tokens, needed, exact
 
-    def cost_of(model: str, samples: int, input_tokens: int, output_tokens: int) -> tuple[str, float]:
+    def cost_of(model: str, samples: int, input_tokens: int, output_tokens: int, batched: bool = False) -> tuple[str, float]:
         price = prices.get(model)
         if price is None:
             if not model.startswith("sim/"):
                 unpriced.add(model)
                 return "no price", 0.0
             return "0 (simulated)", 0.0
-        value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6
+        # Both providers' batch APIs bill half of every token (`run --batch`).
+        value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6 * (0.5 if batched else 1.0)
         return f"{value:.4f}", value
 
     def judge_bound(task_name: str, params: Any, samples: int) -> tuple[int, int]:
@@ -126,7 +129,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
         input_tokens, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
         fits = needed <= budget
         cannot += 0 if fits else 1
-        cost, value = cost_of(cell.model, samples, input_tokens, output_tokens)
+        cost, value = cost_of(cell.model, samples, input_tokens, output_tokens, batch and strategies[cell.strategy].graph is None)
         total_cost += value
         row = (
             f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
@@ -193,6 +196,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None) -> str:
             f"{judge_out:,} output tokens{judge_cost} (an upper bound: it assumes every trial is judged once, with the "
             "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are)."
         )
+    if batch:
+        lines.append("--batch: one-turn (direct) cells go through the providers' batch APIs, priced here at half; the others stream.")
     if prices:
         lines.append(
             f"cost ceiling for the priced models: {total_cost:.2f} USD (an upper bound: every request spending its whole budget"

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from longhaul._version import __version__
+from longhaul.batch import BatchRun, Polling, batched, check_batch_models
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
@@ -33,7 +34,7 @@ from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revisi
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite, runnable_limits, searches, with_limit_flags
 from longhaul.summary import Tally
-from longhaul.trial import TrialSpec, run_trial, trial_key
+from longhaul.trial import TrialRecord, TrialSpec, run_trial, trial_key
 from longhaul.verdict import Outcome
 
 DEFAULT_REPORTS = Path("reports")
@@ -218,16 +219,22 @@ async def arun(
     control: RunControl | None = None,
     env: Mapping[str, str] | None = None,
     limits: SpendLimits | None = None,
+    batch: bool = False,
+    polling: Polling | None = None,
 ) -> RunResult:
     """Run every trial of the plan not already in the store; store each as it ends. The tasks and
     strategies are the plan's catalog's, recorded in a new run's manifest. With `limits`, the spend
-    guard stops starting trials once the projected spend would pass them (`longhaul.spend`)."""
+    guard stops starting trials once the projected spend would pass them (`longhaul.spend`). With
+    `batch`, the one-turn trials go through the providers' batch APIs (`longhaul.batch`, polled as
+    `polling` says), the others streamed meanwhile; a resume of a run that stored batches does so too."""
     display = display or NullDisplay()
     control = control or RunControl()
     suite = the_plan.suite
     task_map = the_plan.catalog.tasks
     strategy_map = the_plan.catalog.strategies
     check_keys(suite, env)  # a missing key stops the run here: no folder, no request
+    if batch:
+        check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategy_map[s.strategy])}))
     guard = SpendGuard(limits, suite, task_map) if limits is not None and limits.active else None
     if resume is not None:
         store = RunStore.open(resume)
@@ -288,6 +295,11 @@ async def arun(
                 resume_tail=suite.resume_tail,
                 range_size=suite.range_size,
             )
+
+            def settings_for(spec: TrialSpec) -> Settings:
+                """One trial's settings, streamed or batched: the one place a per-trial setting is made."""
+                return replace(settings, seed=spec.seed)
+
             judge = None
             if suite.refusal_judge is not None:
                 judge = RefusalJudge(suite.refusal_judge, await providers.get(suite.refusal_judge), store)
@@ -311,7 +323,7 @@ async def arun(
                         task,
                         params,
                         strategy_map[spec.strategy],
-                        replace(settings, seed=spec.seed),
+                        settings_for(spec),
                         _Relay(display, spec),
                     )
                 except ModelUnavailable:
@@ -319,13 +331,35 @@ async def arun(
                     # so a resume once that is fixed runs it (`_stops` counts it as not sent).
                     display.trial_dropped(spec)
                     return
+                await finish(record)
+
+            async def finish(record: TrialRecord) -> None:
                 if judge is not None:
-                    record = await judge.review(record, task, params)
+                    task = task_map[record.spec.task]
+                    record = await judge.review(record, task, task.params(record.spec.params))
                 store.record(record)
                 if guard is not None:
                     guard.finished(record)
                 tally.add(record)
                 display.trial_finished(record)
+
+            batches: BatchRun | None = None
+            in_batches: list[TrialSpec] = []
+            if batch or store.batches():  # a resume of a batch run polls its batches and batches what is left
+                batches = BatchRun(
+                    store,
+                    providers,
+                    task_map,
+                    strategy_map,
+                    settings_for,
+                    finish,
+                    display.run_note,
+                    polling or Polling(),
+                    started=display.trial_started,
+                )
+                held = batches.held()
+                in_batches = [s for s in todo if s.key in held or batched(strategy_map[s.strategy])]
+            batch_keys = {s.key for s in in_batches}
 
             async def worker(pending: Iterator[TrialSpec]) -> None:
                 # `concurrency` workers take a round's trials in order, one at a time each: only a
@@ -350,17 +384,19 @@ async def arun(
                             guard.release(spec.key)
 
             workers: list[asyncio.Task[None]] = []
-            sent: set[str] = set()
-            round_ = todo + _search_round(the_plan, store, sent)
+            sent: set[str] = set(batch_keys)
+            round_ = [s for s in todo if s.key not in batch_keys] + _search_round(the_plan, store, sent)
+            batch_job = asyncio.create_task(batches.run(in_batches, {s.key: s for s in the_plan.trials})) if batches else None
             try:
                 while round_:  # the fixed trials and the searches' first round; then each search's next, until none
                     sent.update(spec.key for spec in round_)
                     pending = iter(round_)
-                    batch = [asyncio.create_task(worker(pending)) for _ in range(min(suite.concurrency, len(round_)))]
-                    workers += batch
-                    await asyncio.gather(*batch)
+                    round_workers = [asyncio.create_task(worker(pending)) for _ in range(min(suite.concurrency, len(round_)))]
+                    workers += round_workers
+                    await asyncio.gather(*round_workers)
                     round_ = [] if control.stopping else _search_round(the_plan, store, sent)
-                stops = _stops(store, todo, used)
+                batch_stops = await batch_job if batch_job is not None else []
+                stops = _stops(store, todo, used) + batch_stops
                 if guard is not None and guard.message is not None:
                     n = guard.refused
                     message = (
@@ -373,9 +409,9 @@ async def arun(
                 # Cancelled (Ctrl-C), or one trial failed (a full disk, a bug): stop every other
                 # trial before the providers and the store are closed, so none of them runs on.
                 interrupted = True
-                for w in workers:
+                for w in [*workers, *([batch_job] if batch_job is not None else [])]:
                     w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                await asyncio.gather(*workers, *([batch_job] if batch_job is not None else []), return_exceptions=True)
                 raise
             finally:
                 stored = store.count()

@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS refusal_judgements (
     output_tokens INTEGER NOT NULL,
     PRIMARY KEY (judge, digest)
 );
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    state TEXT NOT NULL,
+    submitted_at TEXT NOT NULL
+);
 """
 
 
@@ -72,9 +79,10 @@ class RunStop(BaseModel):
     """Why one invocation of a run (`run` or `resume`) ended before sending every trial it had to.
     The trials it did not send are missing from the store, so `longhaul resume` runs them."""
 
-    reason: Literal["model_unavailable", "spend_guard"]
+    reason: Literal["model_unavailable", "spend_guard", "batch_failed"]
     """`model_unavailable`: a model refused for good (401, 403, 404) and was sent nothing more;
-    `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed."""
+    `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed; `batch_failed`: a
+    provider batch (`run --batch`) failed as a whole, its trials unanswered."""
 
     model: str | None = None
     """The model stopped (`model_unavailable` only)."""
@@ -86,6 +94,24 @@ class RunStop(BaseModel):
     """Trials that stayed missing because of this stop."""
 
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class StoredBatch(BaseModel):
+    """A provider batch a `run --batch` submitted (`longhaul.batch`): stored the moment it is
+    submitted, so a resume polls it instead of submitting its trials again."""
+
+    batch_id: str
+    """The provider's id."""
+
+    model: str
+    keys: list[str]
+    """The trial keys it holds (each request's custom_id)."""
+
+    state: Literal["submitted", "ended", "failed"]
+    """`submitted`: its results are not all stored yet; `ended`: they are; `failed`: the batch failed
+    as a whole, and its trials, never answered, are for the next resume to submit again."""
+
+    submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class ImportSource(BaseModel):
@@ -271,6 +297,25 @@ class RunStore:
                 "INSERT OR IGNORE INTO refusal_judgements (judge, digest, label, raw, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)",
                 (judge, digest, label, raw, input_tokens, output_tokens),
             )
+
+    def add_batch(self, batch: StoredBatch) -> None:
+        """Keep a submitted batch, in one transaction, before anything else happens to it."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO batches (batch_id, model, keys, state, submitted_at) VALUES (?, ?, ?, ?, ?)",
+                (batch.batch_id, batch.model, json.dumps(batch.keys), batch.state, batch.submitted_at.isoformat()),
+            )
+
+    def set_batch_state(self, batch_id: str, state: Literal["ended", "failed"]) -> None:
+        with self._db:
+            self._db.execute("UPDATE batches SET state = ? WHERE batch_id = ?", (state, batch_id))
+
+    def batches(self) -> list[StoredBatch]:
+        """Every batch this run submitted, in the order it submitted them."""
+        rows = self._db.execute("SELECT batch_id, model, keys, state, submitted_at FROM batches ORDER BY rowid").fetchall()
+        return [
+            StoredBatch(batch_id=b, model=m, keys=json.loads(k), state=s, submitted_at=datetime.fromisoformat(t)) for b, m, k, s, t in rows
+        ]
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM trials").fetchone()[0])

@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.shard",
         "longhaul.store",
         "longhaul.runner",
+        "longhaul.batch",
         "longhaul.merge",
         "longhaul.importing",
         "longhaul.dryrun",

@@ -100,6 +100,9 @@ class LiveDisplay:
         self._in_flight -= 1
         self._refresh()
 
+    def run_note(self, text: str) -> None:
+        self._console.print(text)  # printed above the live panel, which stays at the bottom
+
     def run_finished(self, summary: RunSummary) -> None:
         self._refresh()
         self._live.stop()

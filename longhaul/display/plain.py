@@ -68,6 +68,9 @@ class PlainDisplay:
 
     def trial_dropped(self, spec: TrialSpec) -> None: ...  # the run's stop line says it, once a model
 
+    def run_note(self, text: str) -> None:
+        self._say(text)
+
     def run_finished(self, summary: RunSummary) -> None:
         mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
         state = "interrupted" if summary.interrupted else "finished"

@@ -64,6 +64,8 @@ class Display(Protocol):
         """A trial started but not stored: its model refused for good (401, 403, 404)."""
 
     def run_finished(self, summary: RunSummary) -> None: ...
+    def run_note(self, text: str) -> None:
+        """A line about the run as a whole, such as a batch's progress (`run --batch`)."""
 
 
 class NullDisplay:
@@ -78,6 +80,7 @@ class NullDisplay:
     def trial_finished(self, record: TrialRecord) -> None: ...
     def trial_dropped(self, spec: TrialSpec) -> None: ...
     def run_finished(self, summary: RunSummary) -> None: ...
+    def run_note(self, text: str) -> None: ...
 
 
 class RunControl:

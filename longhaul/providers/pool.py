@@ -28,6 +28,7 @@ from longhaul.sim.profiles import parse_profile
 from longhaul.task import Task
 
 if TYPE_CHECKING:
+    from longhaul.providers.batches import BatchApi
     from longhaul.providers.llamacpp import LocalServer
     from longhaul.sim.server import RunningSim  # aiohttp: imported at run time only when a run uses the sim
 
@@ -154,6 +155,26 @@ class Providers:
 
             provider = OpenAIChat(address, endpoint, **kw)
         return provider
+
+    async def batch_api(self, model: str) -> BatchApi:
+        """A model's batch API, for `run --batch` (a new client: the caller closes it): OpenAI's for
+        `openai/`, `openai-api/` and the sim, Anthropic's for `anthropic/`. A batch is one
+        submission, so of several replica URLs the first is used."""
+        address = self.check(model)
+        if address.local:
+            raise BadInput(f"--batch: {model} is a local llama.cpp model, which has no batch API; run it without --batch")
+        if address.provider == "sim":
+            endpoint = Endpoint(base_url=await self._sim_url(), api_key=SecretStr(SIM_KEY))
+        else:
+            found = resolve_endpoint(address, self._env, self._base_url)
+            endpoint = Endpoint(base_url=found.replicas[0], api_key=found.api_key)
+        if address.provider == "anthropic":
+            from longhaul.providers.anthropic_batch import AnthropicBatch
+
+            return AnthropicBatch(address, endpoint)
+        from longhaul.providers.openai_batch import OpenAIBatch
+
+        return OpenAIBatch(address, endpoint)
 
     async def _make_local(self, model: str, address: Address) -> Provider:
         from longhaul.providers.llamacpp import LlamaCppChat, LocalServer  # the SDK, only for a local model

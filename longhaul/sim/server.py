@@ -1,5 +1,6 @@
 """The simulated model's HTTP server: OpenAI Chat Completions, OpenAI Responses (`responses_wire`),
-`/v1/models` and Anthropic Messages, streamed (server-sent events, the full event sequences) and not.
+`/v1/models` and Anthropic Messages, streamed (server-sent events, the full event sequences) and not;
+both providers' batch endpoints are `sim/batches.py`'s, registered here.
 
 Every request is read as a real model would read it (`reading.read`), answered by a profile
 (`profiles`), cut to the request's `max_tokens` counted with a real tokenizer (thinking first, and
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from longhaul.errors import BadInput
 from longhaul.sim import FINGERPRINT, responses_wire
+from longhaul.sim.batches import SimBatches
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
 from longhaul.sim.reading import read
 from longhaul.task import Task
@@ -97,6 +99,10 @@ class SimServer:
                 web.post("/v1/responses", self._responses),
             ]
         )
+        self.batches = SimBatches(self.reply)
+        """The batch endpoints' files and batches (`sim/batches.py`)."""
+        self.app.add_routes(self.batches.routes())
+        self.app.on_cleanup.append(lambda _: self.batches.aclose())
 
     # -- routes ------------------------------------------------------------------------------------
 
@@ -145,6 +151,20 @@ class SimServer:
                 request.transport.close()
             return web.json_response(_whole(turn, reply, wire))
         return await self._stream(request, turn, reply, wire, cut)
+
+    def reply(self, raw: bytes, wire: Wire) -> tuple[int, dict[str, Any]]:
+        """A request of a batch, answered as the same request sent alone and not streamed would be:
+        (200, the whole response) or the error's (status, body). A fault drawn as a status is this
+        request's error; `slow` and `cut` are a connection's faults, and a batch has none."""
+        self.requests += 1
+        try:
+            turn = _parse(raw, wire)
+            fault = self._draw_fault(turn.profile, raw)
+            if fault is not None and fault.isdigit():
+                raise _fault_error(int(fault), turn.profile, wire)
+            return 200, _whole(turn, self._answer(turn, wire), wire)
+        except _ApiError as exc:
+            return exc.status, json.loads(_error_response(exc, wire).text or "{}")
 
     # -- faults ------------------------------------------------------------------------------------
 

@@ -113,6 +113,8 @@ class RunState:
         self.header_changed = True
         self.rates: Callable[[], list[RateStatus]] = list
         """The run's rate limits and their use now (read when the header repaints)."""
+        self.notes: list[str] = []
+        """The run's notes (a batch's progress), in order."""
 
     # -- seeding ---------------------------------------------------------------------------------
 
@@ -206,6 +208,9 @@ class RunState:
 
     def trial_dropped(self, spec: TrialSpec) -> None:
         self.drop(spec.key)
+
+    def run_note(self, text: str) -> None:
+        self.notes.append(text)  # kept, not drawn: the trials a batch answers show as they are stored
 
     def drop(self, key: str) -> None:
         """A trial cancelled in flight, or whose model refused for good: it is not stored, a

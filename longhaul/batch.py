@@ -1,0 +1,236 @@
+"""`run --batch`: a suite's one-turn trials (`direct`) sent through the providers' batch APIs.
+
+Batch requests cost half and need not stream: nightly runs. Each model's trials not yet stored
+go up as batches (chunked at the provider's limits), each batch id stored in the run the moment
+it is submitted (`RunStore.add_batch`), so a resume polls the batches a crash left instead of
+submitting their trials again. The batches are polled with a backoff (`Polling`, injectable), and
+each result is verified as a `direct` trial on the normal path would be: the answer is replayed
+through `run_trial` by a provider that answers with it (`_Answered`), so the verdict, the turn and
+the record are the normal path's, with `batch_id` set and the batch's usage and stop reason. A
+request that failed, expired or was cancelled is an `error` trial with the provider's message; a
+batch that fails as a whole is a run stop, its trials left for a resume. Trials of other
+strategies (follow-ups need turns) run streamed meanwhile (`runner.arun`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from longhaul.errors import BadInput
+from longhaul.providers import Message, Provider, ProviderError, Providers, Request
+from longhaul.providers.address import parse_address
+from longhaul.providers.base import End, RetrySettings, Sleep
+from longhaul.providers.batches import BatchApi, BatchLimits, BatchResult, BatchState
+from longhaul.providers.request import ThinkingDelta
+from longhaul.providers.retry import Transient
+from longhaul.stop_reasons import normalise_stop_reason
+from longhaul.store import RunStop, RunStore, StoredBatch
+from longhaul.strategy import Settings, Strategy
+from longhaul.task import Task, TaskParams
+from longhaul.trial import TrialRecord, TrialSpec, run_trial
+
+
+@dataclass(frozen=True)
+class Polling:
+    """How often a batch is polled: `first` seconds after it is submitted, then each wait
+    `factor` times the last, never more than `cap` (a batch takes minutes to hours)."""
+
+    first: float = 10.0
+    factor: float = 2.0
+    cap: float = 300.0
+    sleep: Sleep = asyncio.sleep
+    """What waits (a test's instant, recording one)."""
+
+    def waits(self) -> Iterator[float]:
+        wait = self.first
+        while True:
+            yield wait
+            wait = min(self.cap, wait * self.factor)
+
+
+def batched(strategy: Strategy) -> bool:
+    """A strategy of one turn, the task's prompt (`direct`): what a batch can answer. Follow-ups need turns."""
+    return strategy.graph is None
+
+
+def check_batch_models(models: Sequence[str]) -> None:
+    """`--batch` with a model that has no batch API is one line, before anything is sent."""
+    for model in models:
+        if parse_address(model).local:
+            raise BadInput(f"--batch: {model} is a local llama.cpp model, which has no batch API; run it without --batch")
+
+
+def request_for(task: Task[Any], params: TaskParams, settings: Settings) -> Request:
+    """The one request of a one-turn trial, as its first turn on the normal path sends it
+    (`TrialContext.take_turn` with the task's prompt)."""
+    return Request(
+        system=task.prompt(params).system,
+        messages=[Message(role="user", content=task.prompt(params).user)],
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        seed=settings.seed,
+        thinking_budget=settings.thinking_budget,
+    )
+
+
+def chunks(lines: Sequence[tuple[str, bytes]], limits: BatchLimits) -> Iterator[list[tuple[str, bytes]]]:
+    """(key, encoded request) pairs in batches within the provider's request and byte limits."""
+    chunk: list[tuple[str, bytes]] = []
+    size = 0
+    for key, line in lines:
+        if chunk and (len(chunk) >= limits.requests or size + len(line) > limits.bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((key, line))
+        size += len(line)
+    if chunk:
+        yield chunk
+
+
+class _Answered(Provider):
+    """A provider whose one answer is a batch result: the normal path verifies it, unchanged."""
+
+    def __init__(self, model: str, result: BatchResult) -> None:
+        super().__init__(parse_address(model), limit=asyncio.Semaphore(1), retry=RetrySettings(attempts=1))
+        self._result = result
+
+    async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
+        r = self._result
+        if r.error is not None:
+            raise ProviderError(f"{self.address.text}: {r.error}")
+        if r.thinking:
+            yield ThinkingDelta(text=r.thinking)
+        if r.answer:
+            yield r.answer
+        stop = normalise_stop_reason(r.raw_stop_reason or "") or "other"
+        yield End(r.raw_stop_reason, stop, r.usage, r.served_model, r.simulated)
+
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        return ProviderError(f"{type(exc).__name__}: {exc}")
+
+
+Finish = Callable[[TrialRecord], Awaitable[None]]
+"""What the run does with a verified trial: judge it if it judges, store it, count it, show it."""
+
+
+class BatchRun:
+    """The batches of one run (or resume): submit what no stored batch holds, poll every open one,
+    verify and finish each result."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        providers: Providers,
+        tasks: Mapping[str, Task[Any]],
+        strategies: Mapping[str, Strategy],
+        settings_for: Callable[[TrialSpec], Settings],
+        finish: Finish,
+        note: Callable[[str], None],
+        polling: Polling,
+        started: Callable[[TrialSpec], None] = lambda spec: None,
+    ) -> None:
+        self._store, self._providers = store, providers
+        self._tasks, self._strategies = tasks, strategies
+        self._settings_for, self._finish, self._note, self._polling = settings_for, finish, note, polling
+        self._started = started
+        self._apis: dict[str, BatchApi] = {}
+        self.stops: list[RunStop] = []
+
+    def held(self) -> set[str]:
+        """Keys in stored batches whose results are not all stored: polled, never sent again."""
+        return {k for b in self._store.batches() if b.state == "submitted" for k in b.keys}
+
+    async def run(self, specs: Sequence[TrialSpec], trials: Mapping[str, TrialSpec]) -> list[RunStop]:
+        """Submit `specs` (one-turn trials not stored) that no open batch holds, then follow every
+        open batch until it ends; `trials`: the plan's trials by key, to find a stored batch's."""
+        try:
+            held = self.held()
+            open_ = [b for b in self._store.batches() if b.state == "submitted"]
+            if open_:
+                self._note(f"batches: {len(open_)} submitted earlier, polled again ({sum(len(b.keys) for b in open_)} trials)")
+            by_model: dict[str, list[TrialSpec]] = defaultdict(list)
+            for spec in specs:
+                if spec.key not in held:
+                    by_model[spec.model].append(spec)
+            for model, todo in by_model.items():
+                open_ += await self._submit(model, todo)
+            await asyncio.gather(*(self._follow(b, trials) for b in open_))
+            return self.stops
+        finally:
+            for api in self._apis.values():
+                await api.aclose()
+
+    async def _api(self, model: str) -> BatchApi:
+        if model not in self._apis:
+            self._apis[model] = await self._providers.batch_api(model)
+        return self._apis[model]
+
+    async def _submit(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
+        api = await self._api(model)
+        lines = []
+        for spec in todo:
+            task = self._tasks[spec.task]
+            lines.append((spec.key, api.encode(spec.key, request_for(task, task.params(spec.params), self._settings_for(spec)))))
+        submitted = []
+        for chunk in chunks(lines, api.limits):
+            batch_id = await api.submit([line for _, line in chunk])
+            batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted")
+            self._store.add_batch(batch)  # before anything else: a crash from here on loses no batch id
+            self._note(f"batch {batch_id}: {model}, {len(chunk)} requests submitted")
+            submitted.append(batch)
+        return submitted
+
+    async def _follow(self, batch: StoredBatch, trials: Mapping[str, TrialSpec]) -> None:
+        api = await self._api(batch.model)
+        waits = self._polling.waits()
+        seen: tuple[int, int] | None = None
+        while True:
+            state = await api.poll(batch.batch_id)
+            if (state.done, state.failed) != seen and state.status == "pending":
+                seen = (state.done, state.failed)
+                self._note(
+                    f"batch {batch.batch_id}: {state.raw_status}, {state.done}/{state.total or len(batch.keys)} back, {state.failed} failed"
+                )
+            if state.status != "pending":
+                break
+            await self._polling.sleep(next(waits))
+        if state.status == "failed":
+            self._failed(batch, state)
+            return
+        results = {r.custom_id: r for r in await api.results(batch.batch_id)}
+        done = self._store.done_keys()
+        for key in batch.keys:
+            spec = trials.get(key)
+            if spec is None or key in done:
+                continue  # stored before a crash, or not this plan's (the suite is checked unchanged on resume)
+            result = results.get(key) or BatchResult(custom_id=key, error=f"no result: the batch ended {state.raw_status} before it ran")
+            await self._finish(await self._verify(spec, result, batch.batch_id))
+        self._store.set_batch_state(batch.batch_id, "ended")
+        self._note(f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys)} trials stored ({state.failed} failed requests)")
+
+    def _failed(self, batch: StoredBatch, state: BatchState) -> None:
+        self._store.set_batch_state(batch.batch_id, "failed")
+        n = len(batch.keys)
+        message = (
+            f"{batch.model}: batch {batch.batch_id} failed as a whole ({state.message}); its {n} trial{'s were' if n != 1 else ' was'} "
+            f"not answered (resume submits them again: longhaul resume {self._store.folder})"
+        )
+        stop = RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n)
+        self._store.add_stop(stop)
+        self.stops.append(stop)
+        self._note(message)
+
+    async def _verify(self, spec: TrialSpec, result: BatchResult, batch_id: str) -> TrialRecord:
+        """The trial as the normal path would record it, from the batch's answer."""
+        task = self._tasks[spec.task]
+        self._started(spec)
+        # The answer is whole and paid for: no early stop, the provider's own usage is what it cost.
+        settings = replace(self._settings_for(spec), early_stop=False)
+        record = await run_trial(
+            spec, _Answered(spec.model, result), task, task.params(spec.params), self._strategies[spec.strategy], settings
+        )
+        return record.model_copy(update={"batch_id": batch_id})

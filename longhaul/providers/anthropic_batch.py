@@ -1,0 +1,95 @@
+"""Anthropic's Message Batches for `run --batch`: `anthropic/...`.
+
+Each request is a Messages body as `AnthropicMessages` would stream it (without `stream`), under
+the trial's key as its `custom_id`; the results come back as JSONL (`messages.batches.results`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+from anthropic.types.messages import MessageBatchIndividualResponse
+
+from longhaul.providers.address import Address, Endpoint
+from longhaul.providers.anthropic_messages import TIMEOUT
+from longhaul.providers.batches import BatchLimits, BatchResult, BatchState
+from longhaul.providers.request import Request, Usage
+
+LIMITS = BatchLimits(requests=100_000, bytes=256 * 1024**2)
+"""Anthropic's documented limits of one Message Batch."""
+
+
+class AnthropicBatch:
+    def __init__(self, address: Address, endpoint: Endpoint) -> None:
+        self.address = address
+        self.limits = LIMITS
+        # The SDK retries its own calls here (polls and submits, not model requests).
+        self._client = anthropic.AsyncAnthropic(api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, timeout=TIMEOUT)
+
+    def encode(self, custom_id: str, request: Request) -> bytes:
+        params: dict[str, Any] = {
+            "model": self.address.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            params["system"] = request.system
+        if request.thinking_budget:
+            params["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
+        elif request.temperature is not None:
+            params["temperature"] = request.temperature  # the API takes it without thinking only
+        return json.dumps({"custom_id": custom_id, "params": params}, separators=(",", ":")).encode()
+
+    async def submit(self, lines: list[bytes]) -> str:
+        requests: list[Any] = [json.loads(line) for line in lines]
+        batch = await self._client.messages.batches.create(requests=requests)
+        return batch.id
+
+    async def poll(self, batch_id: str) -> BatchState:
+        batch = await self._client.messages.batches.retrieve(batch_id)
+        c = batch.request_counts
+        failed = c.errored + c.canceled + c.expired
+        total = c.processing + c.succeeded + failed
+        return BatchState(
+            status="ended" if batch.processing_status == "ended" else "pending",
+            raw_status=batch.processing_status,
+            done=total - c.processing,
+            failed=failed,
+            total=total,
+        )
+
+    async def results(self, batch_id: str) -> list[BatchResult]:
+        return [_result(r) async for r in await self._client.messages.batches.results(batch_id)]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _result(response: MessageBatchIndividualResponse) -> BatchResult:
+    result = response.result
+    if result.type == "succeeded":
+        message = result.message
+        answer = "".join(b.text for b in message.content if b.type == "text")
+        thinking = "".join(b.thinking for b in message.content if b.type == "thinking")
+        u = message.usage
+        cached, written = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0
+        usage = Usage(
+            input_tokens=u.input_tokens + cached + written,
+            cached_input_tokens=cached,
+            cache_write_tokens=written,
+            output_tokens=u.output_tokens,
+        )
+        return BatchResult(
+            custom_id=response.custom_id,
+            answer=answer,
+            thinking=thinking,
+            raw_stop_reason=message.stop_reason,
+            usage=usage,
+            served_model=message.model,
+            simulated=message.id.startswith("msg_sim_"),
+        )
+    if result.type == "errored":
+        error = result.error.error
+        return BatchResult(custom_id=response.custom_id, error=f"batch request failed: {error.type}: {error.message}")
+    return BatchResult(custom_id=response.custom_id, error=f"batch request {result.type}: the batch ended before it ran")

@@ -1,0 +1,118 @@
+"""OpenAI's Batch API for `run --batch`: `openai/...`, `openai-api/<service>/...` and the sim.
+
+The requests go up as one JSONL file (`files.create(purpose="batch")`), each line a Chat
+Completions body as `OpenAIChat` would stream it (without `stream`); the results come back as
+the batch's output and error files (`files.content`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+
+from longhaul.providers.address import Address, Endpoint
+from longhaul.providers.batches import BatchLimits, BatchResult, BatchState
+from longhaul.providers.openai_chat import TIMEOUT, _effort
+from longhaul.providers.request import Request, Usage
+from longhaul.sim import FINGERPRINT
+
+LIMITS = BatchLimits(requests=50_000, bytes=200 * 1024**2)
+"""OpenAI's documented limits of one batch's input file."""
+
+_PENDING = {"validating", "in_progress", "finalizing", "cancelling"}
+
+
+class OpenAIBatch:
+    def __init__(self, address: Address, endpoint: Endpoint) -> None:
+        self.address = address
+        self.limits = LIMITS
+        # The SDK retries its own calls here (polls and uploads, not model requests): a dropped
+        # poll should not end a batch that is still running at the provider.
+        self._client = openai.AsyncOpenAI(api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, timeout=TIMEOUT)
+
+    def encode(self, custom_id: str, request: Request) -> bytes:
+        body: dict[str, Any] = {
+            "model": self.address.model,
+            "messages": ([{"role": "system", "content": request.system}] if request.system else [])
+            + [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_completion_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.thinking_budget:
+            # As the streamed providers ask for it: the sim takes the exact budget, OpenAI an effort.
+            if self.address.simulated:
+                body["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget}
+            else:
+                body["reasoning_effort"] = _effort(request.thinking_budget)
+        line = {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
+        return json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+    async def submit(self, lines: list[bytes]) -> str:
+        upload = await self._client.files.create(file=("longhaul-batch.jsonl", b"".join(lines)), purpose="batch")
+        batch = await self._client.batches.create(completion_window="24h", endpoint="/v1/chat/completions", input_file_id=upload.id)
+        return batch.id
+
+    async def poll(self, batch_id: str) -> BatchState:
+        batch = await self._client.batches.retrieve(batch_id)
+        counts = batch.request_counts
+        done, failed, total = (counts.completed + counts.failed, counts.failed, counts.total) if counts else (0, 0, 0)
+        if batch.status in _PENDING:
+            return BatchState(status="pending", raw_status=batch.status, done=done, failed=failed, total=total)
+        if batch.status == "failed":
+            errors = batch.errors.data if batch.errors and batch.errors.data else []
+            message = "; ".join(f"{e.code or 'error'}: {e.message}" for e in errors) or "the batch failed"
+            return BatchState(status="failed", raw_status=batch.status, done=done, failed=failed, total=total, message=message)
+        return BatchState(status="ended", raw_status=batch.status, done=done, failed=failed, total=total)
+
+    async def results(self, batch_id: str) -> list[BatchResult]:
+        batch = await self._client.batches.retrieve(batch_id)
+        out: list[BatchResult] = []
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if file_id:
+                content = await self._client.files.content(file_id)
+                out += [_result(json.loads(line)) for line in content.text.splitlines() if line.strip()]
+        return out
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _result(line: dict[str, Any]) -> BatchResult:
+    """One line of an output or error file."""
+    custom_id = str(line.get("custom_id"))
+    response = line.get("response") or {}
+    body = response.get("body") or {}
+    status = response.get("status_code")
+    if line.get("error") or not isinstance(status, int) or status >= 400:
+        error = line.get("error") or body.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        code = error.get("code") if isinstance(error, dict) else None
+        where = f"HTTP {status}" if isinstance(status, int) else str(code or "error")
+        return BatchResult(custom_id=custom_id, error=f"batch request failed: {where}: {message or 'no message'}")
+    choice = (body.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    usage = body.get("usage")
+    return BatchResult(
+        custom_id=custom_id,
+        answer=message.get("content") or "",
+        thinking=message.get("reasoning_content") or message.get("reasoning") or "",
+        raw_stop_reason=choice.get("finish_reason"),
+        usage=_usage(usage) if isinstance(usage, dict) else None,
+        served_model=body.get("model"),
+        simulated=body.get("system_fingerprint") == FINGERPRINT,
+    )
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    details = usage.get("completion_tokens_details") or {}
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    return Usage(
+        input_tokens=usage.get("prompt_tokens") or 0,
+        cached_input_tokens=cached,
+        output_tokens=usage.get("completion_tokens") or 0,
+        reasoning_tokens=details.get("reasoning_tokens"),
+    )
