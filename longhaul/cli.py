@@ -462,12 +462,13 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     import asyncio
     import gc
 
-    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, new_run_dir
+    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, check_limits, new_run_dir
 
     limits = _spend_limits(args, the_plan)
     out = Path(args.out) if getattr(args, "out", None) else None
     if resume is None and out is None:
         check_keys(the_plan.suite)  # a missing key: one line, and no empty folder left behind
+        check_limits(the_plan)  # nor a max_tokens above a model's output limit
         out = new_run_dir(DEFAULT_REPORTS, the_plan.suite)  # made here, so that a Ctrl-C can name it
     run_dir = resume or out
     assert run_dir is not None
@@ -535,7 +536,7 @@ def _report_stops(stops: Sequence[RunStop]) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """`longhaul tui SUITE [run options]` runs with the Textual UI; `longhaul tui RUN` browses a run."""
-    from longhaul.runner import DEFAULT_REPORTS, check_keys, new_run_dir
+    from longhaul.runner import DEFAULT_REPORTS, check_keys, check_limits, new_run_dir
     from longhaul.store import read_manifest
 
     if args.plain:
@@ -557,6 +558,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         browse, resume = False, bool(args.resume)
         if not resume:
             check_keys(the_plan.suite)  # a missing key: one line here, not a broken screen (nor an empty folder)
+            check_limits(the_plan)
         run_dir = Path(args.resume) if args.resume else Path(args.out) if args.out else new_run_dir(DEFAULT_REPORTS, the_plan.suite)
     from longhaul.tui.app import LonghaulApp
 
@@ -596,6 +598,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         shard=shard,
         rpm=args.rpm,
         tpm=args.tpm,
+        model_limits=args.model_limits,
     )
 
 
@@ -613,8 +616,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     the_plan = _plan(args)
     if args.dry_run:
         from longhaul.dryrun import dry_run
+        from longhaul.runner import check_limits
 
         print(dry_run(the_plan, Path(args.prices) if args.prices else None, batch=args.batch))
+        check_limits(the_plan)  # after the table: the refusal, one line, exit 2
         return 0
     return _execute(the_plan, args, Path(args.resume) if args.resume else None)
 
@@ -632,6 +637,7 @@ def _resume_plan(args: argparse.Namespace, run_dir: Path) -> Plan:
         max_connections=args.max_connections,
         rpm=args.rpm,
         tpm=args.tpm,
+        model_limits=args.model_limits,
     )
 
 
@@ -859,6 +865,12 @@ def build_parser() -> argparse.ArgumentParser:
             type=_limit,
             metavar="N",
             help="requests in flight per provider and base URL, 1..1024 (default: the suite's, 8)",
+        )
+        p.add_argument(
+            "--model-limits",
+            metavar="FILE",
+            help="a TOML file of models' output and context limits over the built-in table (longhaul/model_limits.toml): "
+            "max_tokens is checked against them before a run and in --dry-run",
         )
         for flag, what in (("--rpm", "requests"), ("--tpm", "tokens (input and output)")):
             p.add_argument(

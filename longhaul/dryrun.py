@@ -59,7 +59,15 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     tasks = the_plan.catalog.tasks
     strategies = the_plan.catalog.strategies  # the plan's strategies are known: planning checked them
     prices = read_prices(prices_path) if prices_path else {}
-    budget = suite.max_tokens - (suite.thinking_budget or 0)
+    # What each model is sent: the suite's max_tokens, or its output limit where the suite clamps.
+    sent: dict[str, int] = {fit.model: fit.sent for fit in the_plan.fits}
+
+    def budget_of(model: str) -> int:
+        asked: int = sent.get(model, suite.max_tokens)
+        thinking: int = suite.thinking_budget or 0
+        return asked - thinking
+
+    budget = budget_of(suite.models[0]) if len({budget_of(m) for m in suite.models}) == 1 else None
     # A shard's plan has only its share of each cell's samples: its table and ceiling are its own.
     per_cell = Counter((t.model, t.task, json.dumps(t.params, sort_keys=True), t.strategy) for t in the_plan.trials)
     planned = [
@@ -73,10 +81,15 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         f"per request: max_tokens {suite.max_tokens}"
         + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
         + f"; agent strategies take at most {suite.max_turns} turns.",
+        "model limits (output, and context: the longest first prompt + max_tokens):",
+        *(f"  {fit.line()}" for fit in the_plan.fits),
+        "model-limit check: "
+        + ("passed" if all(f.problem is None for f in the_plan.fits) else "FAILED (the run would be refused: see REFUSED above)"),
         "",
         "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |",
         "|---|---|---:|---|---:|---:|---|---:|",
     ]
+    table = len(lines) - 2  # the cells' table's header row
     judge = suite.refusal_judge
     if judge:
         # An upper bound: every trial judged once, the answer's excerpt at its longest and at one
@@ -84,8 +97,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         # text), and the reply at its whole budget.
         from longhaul.refusal_judge import MAX_TOKENS, SYSTEM, prompt_bound
 
-        lines[3] = lines[3] + " refusal judge tokens (bound) |"
-        lines[4] = lines[4] + "---:|"
+        lines[table] = lines[table] + " refusal judge tokens (bound) |"
+        lines[table + 1] = lines[table + 1] + "---:|"
     judge_in = judge_out = 0
     judge_price = prices.get(judge) if judge else None
     total_cost = 0.0
@@ -102,10 +115,10 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         turns = 1 if strategy.single_turn else suite.max_turns
         if strategy.grows_conversation:
             # The conversation grows: turn t carries the prompt and every earlier answer.
-            input_tokens = sum(prompt + t * (suite.max_tokens + 16) for t in range(turns))
+            input_tokens = sum(prompt + t * (sent.get(model, suite.max_tokens) + 16) for t in range(turns))
         else:
             input_tokens = turns * (prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64)
-        return input_tokens, turns * suite.max_tokens, needed, exact
+        return input_tokens, turns * sent.get(model, suite.max_tokens), needed, exact
 
     def cost_of(model: str, samples: int, input_tokens: int, output_tokens: int, batched: bool = False) -> tuple[str, float]:
         price = prices.get(model)
@@ -127,7 +140,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     for cell, samples in planned:
         params = tasks[cell.task].params(cell.params)
         input_tokens, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
-        fits = needed <= budget
+        fits = needed <= budget_of(cell.model)
         cannot += 0 if fits else 1
         cost, value = cost_of(cell.model, samples, input_tokens, output_tokens, batch and strategies[cell.strategy].graph is None)
         total_cost += value
@@ -142,10 +155,11 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
             row += f" {j_in:,} in / {j_out:,} out |"
         lines.append(row)
     if not planned and the_plan.searches:
-        del lines[2:]  # no fixed cell: the searches' table alone
+        del lines[table - 1 :]  # no fixed cell: the searches' table alone
     else:
         lines.append("")
-        lines.append(f"{cannot} of {len(planned)} cells cannot fit a complete answer in one request's output budget ({budget:,} tokens).")
+        of = f"{budget:,} tokens" if budget is not None else "its model's max_tokens, less thinking"
+        lines.append(f"{cannot} of {len(planned)} cells cannot fit a complete answer in one request's output budget ({of}).")
     search_trials = 0
     if the_plan.searches:
         # A search runs only some sizes, round by round, from what its earlier rounds stored: its

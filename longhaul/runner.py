@@ -22,6 +22,7 @@ from longhaul.batch import BatchRun, Polling, batched, check_batch_models
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
+from longhaul.model_limits import Fit, check, needs_prompts, read_table, refuse
 from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
 from longhaul.providers.address import parse_address
 from longhaul.providers.local_model import check_context, describe
@@ -34,6 +35,8 @@ from longhaul.store import Manifest, RunStop, RunStore, StoredTrials, git_revisi
 from longhaul.strategy import Listener, Settings, Turn
 from longhaul.suite import Cell, Suite, cells, differences, find_suite, parse_suite, runnable_limits, searches, with_limit_flags
 from longhaul.summary import Tally
+from longhaul.task import Task, TaskParams
+from longhaul.tokens import count_tokens
 from longhaul.trial import TrialRecord, TrialSpec, run_trial, trial_key
 from longhaul.verdict import Outcome
 
@@ -90,6 +93,13 @@ class Plan(BaseModel):
     """The share of the suite's trials this plan runs (`--shard i/n`); None: all of them."""
     searches: list[Search] = Field(default_factory=list)
     """The suite's adaptive searches: their trials are planned round by round from the store."""
+    fits: list[Fit] = Field(default_factory=list)
+    """Each model's max_tokens against its known limits (`longhaul/model_limits.py`): what it is
+    sent, and the refusal, if the suite cannot run on it as written (`check_limits`)."""
+
+    def max_tokens(self, model: str) -> int:
+        """What each request to `model` is sent: the suite's max_tokens, or its limit when clamped."""
+        return next((f.sent for f in self.fits if f.model == model), self.suite.max_tokens)
 
 
 def plan(
@@ -106,11 +116,13 @@ def plan(
     concurrency: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
+    model_limits: Path | str | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
     With `shard` (`"2/3"` or a `Shard`), only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
-    `N` for every model, `MODEL=N` for one."""
+    `N` for every model, `MODEL=N` for one. Each model's max_tokens is checked against the known
+    limits (the built-in table, with `model_limits`, a TOML file, over it): `Plan.fits`."""
     if isinstance(shard, str):
         shard = parse_shard(shard)
     if catalog is None:
@@ -135,6 +147,7 @@ def plan(
     resolved = with_limit_flags(resolved, rpm, tpm)
     task_map = catalog.tasks
     resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
+    fits = _fits(resolved, resolved_cells, task_map, model_limits, path or "the suite")
     specs = []
     for cell, params in resolved_cells:
         task = task_map[cell.task]
@@ -151,14 +164,49 @@ def plan(
                     seed=resolved.seed + sample,
                 )
             )
-    searched = searches(resolved, task_map, where, text)
+    searched = searches(resolved, task_map, where, text, {f.model: f.sent for f in fits})
     if shard is not None:
         if searched:
             raise BadInput(f"--shard {shard}: a suite with a [tasks.search] cannot be sharded (each round depends on the last)")
         specs = [s for s in specs if shard.owns(s.key)]
     return Plan(
-        suite=resolved, suite_path=path, catalog=catalog, cells=[c for c, _ in resolved_cells], trials=specs, shard=shard, searches=searched
+        suite=resolved,
+        suite_path=path,
+        catalog=catalog,
+        cells=[c for c, _ in resolved_cells],
+        trials=specs,
+        shard=shard,
+        searches=searched,
+        fits=fits,
     )
+
+
+def _fits(
+    suite: Suite, planned: Sequence[tuple[Cell, TaskParams]], tasks: Mapping[str, Task[Any]], model_limits: Path | str | None, where: str
+) -> list[Fit]:
+    """Each model's max_tokens against its limits; the prompts are counted only for the models
+    whose context window is known (the longest first prompt of their cells, and of their searches at `high`)."""
+    table = read_table(Path(model_limits) if model_limits is not None else None)
+    prompts: dict[str, int] = {}
+    for model in needs_prompts(suite.models, table):
+        firsts = [(tasks[cell.task], params) for cell, params in planned if cell.model == model]
+        for entry in suite.tasks:
+            task = tasks.get(entry.task)
+            if entry.search is not None and task is not None:
+                firsts += [(task, task.params(combo | {entry.search.param: entry.search.high})) for combo in entry.combinations()]
+        prompts[model] = max((count_tokens(task.prompt(params).text, model) for task, params in firsts), default=0)
+    return check(suite.models, suite.max_tokens, suite.thinking_budget, suite.over_model_limit, table, where, prompts)
+
+
+def check_limits(the_plan: Plan) -> None:
+    """Refuse, in one line naming the model, its limit and the setting, a plan whose max_tokens is
+    above a model's known output limit (unless the suite clamps) or does not fit its context."""
+    refuse(the_plan.fits)
+
+
+def trial_settings(settings: Settings, the_plan: Plan, spec: TrialSpec) -> Settings:
+    """The settings one trial is run with: the run's, with its seed and its model's max_tokens."""
+    return replace(settings, seed=spec.seed, max_tokens=the_plan.max_tokens(spec.model))
 
 
 class _Relay(Listener):
@@ -233,6 +281,7 @@ async def arun(
     task_map = the_plan.catalog.tasks
     strategy_map = the_plan.catalog.strategies
     check_keys(suite, env)  # a missing key stops the run here: no folder, no request
+    check_limits(the_plan)  # so does a max_tokens above a model's known output limit
     if batch:
         check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategy_map[s.strategy])}))
     guard = SpendGuard(limits, suite, task_map) if limits is not None and limits.active else None
@@ -298,7 +347,7 @@ async def arun(
 
             def settings_for(spec: TrialSpec) -> Settings:
                 """One trial's settings, streamed or batched: the one place a per-trial setting is made."""
-                return replace(settings, seed=spec.seed)
+                return trial_settings(settings, the_plan, spec)
 
             judge = None
             if suite.refusal_judge is not None:
@@ -470,6 +519,7 @@ def run(
     shard: Shard | str | None = None,
     concurrency: int | None = None,
     limits: SpendLimits | None = None,
+    model_limits: Path | str | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
@@ -477,6 +527,7 @@ def run(
     trials missing from that run's store are run, and the suite must be the one it was run with
     (its `refusal_judge`, `concurrency` and `max_connections` aside: runtime choices). With `shard`
     (`"2/3"` or a `Shard`), only that share of the trials is run: `longhaul merge` joins the shards.
+    `model_limits`: a TOML file of models' limits over the built-in table (`--model-limits`).
     """
     the_plan = plan(
         suite,
@@ -488,6 +539,7 @@ def run(
         agents_dir=agents_dir,
         refusal_judge=refusal_judge,
         shard=parse_shard(shard) if isinstance(shard, str) else shard,
+        model_limits=model_limits,
     )
     return asyncio.run(
         arun(the_plan, out=Path(out) if out else None, resume=Path(resume) if resume else None, display=display, limits=limits)
@@ -504,6 +556,7 @@ def resume_plan(
     max_connections: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
+    model_limits: Path | str | None = None,
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
     strategies unless other folders are given, its refusal judge and runtime limits (concurrency,
@@ -519,4 +572,5 @@ def resume_plan(
         max_connections=max_connections,
         rpm=rpm,
         tpm=tpm,
+        model_limits=model_limits,
     )

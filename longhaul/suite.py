@@ -23,9 +23,9 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -105,6 +105,11 @@ class Suite(BaseModel):
 
     thinking_budget: int | None = Field(None, ge=1)
     """Extended-thinking budget, where the provider has one; unset asks for none."""
+
+    over_model_limit: Literal["refuse", "clamp"] = "refuse"
+    """When max_tokens is above a model's known output limit (`longhaul/model_limits.toml`,
+    `--model-limits`): refuse to run, or send that model its limit instead (each trial records
+    what it was sent)."""
 
     concurrency: int = Field(8, ge=1, le=1024)
     """Trials in flight at once (`--concurrency`; a runtime limit, not part of the suite's identity)."""
@@ -314,9 +319,12 @@ def cells(
     return out
 
 
-def searches(suite: Suite, tasks: dict[str, Task[Any]], where: str = "<suite>", text: str = "") -> list[Search]:
+def searches(
+    suite: Suite, tasks: dict[str, Task[Any]], where: str = "<suite>", text: str = "", max_tokens: Mapping[str, int] | None = None
+) -> list[Search]:
     """Every adaptive search of the suite: one per searched entry, combination of its other
-    parameters, model and strategy; the parameters are checked at the search's `low` and `high`."""
+    parameters, model and strategy; the parameters are checked at the search's `low` and `high`.
+    `max_tokens`: what each model is sent, where it differs from the suite's (clamped to its limit)."""
     out = []
     for i, entry in enumerate(suite.tasks):
         task, spec = tasks.get(entry.task), entry.search
@@ -331,7 +339,7 @@ def searches(suite: Suite, tasks: dict[str, Task[Any]], where: str = "<suite>", 
                 raise BadInput(f"{where}{_at(text, ('tasks', i))}: tasks[{i}] ({entry.task}) search: {detail}") from None
             for model in suite.models:
                 for strategy in suite.strategies:
-                    out.append(Search(model, strategy, task, combo, spec, suite.seed, suite.max_tokens))
+                    out.append(Search(model, strategy, task, combo, spec, suite.seed, (max_tokens or {}).get(model, suite.max_tokens)))
     return out
 
 

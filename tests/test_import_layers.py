@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.merge",
         "longhaul.importing",
         "longhaul.dryrun",
+        "longhaul.model_limits",
         "longhaul.spend",
         "longhaul.export",
         "longhaul.summary",

@@ -286,7 +286,16 @@ def test_every_table_scrolls_in_its_own_box_and_the_cell_table_keeps_details_on_
 
 def test_the_per_model_table_shows_every_column_with_short_heads(reading):
     (models,) = [t for t in page(reading).tables if t.section == "joint" and t.head[0] == "model"]
-    assert models.head == ["model", "verdicts (of trials)", "over-refusal", "can't-do", "overconfidence", "provider errors", "cost"]
+    assert models.head == [
+        "model",
+        "verdicts (of trials)",
+        "over-refusal",
+        "can't-do",
+        "overconfidence",
+        "provider errors",
+        "max_tokens sent",
+        "cost",
+    ]
     assert all(len(row) == len(models.head) for row in models.rows) and len(models.rows) == 5
 
 

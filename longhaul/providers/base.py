@@ -6,6 +6,7 @@ of its SDK's errors."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -26,7 +27,7 @@ from longhaul.providers.request import (
     ThinkingDelta,
     Usage,
 )
-from longhaul.providers.retry import ModelUnavailable, ProviderError, Transient, retry_policy
+from longhaul.providers.retry import ModelUnavailable, OutputLimitExceeded, ProviderError, Transient, retry_policy
 from longhaul.tokens import count_tokens
 from longhaul.verdict import StopReason
 
@@ -97,6 +98,14 @@ class Provider(ABC):
         if self.unavailable is None:
             return None
         status = self.unavailable.status
+        if isinstance(self.unavailable, OutputLimitExceeded):
+            limit, asked = self.unavailable.limit, self.unavailable.asked
+            above = f"max_tokens {asked if asked is not None else '(as sent)'} is above its output limit"
+            above += f" of {limit:,} tokens" if limit is not None else ""
+            return (
+                f"HTTP 400, {above} (the provider's message); lower max_tokens in the suite, or give the model's limit"
+                ' in --model-limits FILE and set over_model_limit = "clamp"'
+            )
         name = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, "")
         prefix = self.address.env_prefix
         if self.address.simulated:
@@ -218,7 +227,11 @@ class Provider(ABC):
             raise
         except Exception as exc:
             classified = self._classify(exc)
-            if isinstance(classified, ModelUnavailable):
+            if isinstance(classified, OutputLimitExceeded):
+                classified = OutputLimitExceeded(
+                    f"{self.address.text}: {self._redact(str(classified))}", classified.limit, classified.asked
+                )
+            elif isinstance(classified, ModelUnavailable):
                 classified = ModelUnavailable(f"{self.address.text}: {self._redact(str(classified))}", classified.status)
             elif isinstance(classified, ProviderError):
                 classified = ProviderError(f"{self.address.text}: {self._redact(str(classified))}")
@@ -242,10 +255,38 @@ class Provider(ABC):
         """Release the SDK client."""
 
 
+_TOO_LARGE = re.compile(
+    r"\b(?:max_tokens|max_completion_tokens|max_output_tokens)\b.{0,40}?(?:too large|above (?:the )?maximum|exceeds? the maximum|>\s*\d)",
+    re.I | re.S,
+)
+_LIMIT_IN = (
+    re.compile(r"supports at most (\d+)", re.I),  # OpenAI: "This model supports at most 32768 completion tokens"
+    re.compile(r"<=\s*(\d+)", re.I),  # OpenAI, o-series and Responses: "Expected a value <= 100000, but got 128000 instead."
+    re.compile(r">\s*(\d+)", re.I),  # Anthropic: "max_tokens: 64001 > 64000, which is the maximum ..."
+    re.compile(r"maximum(?: value)?(?: of| is)? (\d+)", re.I),
+)
+_ASKED_IN = (
+    re.compile(r"too large: (\d+)", re.I),
+    re.compile(r"max_tokens: (\d+)\s*>", re.I),
+    re.compile(r"you provided (\d+)", re.I),
+    re.compile(r"but got (\d+)", re.I),
+)
+
+
+def _number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
+    for pattern in patterns:
+        if (m := pattern.search(text)) is not None:
+            return int(m.group(1))
+    return None
+
+
 def status_error(status: int, message: str, retry_after: float | None) -> Transient | ProviderError:
     """The one rule for HTTP statuses: timeouts, rate limits, overload and server errors are
     transient; anything else (bad request, bad key, unknown model) will not get better, and a bad
-    key, a missing permission or an unknown model (401, 403, 404) will not for any request."""
+    key, a missing permission or an unknown model (401, 403, 404) will not for any request, nor
+    a max_tokens above the model's output limit (a 400 saying so: `OutputLimitExceeded`)."""
+    if status == 400 and _TOO_LARGE.search(message):
+        return OutputLimitExceeded(f"HTTP 400: {message}", _number(_LIMIT_IN, message), _number(_ASKED_IN, message))
     if status in (408, 429) or status >= 500:
         return Transient(f"HTTP {status}: {message}", retry_after, status)
     if status in (401, 403, 404):

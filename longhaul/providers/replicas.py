@@ -33,7 +33,7 @@ from longhaul.providers.address import Address, shown_url
 from longhaul.providers.base import End, Provider, RetrySettings, Sleep
 from longhaul.providers.ratelimit import RateLimiter
 from longhaul.providers.request import Request, StreamEvent, ThinkingDelta
-from longhaul.providers.retry import ModelUnavailable, ProviderError, Transient
+from longhaul.providers.retry import ModelUnavailable, OutputLimitExceeded, ProviderError, Transient
 
 FAIL_AFTER = 2
 """Failures in a row that set a replica aside: one broken stream may be the network, two are the replica."""
@@ -174,6 +174,8 @@ class Replicated(Provider):
             tried.append(replica.url)
             # The retry record names the replica, so a run shows which one failed.
             raise Transient(f"{shown_url(replica.url)}: {exc}", exc.retry_after, exc.status) from None
+        except OutputLimitExceeded:
+            raise  # max_tokens above the model's limit: the same on every replica, and no sign of its health
         except ModelUnavailable as exc:
             if not self.replicas.answered_elsewhere(replica):
                 raise  # no replica has answered: the key or the model name is wrong for all of them

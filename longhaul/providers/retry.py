@@ -52,7 +52,20 @@ class ModelUnavailable(ProviderError):
     def __init__(self, message: str, status: int, attempts: int = 1) -> None:
         super().__init__(message, attempts)
         self.status = status
-        """The HTTP status: 401, 403 or 404."""
+        """The HTTP status: 401, 403 or 404 (400 for `OutputLimitExceeded`)."""
+
+
+class OutputLimitExceeded(ModelUnavailable):
+    """A 400 saying the request's max_tokens is above the model's output limit: bad input for that
+    model, the same for every request of the run, so never retried, and the model is sent no more
+    trials (they stay missing for a resume once max_tokens is lowered or clamped)."""
+
+    def __init__(self, message: str, limit: int | None, asked: int | None, attempts: int = 1) -> None:
+        super().__init__(message, 400, attempts)
+        self.limit = limit
+        """The model's output limit, as the provider's message gives it (None: it gives none)."""
+        self.asked = asked
+        """The max_tokens the request asked for, as the message gives it."""
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:

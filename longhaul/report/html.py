@@ -378,7 +378,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
     out.append("<h2 id=joint>Per model: over-refusal, can't-do, overconfidence</h2>")
     out.append(
         _table(
-            ["model", "verdicts (of trials)", "over-refusal", "can't-do", "overconfidence", "provider errors", "cost"],
+            ["model", "verdicts (of trials)", "over-refusal", "can't-do", "overconfidence", "provider errors", "max_tokens sent", "cost"],
             [
                 [
                     _model(m.model, m.simulated),
@@ -387,6 +387,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
                     _rate(m.cant_do_rate),
                     _rate(m.overconfidence),
                     str(m.provider_errors),
+                    ", ".join(f"{n:,}" for n in m.max_tokens),
                     "–" if m.cost_usd is None else f"${m.cost_usd:.2f}",
                 ]
                 for m in r.models
@@ -399,7 +400,8 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "complete and is not. "
         "Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
         "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
-        "model behaviour. Costs count every trial.</p>"
+        "model behaviour. Costs count every trial. Max_tokens sent: each request's output limit (the suite's, or the model's own "
+        "where the suite clamps to it), the budget a budget verdict means.</p>"
     )
     out.append(
         _table(

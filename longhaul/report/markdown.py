@@ -77,18 +77,19 @@ def render(r: Results, size_labels: dict[str, str] | None = None) -> str:
         "",
         "## Per model",
         "",
-        "| model | verdicts | over-refusal | can't-do | overconfidence | provider errors |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| model | verdicts | over-refusal | can't-do | overconfidence | provider errors | max_tokens sent |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in r.models:
         lines.append(
             f"| {_name(m.model, m.simulated)} | {m.verdicts} of {m.trials} | {_rate(m.over_refusal)} | {_rate(m.cant_do_rate)} | "
-            f"{_rate(m.overconfidence)} | {m.provider_errors} |"
+            f"{_rate(m.overconfidence)} | {m.provider_errors} | {', '.join(f'{n:,}' for n in m.max_tokens)} |"
         )
     lines += [
         "",
         "Rates are over the trials with a verdict on the model; provider errors (the provider failed after "
-        "retries) are counted beside them, never in them.",
+        "retries) are counted beside them, never in them. Max_tokens sent: each request's output limit (the suite's, or the "
+        "model's own where the suite clamps to it), the budget a budget verdict means.",
         "",
         "Outcomes: " + ", ".join(f"{o} {r.outcomes[o]}" for o in OUTCOMES),
         "",

@@ -96,7 +96,8 @@ class CellResult(BaseModel):
     needed_tokens: int | None = None
     """Output tokens a complete answer needs, by the model's tokenizer (o200k as an estimate)."""
     max_tokens: int
-    """The request budget."""
+    """The request budget: what the cell's trials were sent (the suite's max_tokens, or the
+    model's output limit where the suite clamps to it; the largest, if a resume changed it)."""
 
 
 class Elasticity(BaseModel):
@@ -144,6 +145,9 @@ class ModelSummary(BaseModel):
     provider_errors: int
     """Trials that ended in `error` (the provider failed): never counted as model behaviour."""
     cost_usd: float | None = None
+    max_tokens: list[int] = Field(default_factory=list)
+    """The max_tokens its trials were sent (one value, unless the limit changed between a run and
+    its resume): the budget its budget verdicts mean."""
 
 
 class JudgeTotals(BaseModel):
@@ -255,6 +259,8 @@ class _Cell:
     seconds: array[float] = field(default_factory=_values)
     retries: int = 0
     cost: float = 0
+    max_tokens: int = 0
+    """The largest max_tokens its trials recorded (0: none did, before it was recorded)."""
     balked: int = 0
     """Trials whose first answer was a won't-do and that ended in a verdict."""
     yielded_turns: array[float] = field(default_factory=_values)
@@ -271,6 +277,7 @@ class _Model:
     cant_do: int = 0
     overconfident: int = 0
     cost: float = 0
+    max_tokens: set[int] = field(default_factory=set)
 
 
 class Aggregator:
@@ -306,6 +313,9 @@ class Aggregator:
         cell.trials += 1
         model.trials += 1
         cell.retries += t.retries
+        if t.max_tokens is not None:
+            cell.max_tokens = max(cell.max_tokens, t.max_tokens)
+            model.max_tokens.add(t.max_tokens)
         if price is not None:
             cell.cost += _cost(t, price)
             model.cost += _cost(t, price)
@@ -401,7 +411,7 @@ class Aggregator:
                     median_seconds=_median(c.seconds),
                     cost_usd=c.cost if model in self.prices else None,
                     needed_tokens=needed(model, task_name, c.params),
-                    max_tokens=suite.max_tokens,
+                    max_tokens=c.max_tokens or suite.max_tokens,
                 )
             )
 
@@ -444,6 +454,7 @@ class Aggregator:
                     overconfidence=Share.of_counts(m.overconfident, m.verdicts),
                     provider_errors=m.trials - m.verdicts,
                     cost_usd=m.cost if model in self.prices else None,
+                    max_tokens=sorted(m.max_tokens) or [suite.max_tokens],
                 )
             )
         return Results(

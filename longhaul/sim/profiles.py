@@ -72,6 +72,14 @@ class Profile(BaseModel):
     """Which OpenAI wire longhaul's own client speaks to the sim: Chat Completions, or the
     Responses API (`sim/lazy?api=responses`). The server serves both; the answer is the same."""
 
+    max_output: int | None = Field(None, ge=1)
+    """The model's output limit: a request asking for more max_tokens is answered with the
+    provider's own HTTP 400 ("max_tokens is too large"), and longhaul's limits check reads it as
+    this model's entry (`longhaul/model_limits.py`). None: any max_tokens is taken."""
+
+    context: int | None = Field(None, ge=1)
+    """The model's context window (prompt and output), for the limits check; None: not known."""
+
     @field_validator("faults", mode="before")
     @classmethod
     def _parse_faults(cls, value: Any) -> Any:

@@ -28,6 +28,7 @@ from aiohttp import web
 from longhaul.errors import BadInput
 from longhaul.sim import FINGERPRINT, responses_wire
 from longhaul.sim.batches import SimBatches
+from longhaul.sim.output_limit import too_large
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
 from longhaul.sim.reading import read
 from longhaul.task import Task
@@ -135,6 +136,10 @@ class SimServer:
             return web.Response(status=499, reason="Client Closed Request")
         try:
             turn = _parse(raw, wire)
+            limit = turn.profile.max_output
+            if limit is not None and turn.max_tokens is not None and turn.max_tokens > limit:
+                # The provider refuses the request before answering, whatever faults it has.
+                raise _ApiError(400, "invalid_request_error", too_large(wire, turn.max_tokens, limit, turn.model))
             fault = self._draw_fault(turn.profile, raw)
             if fault is not None and fault.isdigit():
                 raise _fault_error(int(fault), turn.profile, wire)

@@ -1,0 +1,200 @@
+"""Known models' output and context limits, and each run's max_tokens checked against them.
+
+The table is `longhaul/model_limits.toml` (shipped with the package), with a user's
+`--model-limits FILE` laid over it entry by entry; a simulated model's own `max_output=N` and
+`context=N` (`sim/diligent?max_output=32768`) are its entry. A model with no entry has no check.
+
+A suite whose max_tokens is above a model's output limit is refused before anything is sent, or,
+with `over_model_limit = "clamp"`, sends that model its limit instead (`Fit.sent`): the number
+each trial records as `TrialRecord.max_tokens`, since a budget verdict means that number.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from longhaul.errors import BadInput
+from longhaul.providers.address import parse_address
+from longhaul.sim.profiles import parse_profile
+
+BUILTIN = "model_limits.toml"
+
+
+class LimitEntry(BaseModel):
+    """One model's row of a limits file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output: int = Field(ge=1)
+    """Most output tokens one request may ask for (max_tokens), thinking included."""
+
+    context: int | None = Field(None, ge=1)
+    """The context window: the prompt and the output together; unset when not known."""
+
+    source: str = Field(min_length=1)
+    """Where the figures come from (the provider's model page: a URL, or the document's name)."""
+
+    note: str = ""
+    """How they were confirmed, where not read on that page itself."""
+
+    read: datetime.date
+    """When they were read there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A model's limits as the check uses them, with where they come from, for its messages."""
+
+    output: int | None
+    """None: only the context window is known (a simulated model given only `context=N`)."""
+    context: int | None
+    where: str
+    """`https://..., read 2026-11-28`, or the sim address's own parameter."""
+
+
+def read_table(user: Path | None = None) -> dict[str, Limit]:
+    """The built-in table, with the entries of `user` (a `--model-limits` file) replacing its own."""
+    builtin = files("longhaul").joinpath(BUILTIN).read_text(encoding="utf-8")
+    table = _parse(builtin, f"longhaul/{BUILTIN}")
+    if user is not None:
+        try:
+            text = user.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"--model-limits {user}: cannot read ({exc.strerror or exc})") from None
+        table |= _parse(text, f"--model-limits {user}")
+    return table
+
+
+def _parse(text: str, where: str) -> dict[str, Limit]:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{where}: not valid TOML: {exc}") from None
+    table = {}
+    for model, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise BadInput(f'{where}: {model}: a table ["provider/model"] with output, context, source and read, not a value')
+        try:
+            parse_address(model)
+            row = LimitEntry.model_validate(entry)
+        except BadInput as exc:
+            raise BadInput(f'{where}: ["{model}"]: {exc}') from None
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            field = ".".join(map(str, e["loc"])) or "entry"
+            msg = "unknown field (allowed: output, context, source, note, read)" if e["type"] == "extra_forbidden" else e["msg"]
+            raise BadInput(f'{where}: ["{model}"].{field}: {msg}') from None
+        table[model] = Limit(row.output, row.context, f"{row.source}, read {row.read.isoformat()}")
+    return table
+
+
+def find(table: Mapping[str, Limit], model: str) -> Limit | None:
+    """The limits of `model` (an address as a suite writes it), or None when none are known.
+    `openai-responses/<m>` is `openai/<m>`; an Anthropic snapshot (`-20250929`, `-latest`) is its
+    alias's; a simulated model's are its own parameters, unless the table names that address."""
+    if model in table:
+        return table[model]
+    provider, _, name = model.partition("/")
+    if provider == "sim":
+        profile = parse_profile(name)
+        if profile.max_output is None and profile.context is None:
+            return None
+        return Limit(profile.max_output, profile.context, "the simulated model's own parameters")
+    if provider == "openai-responses":
+        return find(table, f"openai/{name}")
+    if provider == "anthropic" and (alias := re.sub(r"-(\d{8}|latest)$", "", name)) != name:
+        return table.get(f"anthropic/{alias}")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """One model's max_tokens against its limits."""
+
+    model: str
+    asked: int
+    """The suite's max_tokens."""
+    sent: int
+    """What each request to this model is sent: `asked`, or the limit when clamped."""
+    limit: Limit | None
+    prompt: int | None = None
+    """The longest first prompt of its cells in tokens, where its context is known."""
+    problem: str | None = None
+    """The one-line refusal, when the suite cannot run on this model as written."""
+
+    @property
+    def clamped(self) -> bool:
+        return self.sent < self.asked
+
+    def line(self) -> str:
+        """What `--dry-run` says of this model."""
+        if self.limit is None:
+            return f"{self.model}: no known limit (max_tokens {self.asked:,} sent as written; --model-limits FILE adds one)"
+        output = f"{self.limit.output:,} tokens" if self.limit.output is not None else "not known"
+        text = f"{self.model}: output limit {output} ({self.limit.where})"
+        if self.problem is not None:
+            return f"REFUSED: {self.problem}"
+        text += f": max_tokens {self.sent:,} " + (f"(clamped from {self.asked:,})" if self.clamped else "fits")
+        if self.limit.context is not None and self.prompt is not None:
+            text += f"; context {self.limit.context:,}: longest first prompt {self.prompt:,} + {self.sent:,} fits"
+        return text
+
+
+def check(
+    models: Iterable[str],
+    max_tokens: int,
+    thinking_budget: int | None,
+    over: Literal["refuse", "clamp"],
+    table: Mapping[str, Limit],
+    where: str,
+    prompts: Mapping[str, int] | None = None,
+) -> list[Fit]:
+    """Every model's fit; `prompts` gives each model's longest first prompt in tokens (for the
+    context check; a model missing from it is not checked against its context)."""
+    fits = []
+    setting = f"lower max_tokens in {where}" + (' or set over_model_limit = "clamp"' if over == "refuse" else "")
+    for model in models:
+        limit = find(table, model)
+        if limit is None:
+            fits.append(Fit(model, max_tokens, max_tokens, None))
+            continue
+        sent, problem = max_tokens, None
+        if limit.output is not None and max_tokens > limit.output:
+            if over == "clamp":
+                sent = limit.output
+            else:
+                problem = f"model {model!r}: max_tokens {max_tokens} is above its output limit of {limit.output:,} tokens ({limit.where}); {setting}"
+        if problem is None and thinking_budget is not None and thinking_budget >= sent:
+            problem = (
+                f"model {model!r}: thinking_budget {thinking_budget} is not below the max_tokens it is sent ({sent:,}, its output limit);"
+                f" lower thinking_budget in {where}"
+            )
+        prompt = (prompts or {}).get(model) if limit.context is not None else None
+        if problem is None and limit.context is not None and prompt is not None and prompt + sent > limit.context:
+            problem = (
+                f"model {model!r}: a prompt of {prompt:,} tokens and max_tokens {sent:,} exceed its context window of"
+                f" {limit.context:,} tokens ({limit.where}); lower max_tokens in {where}"
+            )
+        fits.append(Fit(model, max_tokens, sent, limit, prompt, problem))
+    return fits
+
+
+def refuse(fits: Iterable[Fit]) -> None:
+    """Raise the first model's refusal (one line: the model, its limit, the setting to change)."""
+    for fit in fits:
+        if fit.problem is not None:
+            raise BadInput(fit.problem)
+
+
+def needs_prompts(models: Iterable[str], table: Mapping[str, Limit]) -> list[str]:
+    """The models whose context window is known: only their prompts need counting."""
+    return [m for m in models if (limit := find(table, m)) is not None and limit.context is not None]

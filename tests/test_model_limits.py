@@ -1,0 +1,219 @@
+"""Model limits: the table (built-in and --model-limits), the check before a run and in --dry-run
+(refuse or clamp), the effective max_tokens each trial records, and a provider's "max tokens too
+large" 400, from the simulated model through the real SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from contextlib import aclosing
+from pathlib import Path
+
+import pytest
+
+from longhaul.errors import BadInput
+from longhaul.model_limits import find, read_table
+from longhaul.providers import Providers
+from longhaul.providers.base import status_error
+from longhaul.providers.request import Message, Request
+from longhaul.providers.retry import ModelUnavailable, OutputLimitExceeded, ProviderError
+from longhaul.runner import arun, plan, run
+from longhaul.sim.server import start
+from longhaul.store import read_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+OPENAI_400 = "max_tokens is too large: 64000. This model supports at most 32768 completion tokens, whereas you provided 64000."
+ANTHROPIC_400 = "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def suite_file(tmp_path: Path, models: list[str], max_tokens: int = 4000, extra: str = "", samples: int = 2) -> Path:
+    path = tmp_path / "limits.toml"
+    quoted = ", ".join(f'"{m}"' for m in models)
+    path.write_text(
+        f'name = "limits"\nmodels = [{quoted}]\nsamples = {samples}\nmax_tokens = {max_tokens}\n{extra}\n'
+        '[[tasks]]\ntask = "count"\nend = 20\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+# -- the classification -------------------------------------------------------------------------------
+
+
+RESPONSES_400 = "Invalid 'max_output_tokens': integer above maximum value. Expected a value <= 100000, but got 128000 instead."
+
+
+@pytest.mark.parametrize(
+    ("message", "limit", "asked"), [(OPENAI_400, 32768, 64000), (ANTHROPIC_400, 64000, 64001), (RESPONSES_400, 100000, 128000)]
+)
+def test_max_tokens_too_large_is_bad_input_for_the_model_never_transient(message, limit, asked):
+    err = status_error(400, message, None)
+    assert isinstance(err, OutputLimitExceeded) and isinstance(err, ModelUnavailable)
+    assert (err.limit, err.asked, err.status) == (limit, asked, 400)
+
+
+def test_other_bad_requests_stay_plain_provider_errors():
+    err = status_error(400, "messages: the last message must be the user's", None)
+    assert type(err) is ProviderError
+
+
+# -- the sim's own limit, through both SDKs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("via", "words"),
+    [
+        ("openai", "supports at most 100 completion tokens"),
+        ("anthropic", "> 100, which is the maximum"),
+        ("openai-responses", "Expected a value <= 100"),
+    ],
+)
+def test_sim_answers_a_request_above_max_output_with_the_providers_400_once(tasks, via, words):
+    async def go() -> None:
+        sim = await start(tasks)
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": sim.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": sim.root}
+        try:
+            async with Providers(env=env, tasks=tasks) as providers:
+                provider = await providers.get(f"{via}/diligent?max_output=100")
+                request = Request(messages=[Message(role="user", content="Count from 1 to 20.")], max_tokens=101)
+                with pytest.raises(OutputLimitExceeded) as caught:
+                    async with aclosing(provider.stream(request)) as events:
+                        async for _ in events:
+                            pass
+                assert words in str(caught.value)
+                assert (caught.value.limit, caught.value.asked) == (100, 101)
+                assert sim.server.requests == 1  # never retried
+                reason = provider.unavailable_reason()
+                assert reason is not None and "output limit of 100 tokens" in reason and "max_tokens" in reason
+                # At its limit, it answers.
+                fine = Providers(env=env, tasks=tasks)
+                async with fine:
+                    ok = await fine.get(f"{via}/diligent?max_output=100")
+                    async with aclosing(ok.stream(request.model_copy(update={"max_tokens": 100}))) as events:
+                        async for _ in events:
+                            pass
+        finally:
+            await sim.aclose()
+
+    asyncio.run(go())
+
+
+# -- the check before a run ------------------------------------------------------------------------------
+
+
+def test_refused_before_the_run_in_one_line_and_no_folder(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent?max_output=1000", "sim/diligent"])
+    done = cli("run", str(path), "--plain", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "model 'sim/diligent?max_output=1000': max_tokens 4000 is above its output limit of 1,000 tokens" in lines[0]
+    assert 'over_model_limit = "clamp"' in lines[0] and str(path) in lines[0]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_clamp_sends_and_records_each_models_own_limit(tmp_path, tasks):
+    path = suite_file(tmp_path, ["sim/diligent?max_output=300", "sim/diligent"], extra='over_model_limit = "clamp"')
+    result = run(path, out=tmp_path / "run")
+    by_model = {t.spec.model: t for t in result.trials}
+    # Had the sim been sent 4000, it would have refused (HTTP 400) and no trial of it would be stored.
+    assert result.stored == 4 and not result.stops
+    assert by_model["sim/diligent?max_output=300"].max_tokens == 300
+    assert by_model["sim/diligent"].max_tokens == 4000
+    assert {t.outcome for t in result.trials} == {"complete"}
+
+
+def test_clamp_keeps_the_thinking_budget_below_the_limit(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent?max_output=1000"], extra='over_model_limit = "clamp"\nthinking_budget = 2000')
+    with pytest.raises(BadInput, match=r"thinking_budget 2000 is not below the max_tokens it is sent \(1,000"):
+        from longhaul.runner import check_limits
+
+        check_limits(plan(path))
+
+
+def test_a_400_mid_run_stops_that_models_cells_without_retries_while_others_finish(tmp_path, tasks):
+    """A model with no known limit (an OpenAI-compatible server) refuses max_tokens at its first
+    request: its trials stay missing for a resume, the stop names the model, the limit and the setting."""
+
+    async def go() -> None:
+        sim = await start(tasks)
+        env = {"LOCAL_API_KEY": "k", "LOCAL_BASE_URL": sim.url}
+        try:
+            path = suite_file(tmp_path, ["openai-api/local/diligent?max_output=500", "sim/diligent"], samples=3)
+            the_plan = plan(path, concurrency=1)
+            assert the_plan.fits[0].limit is None  # no known limit: nothing to refuse before the run
+            result = await arun(the_plan, out=tmp_path / "run", env=env)
+        finally:
+            await sim.aclose()
+        assert sim.server.requests == 1  # one request, never retried; the model's other trials never sent
+        assert [t.spec.model for t in result.trials] == ["sim/diligent"] * 3
+        (stop,) = result.stops
+        assert stop.model == "openai-api/local/diligent?max_output=500" and stop.not_sent == 3
+        assert "output limit of 500 tokens" in stop.message and "max_tokens" in stop.message
+        assert read_manifest(result.run_dir).stops == result.stops
+
+    asyncio.run(go())
+
+
+# -- the table ---------------------------------------------------------------------------------------------
+
+
+def test_user_file_overrides_the_builtin_entry(tmp_path):
+    path = suite_file(tmp_path, ["openai/gpt-4.1"], max_tokens=64000)
+    builtin = plan(path).fits[0]
+    assert builtin.limit is not None and builtin.limit.output == 32768 and builtin.problem is not None
+    mine = tmp_path / "mine.toml"
+    mine.write_text('["openai/gpt-4.1"]\noutput = 65536\nsource = "my own test"\nread = 2026-01-02\n', encoding="utf-8")
+    fit = plan(path, model_limits=mine).fits[0]
+    assert fit.problem is None and fit.sent == 64000
+    assert fit.limit is not None and fit.limit.where == "my own test, read 2026-01-02"
+    # openai-responses/<m> is the same model as openai/<m>; an Anthropic snapshot is its alias.
+    table = read_table()
+    assert find(table, "openai-responses/gpt-4.1") == builtin.limit
+    assert find(table, "anthropic/claude-sonnet-4-5-20250929") == find(table, "anthropic/claude-sonnet-4-5") is not None
+
+
+def test_a_bad_limits_file_is_one_line_naming_the_file_and_field(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('["sim/diligent"]\noutput = "lots"\nsource = "x"\nread = 2026-01-02\n', encoding="utf-8")
+    done = cli("run", str(path), "--dry-run", "--model-limits", str(bad), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert f"--model-limits {bad}" in done.stderr and '["sim/diligent"].output' in done.stderr
+    bad.write_text('["sim/diligent"]\noutput = 5\nsource = "x"\n', encoding="utf-8")
+    done = cli("run", str(path), "--dry-run", "--model-limits", str(bad), cwd=tmp_path)
+    assert done.returncode == 2 and '["sim/diligent"].read' in done.stderr
+
+
+def test_dry_run_says_each_models_limit_and_exits_2_when_refused(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent?max_output=1000&context=5000", "sim/lazy"])
+    done = cli("run", str(path), "--dry-run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "sim/lazy: no known limit" in done.stdout
+    assert "REFUSED: model 'sim/diligent?max_output=1000&context=5000'" in done.stdout
+    assert "model-limit check: FAILED" in done.stdout
+    clamped = suite_file(tmp_path, ["sim/diligent?max_output=1000&context=5000"], extra='over_model_limit = "clamp"')
+    done = cli("run", str(clamped), "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "max_tokens 1,000 (clamped from 4,000); context 5,000" in done.stdout and "model-limit check: passed" in done.stdout
+
+
+def test_context_window_is_checked(tmp_path):
+    path = suite_file(tmp_path, ["sim/diligent?context=1000"], max_tokens=990)
+    (fit,) = plan(path).fits
+    assert fit.problem is not None and "exceed its context window of 1,000 tokens" in fit.problem
+
+
+@pytest.mark.parametrize("suite", sorted(p.stem for p in (ROOT / "tasks").glob("*.toml")))
+def test_every_builtin_suites_dry_run_passes_its_model_limit_check(suite):
+    done = cli("run", suite, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "model-limit check: passed" in done.stdout
