@@ -68,6 +68,11 @@ class Profile(BaseModel):
     stall: float = Field(2.0, ge=0)
     """Seconds a `slow` fault stalls."""
 
+    cache_min: int = Field(1024, ge=1)
+    """The shortest prompt prefix its prompt caches keep (`prompt_cache.py`): OpenAI's automatic cache
+    and Anthropic's `cache_control` breakpoints both document 1,024 tokens (Anthropic's Sonnet and Opus);
+    smaller in tests."""
+
     @field_validator("faults", mode="before")
     @classmethod
     def _parse_faults(cls, value: Any) -> Any:

@@ -4,7 +4,8 @@ streamed (server-sent events, the full event sequences) and not.
 Every request is read as a real model would read it (`reading.read`), answered by a profile
 (`profiles`), cut to the request's `max_tokens` counted with a real tokenizer (thinking first, and
 counted against the same limit, as Anthropic and OpenAI's reasoning models count it), and
-streamed a few tokens per event. Faults are drawn per request from the profile's `faults`,
+streamed a few tokens per event. Its prompt caches (`prompt_cache`) report cached and written input
+tokens as each provider does. Faults are drawn per request from the profile's `faults`,
 deterministically: the n-th arrival of the same request body gets the same draw every run.
 """
 
@@ -27,6 +28,7 @@ from aiohttp import web
 from longhaul.errors import BadInput
 from longhaul.sim import FINGERPRINT
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
+from longhaul.sim.prompt_cache import PromptCache, TooManyBreakpoints, block_tokens, breakpoints
 from longhaul.sim.reading import read
 from longhaul.task import Task
 from longhaul.tokens import encoding
@@ -56,6 +58,8 @@ class _Turn:
     seed: int | None
     stream: bool
     include_usage: bool
+    marked: frozenset[int] = frozenset()
+    """Blocks (0 the system prompt when there is one, then each message) with `cache_control`."""
 
 
 @dataclass(slots=True)
@@ -68,6 +72,10 @@ class _Reply:
     thinking_tokens: int
     output_tokens: int
     truncated: bool
+    cached_input_tokens: int = 0
+    """Of `input_tokens`, those read from the prompt cache (`prompt_cache.py`)."""
+    cache_write_tokens: int = 0
+    """Of `input_tokens`, those written to it (the Anthropic wire only)."""
 
 
 class _ApiError(Exception):
@@ -83,6 +91,7 @@ class SimServer:
     def __init__(self, tasks: Mapping[str, Task[Any]]) -> None:
         self._tasks = dict(tasks)
         self._arrivals: dict[str, int] = {}
+        self._cache = PromptCache()
         self.requests = 0
         """Model requests received (each attempt of a retried request counts once)."""
         self.in_flight = 0
@@ -172,11 +181,14 @@ class SimServer:
         room = limit - len(thinking)
         truncated = len(answer) > room or (turn.thinking_budget is not None and len(thinking) == limit)
         answer = answer[: max(0, room)]
-        text_in = (turn.system or "") + "".join(c for _, c in turn.turns)
+        blocks = block_tokens(enc, turn.system, turn.turns)
+        cache = self._cache.use("anthropic" if wire == "anthropic" else "openai", turn.model, blocks, turn.marked, turn.profile.cache_min)
         return _Reply(
             thinking=_pieces(enc, thinking),
             answer=_pieces(enc, answer),
-            input_tokens=len(enc.encode(text_in, disallowed_special=())) + 4 * (len(turn.turns) + 1),
+            input_tokens=cache.input_tokens,
+            cached_input_tokens=cache.read,
+            cache_write_tokens=cache.written,
             thinking_tokens=len(thinking),
             output_tokens=len(thinking) + len(answer),
             truncated=truncated,
@@ -257,6 +269,7 @@ def _openai_usage(reply: _Reply) -> dict[str, Any]:
         "completion_tokens": reply.output_tokens,
         "total_tokens": reply.input_tokens + reply.output_tokens,
         "completion_tokens_details": {"reasoning_tokens": reply.thinking_tokens},
+        "prompt_tokens_details": {"cached_tokens": reply.cached_input_tokens},
     }
 
 
@@ -310,6 +323,15 @@ def _anthropic_stop(reply: _Reply) -> str:
     return "max_tokens" if reply.truncated else "end_turn"
 
 
+def _anthropic_input(reply: _Reply) -> dict[str, int]:
+    """Anthropic's input usage: `input_tokens` is the part neither read from the cache nor written to it."""
+    return {
+        "input_tokens": reply.input_tokens - reply.cached_input_tokens - reply.cache_write_tokens,
+        "cache_creation_input_tokens": reply.cache_write_tokens,
+        "cache_read_input_tokens": reply.cached_input_tokens,
+    }
+
+
 def _signature(text: str) -> str:
     return hashlib.sha256(("sim:" + text).encode()).hexdigest()
 
@@ -323,7 +345,7 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+        "usage": {**_anthropic_input(reply), "output_tokens": 1},
     }
     yield _sse("message_start", {"type": "message_start", "message": message}), 0
     index = 0
@@ -412,7 +434,7 @@ def _whole(turn: _Turn, reply: _Reply, wire: Wire) -> dict[str, Any]:
         "content": content,
         "stop_reason": _anthropic_stop(reply),
         "stop_sequence": None,
-        "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        "usage": {**_anthropic_input(reply), "output_tokens": reply.output_tokens},
     }
 
 
@@ -474,6 +496,10 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
     elif wire == "openai" and body.get("reasoning_effort") in _EFFORT_BUDGET:
         budget = _EFFORT_BUDGET[body["reasoning_effort"]]
     seed = body.get("seed")
+    try:
+        marked = breakpoints(body, system is not None) if wire == "anthropic" else frozenset[int]()
+    except TooManyBreakpoints as exc:
+        raise _ApiError(400, "invalid_request_error", str(exc)) from None
     return _Turn(
         profile=profile,
         model=model,
@@ -484,6 +510,7 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
         seed=seed if isinstance(seed, int) else None,
         stream=bool(body.get("stream")),
         include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        marked=marked,
     )
 
 
