@@ -55,8 +55,8 @@ class CacheUse:
     """Tokens written to it (Anthropic only)."""
 
 
-def breakpoints(body: dict[str, Any], has_system: bool) -> frozenset[int]:
-    """The indexes of the blocks (0 the system prompt when there is one, then each message) that
+def breakpoints(body: dict[str, Any]) -> frozenset[int]:
+    """The indexes of the blocks (0 the system prompt, then each message from 1) that
     carry `cache_control` on an Anthropic request; a message marked on any of its content blocks
     counts as marked at its end (longhaul's own requests mark the last block)."""
     marked: set[int] = set()
@@ -65,24 +65,24 @@ def breakpoints(body: dict[str, Any], has_system: bool) -> frozenset[int]:
     if isinstance(system, list):
         n = sum(1 for part in system if isinstance(part, dict) and part.get("cache_control"))
         count += n
-        if n and has_system:
+        if n:
             marked.add(0)
-    offset = 1 if has_system else 0
-    for i, message in enumerate(body.get("messages") or []):
+    for i, message in enumerate(body.get("messages") or [], start=1):
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
             n = sum(1 for part in content if isinstance(part, dict) and part.get("cache_control"))
             count += n
             if n:
-                marked.add(offset + i)
+                marked.add(i)
     if count > MAX_BREAKPOINTS:
         raise TooManyBreakpoints(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {count}.")
     return frozenset(marked)
 
 
 def block_tokens(enc: Any, system: str | None, turns: Sequence[tuple[str, str]]) -> list[array[int]]:
-    """Each block's tokens: its role's header, then its text's."""
-    blocks = ([("system", system)] if system else []) + list(turns)
+    """Each block's tokens: its role's header, then its text's. The system block is there, its
+    header alone, even without a system prompt: the sim has always counted it (a chat template's start)."""
+    blocks = [("system", system or "")] + list(turns)
     out = []
     for role, text in blocks:
         tokens = array("q", [_ROLE.get(role, -4)] * HEADER)

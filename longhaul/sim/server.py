@@ -59,7 +59,7 @@ class _Turn:
     stream: bool
     include_usage: bool
     marked: frozenset[int] = frozenset()
-    """Blocks (0 the system prompt when there is one, then each message) with `cache_control`."""
+    """Blocks (0 the system prompt, then each message from 1) with `cache_control`."""
 
 
 @dataclass(slots=True)
@@ -497,7 +497,7 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
         budget = _EFFORT_BUDGET[body["reasoning_effort"]]
     seed = body.get("seed")
     try:
-        marked = breakpoints(body, system is not None) if wire == "anthropic" else frozenset[int]()
+        marked = breakpoints(body) if wire == "anthropic" else frozenset[int]()
     except TooManyBreakpoints as exc:
         raise _ApiError(400, "invalid_request_error", str(exc)) from None
     return _Turn(
