@@ -447,7 +447,7 @@ def _spend_limits(args: argparse.Namespace, the_plan: Plan) -> Any:
     """The spend guard's limits from the flags, checked before a folder is made (None: no guard)."""
     if args.max_cost is None and args.max_output_tokens is None:
         return None
-    from longhaul.dryrun import read_prices
+    from longhaul.pricing import read_prices
     from longhaul.spend import SpendLimits, check_limits
 
     if args.max_cost is not None and not args.prices:

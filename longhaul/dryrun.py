@@ -2,53 +2,46 @@
 
 Per cell: trials, the output tokens a complete answer needs (counted with the model's tokenizer,
 or o200k as an estimate where the tokenizer is not public) against the request budget, and with a
-price file, a cost ceiling. longhaul never guesses prices: a model without one says so.
+price file (`pricing.py`), a cost ceiling and an estimate with prompt caching. longhaul never
+guesses prices: a model without one says so.
 
-Price file (USD per million tokens):
-
-    ["openai/gpt-4.1"]
-    input = 2.00
-    output = 8.00
+The ceiling is an upper bound: every request spends its whole budget, and no input is read from a
+cache (every input token at the dearer of `input` and `cache_write`, since an Anthropic request
+writes its prompt to the cache). The estimate with caching differs only for a strategy whose
+conversation grows (`continue`): each turn after the first reads the previous turn's whole prompt
+from the cache (OpenAI caches it by itself, longhaul marks it for Anthropic), and on Anthropic every
+other input token is written to the cache. It ignores the providers' minimum cacheable lengths and
+the cache's lifetime: an estimate, not a bound.
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-
-from longhaul.errors import BadInput
+from longhaul.pricing import Counts, Price, cost_usd, full_input_line, price_for, read_prices
 from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
-
-class Price(BaseModel):
-    input: float = Field(ge=0)
-    """USD per million input tokens."""
-    output: float = Field(ge=0)
-    """USD per million output tokens (thinking included)."""
+__all__ = ["Price", "cached_estimate", "ceiling_counts", "dry_run", "read_prices"]
 
 
-def read_prices(path: Path) -> dict[str, Price]:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"--prices {path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"--prices {path}: not valid TOML: {exc}") from None
-    prices = {}
-    for model, entry in raw.items():
-        try:
-            prices[model] = Price.model_validate(entry)
-        except ValidationError as exc:
-            e = exc.errors()[0]
-            raise BadInput(
-                f"--prices {path}: [{model}] {'.'.join(map(str, e['loc']))}: {e['msg']} (input and output, USD per million tokens)"
-            ) from None
-    return prices
+def ceiling_counts(price: Price, input_tokens: int, output_tokens: int) -> Counts:
+    """The counts the ceiling prices: all input fresh, or all written where writing costs more."""
+    dearer_write = price.cache_write is not None and price.cache_write > price.input
+    return Counts(input_tokens=input_tokens, output_tokens=output_tokens, cache_write_tokens=input_tokens if dearer_write else 0)
+
+
+def cached_estimate(prompts: list[int], output_tokens: int, writes: bool) -> Counts:
+    """A growing conversation's tokens with prompt caching: turn t (t >= 1) reads turn t-1's whole
+    prompt from the cache; with `writes` (Anthropic's breakpoints) every other input token is
+    written to it, else (OpenAI) sent fresh."""
+    total = sum(prompts)
+    cached = sum(prompts[:-1])
+    return Counts(
+        input_tokens=total, output_tokens=output_tokens, cached_input_tokens=cached, cache_write_tokens=total - cached if writes else 0
+    )
 
 
 def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = False) -> str:
@@ -86,8 +79,9 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         "model-limit check: "
         + ("passed" if all(f.problem is None for f in the_plan.fits) else "FAILED (the run would be refused: see REFUSED above)"),
         "",
-        "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |",
-        "|---|---|---:|---|---:|---:|---|---:|",
+        "| model | task | size | strategy | trials | tokens a complete answer needs | fits one request | cost ceiling (USD) |"
+        + (" with caching (USD, est.) |" if prices else ""),
+        "|---|---|---:|---|---:|---:|---|---:|" + ("---:|" if prices else ""),
     ]
     table = len(lines) - 2  # the cells' table's header row
     judge = suite.refusal_judge
@@ -100,13 +94,15 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         lines[table] = lines[table] + " refusal judge tokens (bound) |"
         lines[table + 1] = lines[table + 1] + "---:|"
     judge_in = judge_out = 0
-    judge_price = prices.get(judge) if judge else None
-    total_cost = 0.0
+    judge_price = price_for(prices, judge) if judge else None
+    total_cost = cached_cost = 0.0
     unpriced: set[str] = set()
+    full_input: set[str] = set()
     cannot = 0
 
-    def per_trial(model: str, task_name: str, params: Any, strategy_name: str) -> tuple[int, int, int, bool]:
-        """A trial's input and output token bounds, the tokens its complete answer needs, and whether that count is exact."""
+    def per_trial(model: str, task_name: str, params: Any, strategy_name: str) -> tuple[list[int], int, int, bool]:
+        """A trial's input tokens turn by turn and its output tokens (bounds), the tokens its complete
+        answer needs, and whether that count is exact."""
         task = tasks[task_name]
         needed = needed_tokens(task, params, model)
         exact = encoding_name_for(model)[1]
@@ -115,21 +111,30 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         turns = 1 if strategy.single_turn else suite.max_turns
         if strategy.grows_conversation:
             # The conversation grows: turn t carries the prompt and every earlier answer.
-            input_tokens = sum(prompt + t * (sent.get(model, suite.max_tokens) + 16) for t in range(turns))
+            prompts = [prompt + t * (sent.get(model, suite.max_tokens) + 16) for t in range(turns)]
         else:
-            input_tokens = turns * (prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64)
-        return input_tokens, turns * sent.get(model, suite.max_tokens), needed, exact
+            prompts = [prompt + 2 * suite.resume_tail * max(1, needed // max(1, task.expected_count(params) or 1)) + 64] * turns
+        return prompts, turns * sent.get(model, suite.max_tokens), needed, exact
 
-    def cost_of(model: str, samples: int, input_tokens: int, output_tokens: int, batched: bool = False) -> tuple[str, float]:
-        price = prices.get(model)
+    def cost_of(
+        model: str, samples: int, prompts: list[int], output_tokens: int, strategy_name: str, batched: bool = False
+    ) -> tuple[str, float, str, float]:
+        """The ceiling and the estimate with caching, each as shown and in USD (half of each for a
+        batched cell: both providers' batch APIs bill half of every token)."""
+        price = price_for(prices, model)
         if price is None:
             if not model.startswith("sim/"):
                 unpriced.add(model)
-                return "no price", 0.0
-            return "0 (simulated)", 0.0
-        # Both providers' batch APIs bill half of every token (`run --batch`).
-        value = samples * (input_tokens * price.input + output_tokens * price.output) / 1e6 * (0.5 if batched else 1.0)
-        return f"{value:.4f}", value
+                return "no price", 0.0, "no price", 0.0
+            return "0 (simulated)", 0.0, "0 (simulated)", 0.0
+        ceiling = samples * cost_usd(price, ceiling_counts(price, sum(prompts), output_tokens), batch=batched)
+        if not strategies[strategy_name].grows_conversation:
+            return f"{ceiling:.4f}", ceiling, f"{ceiling:.4f}", ceiling
+        counts = cached_estimate(prompts, output_tokens, writes=model.startswith("anthropic/"))
+        if price.lacks_cache_prices(counts):
+            full_input.add(model)
+        estimate = samples * cost_usd(price, counts, batch=batched)
+        return f"{ceiling:.4f}", ceiling, f"{estimate:.4f}", estimate
 
     def judge_bound(task_name: str, params: Any, samples: int) -> tuple[int, int]:
         assert judge
@@ -139,14 +144,16 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
 
     for cell, samples in planned:
         params = tasks[cell.task].params(cell.params)
-        input_tokens, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
+        prompts, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
         fits = needed <= budget_of(cell.model)
         cannot += 0 if fits else 1
-        cost, value = cost_of(cell.model, samples, input_tokens, output_tokens, batch and strategies[cell.strategy].graph is None)
+        batched = batch and strategies[cell.strategy].graph is None
+        cost, value, cached_text, cached_value = cost_of(cell.model, samples, prompts, output_tokens, cell.strategy, batched)
         total_cost += value
+        cached_cost += cached_value
         row = (
             f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
-            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |"
+            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |" + (f" {cached_text} |" if prices else "")
         )
         if judge:
             j_in, j_out = judge_bound(cell.task, params, samples)
@@ -180,9 +187,10 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
             cost, search_cost = "0 (simulated)" if search.model.startswith("sim/") else "no price", 0.0
             for v in values:
                 params = search.task_params(v)
-                input_tokens, output_tokens, _, _ = per_trial(search.model, search.task.name, params, search.strategy)
-                text, value = cost_of(search.model, samples, input_tokens, output_tokens)
+                prompts, output_tokens, _, _ = per_trial(search.model, search.task.name, params, search.strategy)
+                text, value, _, cached_value = cost_of(search.model, samples, prompts, output_tokens, search.strategy)
                 search_cost += value
+                cached_cost += cached_value
                 cost = text if text in ("no price", "0 (simulated)") else f"{search_cost:.4f}"
                 if judge:
                     j_in, j_out = judge_bound(search.task.name, params, samples)
@@ -200,8 +208,9 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     if judge:
         judge_cost = ""
         if judge_price is not None:
-            value = (judge_in * judge_price.input + judge_out * judge_price.output) / 1e6
+            value = cost_usd(judge_price, Counts(input_tokens=judge_in, output_tokens=judge_out))
             total_cost += value
+            cached_cost += value
             judge_cost = f", at most {value:.4f} USD"
         elif not judge.startswith("sim/"):
             unpriced.add(judge)
@@ -218,6 +227,12 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
             + (", every search running every value that fits at max_samples" if the_plan.searches else "")
             + (", the refusal judge's included)." if judge and judge_price is not None else ").")
         )
+        lines.append(
+            f"estimate with prompt caching: {cached_cost:.2f} USD (not a bound: the same requests, with each turn of a growing "
+            "conversation after the first reading the previous turn's prompt from the cache; other strategies as in the ceiling)."
+        )
+        if line := full_input_line(full_input):
+            lines.append(line)
     if unpriced:
         lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
     return "\n".join(lines)

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from longhaul.dryrun import Price
 from longhaul.errors import BadInput
+from longhaul.pricing import Counts, Price, cost_usd, price_for
 from longhaul.suite import Suite
 from longhaul.task import Task
 from longhaul.tokens import count_tokens, needed_tokens
@@ -51,7 +51,7 @@ def check_limits(limits: SpendLimits, suite: Suite) -> None:
     if limits.max_cost is None:
         return
     paid = [*suite.models, *([suite.refusal_judge] if suite.refusal_judge else [])]
-    missing = [m for m in paid if m not in limits.prices and not m.startswith("sim/")]
+    missing = [m for m in paid if price_for(limits.prices, m) is None and not m.startswith("sim/")]
     if missing:
         raise BadInput(
             f"--max-cost: the price file has no price for {', '.join(missing)}; longhaul never guesses prices (add them to --prices)"
@@ -139,8 +139,8 @@ class SpendGuard:
             suite = self._suite
             output = min(suite.max_tokens, needed_tokens(task, params, spec.model) + (suite.thinking_budget or 0))
             prompt = count_tokens(task.prompt(params).text, spec.model)
-            price = self._limits.prices.get(spec.model)
-            cost = 0.0 if price is None else (prompt * price.input + output * price.output) / 1e6
+            price = price_for(self._limits.prices, spec.model)
+            cost = 0.0 if price is None else cost_usd(price, Counts(input_tokens=prompt, output_tokens=output))
             self._priors[cell] = _Spend(cost, output)
         return self._priors[cell]
 
@@ -153,16 +153,14 @@ class SpendGuard:
 
     def _cost(self, record: TrialRecord) -> _Spend:
         prices = self._limits.prices
-        spend = _Spend(_usd(prices.get(record.spec.model), record.input_tokens, record.output_tokens), record.output_tokens)
+        price = price_for(prices, record.spec.model)
+        spend = _Spend(0.0 if price is None else cost_usd(price, record, batch=record.batch_id is not None), record.output_tokens)
         judged = record.refusal_judgement
         if judged is not None:
-            judge = prices.get(self._suite.refusal_judge or "")
-            spend.add(_Spend(_usd(judge, judged.input_tokens, judged.output_tokens), judged.output_tokens))
+            judge = price_for(prices, self._suite.refusal_judge or "")
+            counts = Counts(input_tokens=judged.input_tokens, output_tokens=judged.output_tokens)
+            spend.add(_Spend(0.0 if judge is None else cost_usd(judge, counts), judged.output_tokens))
         return spend
-
-
-def _usd(price: Price | None, input_tokens: int, output_tokens: int) -> float:
-    return 0.0 if price is None else (input_tokens * price.input + output_tokens * price.output) / 1e6
 
 
 def _cell(spec: TrialSpec) -> tuple[str, str, str, str]:

@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
         "longhaul.sequence",
         "longhaul.shorten",
         "longhaul.task_listing",
+        "longhaul.pricing",
     ),
     # answers into verdicts
     ("longhaul.verify",),

@@ -1,5 +1,11 @@
 """Anthropic Messages, streamed, with extended thinking kept apart from the answer.
 
+The stable prefix is marked for Anthropic's prompt cache (`cache_control` breakpoints): the system
+prompt, the previous user message and the newest one. A follow-up loop resends the conversation with
+one answer and one user message more, so turn t+1 reads turn t's prompt from the cache and writes
+only the new part. `Usage.input_tokens` is the whole prompt: Anthropic reports the part read from
+the cache and the part written to it apart from its `input_tokens`, and they are added in here.
+
 We read the raw event stream rather than the SDK's accumulating helper: it is the same events
 without rebuilding a snapshot of the whole message at every delta, which long answers cannot afford.
 """
@@ -11,7 +17,7 @@ from typing import Any
 
 import anthropic
 import httpx2
-from anthropic.types import MessageParam, ThinkingConfigEnabledParam
+from anthropic.types import CacheControlEphemeralParam, MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.base import End, Provider, status_error
@@ -23,6 +29,8 @@ TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
 
 # Error types Anthropic sends in a stream's `error` event (with HTTP 200) that are worth a retry.
 _TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+_BREAKPOINT: CacheControlEphemeralParam = {"type": "ephemeral"}
 
 
 class AnthropicMessages(Provider):
@@ -44,13 +52,13 @@ class AnthropicMessages(Provider):
         stream = await self._client.messages.create(
             model=self.address.model,
             max_tokens=request.max_tokens,
-            messages=[_message_param(m) for m in request.messages],
+            messages=cached_messages(request.messages),
             stream=True,
-            system=request.system or anthropic.omit,
+            system=[_block(request.system, marked=True)] if request.system else anthropic.omit,
             thinking=thinking,
             extra_body=extra or None,
         )
-        input_tokens = output_tokens = 0
+        input_tokens = output_tokens = cache_read = cache_write = 0
         raw_stop: str | None = None
         served: str | None = None
         simulated = False
@@ -65,18 +73,31 @@ class AnthropicMessages(Provider):
                     elif delta.type == "thinking_delta":
                         yield ThinkingDelta(text=delta.thinking)
                 elif event.type == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
+                    started = event.message.usage
+                    input_tokens = started.input_tokens or 0
+                    cache_read = started.cache_read_input_tokens or 0
+                    cache_write = started.cache_creation_input_tokens or 0
                     served = event.message.model
                     simulated = event.message.id.startswith("msg_sim_")
                 elif event.type == "message_delta":
                     raw_stop = event.delta.stop_reason
                     output_tokens = event.usage.output_tokens or 0
+                    # The final counts are cumulative where the delta carries them.
+                    input_tokens = event.usage.input_tokens or input_tokens
+                    cache_read = event.usage.cache_read_input_tokens or cache_read
+                    cache_write = event.usage.cache_creation_input_tokens or cache_write
                 elif event.type == "message_stop":
                     finished = True
         if not finished:
             raise Transient("the stream ended before its final event (no message_stop)")
         stop = normalise_stop_reason(raw_stop or "") or "other"
-        yield End(raw_stop, stop, Usage(input_tokens=input_tokens, output_tokens=output_tokens), served, simulated)
+        usage = Usage(
+            input_tokens=input_tokens + cache_read + cache_write,
+            cached_input_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            output_tokens=output_tokens,
+        )
+        yield End(raw_stop, stop, usage, served, simulated)
 
     def _classify(self, exc: Exception) -> Transient | ProviderError:
         if isinstance(exc, anthropic.APIStatusError):
@@ -95,8 +116,23 @@ class AnthropicMessages(Provider):
         await self._client.close()
 
 
-def _message_param(message: Message) -> MessageParam:
-    """One turn as the SDK's typed param (a literal role per branch, so it is the right TypedDict)."""
+def cached_messages(messages: list[Message]) -> list[MessageParam]:
+    """The conversation with breakpoints on the newest message, which this request's prefix ends at
+    (written for the next turn), and on the user message before it, which the previous request's
+    prefix ended at (read): Anthropic finds it by its own lookback too, the mark makes it certain.
+    With the system prompt's, that is at most 3 of the 4 breakpoints a request may carry."""
+    users = [i for i, m in enumerate(messages) if m.role == "user"]
+    marked = {len(messages) - 1, *users[-2:-1]}
+    return [_message_param(m, i in marked) for i, m in enumerate(messages)]
+
+
+def _block(text: str, marked: bool) -> TextBlockParam:
+    return {"type": "text", "text": text, "cache_control": _BREAKPOINT} if marked else {"type": "text", "text": text}
+
+
+def _message_param(message: Message, marked: bool) -> MessageParam:
+    """One turn as the SDK's typed param (a literal role per branch, so it is the right TypedDict); a
+    marked one as a text block with a breakpoint (a plain string cannot carry one)."""
     if message.role == "user":
-        return {"role": "user", "content": message.content}
-    return {"role": "assistant", "content": message.content}
+        return {"role": "user", "content": [_block(message.content, True)] if marked else message.content}
+    return {"role": "assistant", "content": [_block(message.content, True)] if marked else message.content}

@@ -113,8 +113,11 @@ def _usage(usage: CompletionUsage | None) -> Usage | None:
     if usage is None:
         return None
     details = getattr(usage, "completion_tokens_details", None)
+    # OpenAI caches long prefixes by itself; `prompt_tokens` already counts the cached part.
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
     return Usage(
         input_tokens=usage.prompt_tokens or 0,
+        cached_input_tokens=getattr(prompt_details, "cached_tokens", None) or 0,
         output_tokens=usage.completion_tokens or 0,
         reasoning_tokens=getattr(details, "reasoning_tokens", None),
     )

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from longhaul.catalog import Catalog
-from longhaul.dryrun import read_prices
 from longhaul.errors import StoreError
+from longhaul.pricing import read_prices
 from longhaul.report.results import Aggregator, Results
 from longhaul.store import iter_trials, read_manifest
 from longhaul.task import Task

@@ -20,6 +20,7 @@ from html import escape
 
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
+from longhaul.pricing import full_input_line
 from longhaul.providers.local_model import local_label
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
@@ -132,13 +133,20 @@ def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def _cache_part(cached: float | None, written: float | None) -> str:
+    """` (n cached, m written)` where the prompt cache took part, else nothing: most trials have neither."""
+    parts = [f"{_num(n)} {word}" for n, word in ((cached, "cached"), (written, "written")) if n]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _turn(turn: Turn) -> str:
     v = turn.verdict
     spans = [(e.start, e.end, e.kind) for e in v.evidence if e.source == "answer"]
     thinking_spans = [(e.start, e.end, e.kind) for e in v.evidence if e.source == "thinking"]
     head = (
         f"turn {turn.index + 1} · {escape(turn.kind)} · stop {escape(str(turn.stop_reason))} ({escape(str(turn.raw_stop_reason))})"
-        f" · {turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out · {turn.attempts} attempt(s)"
+        f" · {turn.usage.input_tokens:,} in{_cache_part(turn.usage.cached_input_tokens, turn.usage.cache_write_tokens)}"
+        f" / {turn.usage.output_tokens:,} out · {turn.attempts} attempt(s)"
         f" · items {turn.start_item + 1}.. (+{turn.new_items}){' · restarted' if turn.restarted else ''}"
         f"{' · stopped early' if turn.stopped_early else ''}"
     )
@@ -254,7 +262,7 @@ def _detail_rows(cells: list[CellResult]) -> list[list[str]]:
             escape(c.strategy),
             _num(c.median_items_correct),
             "–" if c.items_expected is None else f"{c.items_expected:,}",
-            _num(c.median_input_tokens),
+            _num(c.median_input_tokens) + _cache_part(c.median_cached_input_tokens, c.median_cache_write_tokens),
             _num(c.median_output_tokens),
             _num(c.median_thinking_tokens),
             _num(c.needed_tokens),
@@ -401,7 +409,9 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "Shares with 95% Wilson intervals, over the trials with a verdict on the model. Provider errors (the "
         "provider failed after retries) are left out of every rate, share and median and counted beside them: they are not "
         "model behaviour. Costs count every trial. Max_tokens sent: each request's output limit (the suite's, or the model's own "
-        "where the suite clamps to it), the budget a budget verdict means.</p>"
+        "where the suite clamps to it), the budget a budget verdict means."
+        + (f" {escape(line)}" if (line := full_input_line(set(r.priced_at_full_input))) else "")
+        + "</p>"
     )
     out.append(
         _table(

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from longhaul.catalog import Catalog
-from longhaul.dryrun import Price
 from longhaul.judgement import JudgeTally
+from longhaul.pricing import Counts, Price, cost_usd, price_for
 from longhaul.providers.local_model import LocalModel
 from longhaul.report.stats import wilson
 from longhaul.search import SearchResult
@@ -83,6 +83,11 @@ class CellResult(BaseModel):
     first_error_q3: float | None = None
     """Upper quartile of the first wrong item's 0-based index."""
     median_input_tokens: float | None
+    """Median prompt tokens of a trial, over its turns, the cached and cache-written parts included."""
+    median_cached_input_tokens: float | None = None
+    """Median of a trial's input tokens read from the provider's prompt cache (0 where none were)."""
+    median_cache_write_tokens: float | None = None
+    """Median of a trial's input tokens written to the prompt cache (Anthropic)."""
     median_output_tokens: float | None
     median_thinking_tokens: float | None
     """Reasoning tokens where the provider reports them."""
@@ -92,7 +97,8 @@ class CellResult(BaseModel):
     median_seconds: float | None
     cost_usd: float | None = None
     """Total cost of all the cell's trials, errors included (they were paid for), where a price was
-    given (longhaul never guesses)."""
+    given (longhaul never guesses): cached and cache-written input at their own prices where the
+    price file gives them (else at `input`: see `Results.priced_at_full_input`), batch trials at half."""
     needed_tokens: int | None = None
     """Output tokens a complete answer needs, by the model's tokenizer (o200k as an estimate)."""
     max_tokens: int
@@ -200,6 +206,9 @@ class Results(BaseModel):
     thinking_budget: int | None
     refusal_judge: JudgeTotals | None = None
     """The refusal judge's judgements and tokens; None when no trial was judged."""
+    priced_at_full_input: list[str] = Field(default_factory=list)
+    """Models with cached or cache-written input tokens whose price entry has no `cached_input` or
+    `cache_write`: those tokens were priced at the full `input` price (longhaul never guesses)."""
     searches: list[SearchResult] | None = None
     """The suite's adaptive searches (`[tasks.search]`): per model, strategy and task, the collapse
     size and every size tried with its outcome mix; None when the suite has none."""
@@ -224,7 +233,7 @@ def _median(values: Iterable[float | int | None]) -> float | None:
 
 
 def _cost(t: TrialRecord, price: Price) -> float:
-    return (t.input_tokens * price.input + t.output_tokens * price.output) / 1e6
+    return cost_usd(price, t, batch=t.batch_id is not None)
 
 
 def _quartiles(values: array[float]) -> tuple[float | None, float | None]:
@@ -253,6 +262,8 @@ class _Cell:
     items_correct: array[float] = field(default_factory=_values)
     first_errors: array[float] = field(default_factory=_values)
     input_tokens: array[float] = field(default_factory=_values)
+    cached_input_tokens: array[float] = field(default_factory=_values)
+    cache_write_tokens: array[float] = field(default_factory=_values)
     output_tokens: array[float] = field(default_factory=_values)
     thinking_tokens: array[float] = field(default_factory=_values)
     turns: array[float] = field(default_factory=_values)
@@ -295,6 +306,8 @@ class Aggregator:
         self.judging = JudgeTally()
         self.judge_cost: float = 0
         """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
+        self.full_input: set[str] = set()
+        """Models whose cached or written tokens were priced at `input` (their price has no own price for them)."""
         self.outcome_of: dict[str, Outcome] = {}
         """Each trial's outcome by key: a search's state is recomputed from these (a short key a trial)."""
 
@@ -305,7 +318,7 @@ class Aggregator:
         self.outcome_of[s.key] = t.outcome
         if t.simulated:
             self.simulated.add(s.model)
-        price = self.prices.get(s.model)
+        price = price_for(self.prices, s.model)
         cell = self.cells.get((s.model, s.task, s.size, s.strategy))
         if cell is None:
             cell = self.cells[(s.model, s.task, s.size, s.strategy)] = _Cell(s.params, v.expectation, v.items_expected)
@@ -319,6 +332,8 @@ class Aggregator:
         if price is not None:
             cell.cost += _cost(t, price)
             model.cost += _cost(t, price)
+            if price.lacks_cache_prices(t):
+                self.full_input.add(s.model)
         if t.outcome != "error":
             cell.verdicts += 1
             cell.outcomes[t.outcome] += 1
@@ -326,6 +341,8 @@ class Aggregator:
             if v.first_error:
                 cell.first_errors.append(v.first_error.index)
             cell.input_tokens.append(t.input_tokens)
+            cell.cached_input_tokens.append(t.cached_input_tokens)
+            cell.cache_write_tokens.append(t.cache_write_tokens)
             cell.output_tokens.append(t.output_tokens)
             if t.reasoning_tokens:
                 cell.thinking_tokens.append(t.reasoning_tokens)
@@ -345,8 +362,8 @@ class Aggregator:
             )
         if (j := t.refusal_judgement) is not None:
             self.judging.add(j)
-            if (judge_price := self.prices.get(j.judge)) is not None:
-                self.judge_cost += (j.input_tokens * judge_price.input + j.output_tokens * judge_price.output) / 1e6
+            if (judge_price := price_for(self.prices, j.judge)) is not None:
+                self.judge_cost += cost_usd(judge_price, Counts(input_tokens=j.input_tokens, output_tokens=j.output_tokens))
 
     def _judge_totals(self) -> JudgeTotals | None:
         j = self.judging
@@ -361,7 +378,7 @@ class Aggregator:
             kinds_changed=j.kinds_changed,
             input_tokens=j.input_tokens,
             output_tokens=j.output_tokens,
-            cost_usd=self.judge_cost if all(j in self.prices for j in judges) else None,
+            cost_usd=self.judge_cost if all(price_for(self.prices, j) is not None for j in judges) else None,
         )
 
     def results(self, manifest: Manifest, run_dir: Path, catalog: Catalog | None = None) -> Results:
@@ -404,12 +421,14 @@ class Aggregator:
                     first_error_q1=_quartiles(c.first_errors)[0],
                     first_error_q3=_quartiles(c.first_errors)[1],
                     median_input_tokens=_median(c.input_tokens),
+                    median_cached_input_tokens=_median(c.cached_input_tokens),
+                    median_cache_write_tokens=_median(c.cache_write_tokens),
                     median_output_tokens=_median(c.output_tokens),
                     median_thinking_tokens=_median(c.thinking_tokens),
                     median_turns=_median(c.turns),
                     retries=c.retries,
                     median_seconds=_median(c.seconds),
-                    cost_usd=c.cost if model in self.prices else None,
+                    cost_usd=c.cost if price_for(self.prices, model) is not None else None,
                     needed_tokens=needed(model, task_name, c.params),
                     max_tokens=c.max_tokens or suite.max_tokens,
                 )
@@ -453,7 +472,7 @@ class Aggregator:
                     cant_do_rate=Share.of_counts(m.cant_do, m.verdicts),
                     overconfidence=Share.of_counts(m.overconfident, m.verdicts),
                     provider_errors=m.trials - m.verdicts,
-                    cost_usd=m.cost if model in self.prices else None,
+                    cost_usd=m.cost if price_for(self.prices, model) is not None else None,
                     max_tokens=sorted(m.max_tokens) or [suite.max_tokens],
                 )
             )
@@ -477,6 +496,7 @@ class Aggregator:
             max_tokens=suite.max_tokens,
             thinking_budget=suite.thinking_budget,
             refusal_judge=self._judge_totals(),
+            priced_at_full_input=sorted(self.full_input),
             searches=search_results(found, self.outcome_of) if (found := searches(suite, tasks)) else None,
         )
 

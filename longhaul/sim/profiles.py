@@ -80,6 +80,11 @@ class Profile(BaseModel):
     context: int | None = Field(None, ge=1)
     """The model's context window (prompt and output), for the limits check; None: not known."""
 
+    cache_min: int = Field(1024, ge=1)
+    """The shortest prompt prefix its prompt caches keep (`prompt_cache.py`): OpenAI's automatic cache
+    and Anthropic's `cache_control` breakpoints both document 1,024 tokens (Anthropic's Sonnet and Opus);
+    smaller in tests."""
+
     @field_validator("faults", mode="before")
     @classmethod
     def _parse_faults(cls, value: Any) -> Any:

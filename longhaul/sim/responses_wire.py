@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from longhaul.sim import RESPONSE_ID_PREFIX
+from longhaul.sim.pacing import tokens_of
 
 SPLIT_ABOVE = 100
 """Answers above this many tokens are split over two message items (the second in two parts)."""
@@ -57,6 +58,8 @@ class Answered(Protocol):
     def output_tokens(self) -> int: ...
     @property
     def truncated(self) -> bool: ...
+    @property
+    def cached_input_tokens(self) -> int: ...
 
 
 # -- the request -----------------------------------------------------------------------------------
@@ -123,8 +126,7 @@ class _Item:
 
 def _spread(pieces: list[str], total: int) -> list[Piece]:
     """A known token total spread over the pieces, a few per piece."""
-    n = len(pieces)
-    return [(p, total // n + (1 if i < total % n else 0)) for i, p in enumerate(pieces)]
+    return list(zip(pieces, tokens_of(pieces, total)))
 
 
 def _items(asked: Asked, answered: Answered) -> list[_Item]:
@@ -166,7 +168,8 @@ def _item(item: _Item, status: str, done: bool = True) -> dict[str, Any]:
 def _usage(answered: Answered) -> dict[str, Any]:
     return {
         "input_tokens": answered.input_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        # OpenAI's automatic cache, as on the Chat wire; the Responses API reports no cache writes.
+        "input_tokens_details": {"cached_tokens": answered.cached_input_tokens},
         "output_tokens": answered.output_tokens,
         "output_tokens_details": {"reasoning_tokens": answered.thinking_tokens},
         "total_tokens": answered.input_tokens + answered.output_tokens,

@@ -5,7 +5,8 @@ both providers' batch endpoints are `sim/batches.py`'s, registered here.
 Every request is read as a real model would read it (`reading.read`), answered by a profile
 (`profiles`), cut to the request's `max_tokens` counted with a real tokenizer (thinking first, and
 counted against the same limit, as Anthropic and OpenAI's reasoning models count it), and
-streamed a few tokens per event. Faults are drawn per request from the profile's `faults`,
+streamed a few tokens per event. Its prompt caches (`prompt_cache`) report cached and written input
+tokens as each provider does. Faults are drawn per request from the profile's `faults`,
 deterministically: the n-th arrival of the same request body gets the same draw every run.
 """
 
@@ -29,7 +30,9 @@ from longhaul.errors import BadInput
 from longhaul.sim import FINGERPRINT, responses_wire
 from longhaul.sim.batches import SimBatches
 from longhaul.sim.output_limit import too_large
+from longhaul.sim.pacing import tokens_of
 from longhaul.sim.profiles import PROFILES, Profile, parse_profile
+from longhaul.sim.prompt_cache import PromptCache, TooManyBreakpoints, block_tokens, breakpoints
 from longhaul.sim.reading import read
 from longhaul.task import Task
 from longhaul.tokens import encoding
@@ -59,6 +62,8 @@ class _Turn:
     seed: int | None
     stream: bool
     include_usage: bool
+    marked: frozenset[int] = frozenset()
+    """Blocks (0 the system prompt, then each message from 1) with `cache_control`."""
 
 
 @dataclass(slots=True)
@@ -71,6 +76,10 @@ class _Reply:
     thinking_tokens: int
     output_tokens: int
     truncated: bool
+    cached_input_tokens: int = 0
+    """Of `input_tokens`, those read from the prompt cache (`prompt_cache.py`)."""
+    cache_write_tokens: int = 0
+    """Of `input_tokens`, those written to it (the Anthropic wire only)."""
 
 
 class _ApiError(Exception):
@@ -86,6 +95,7 @@ class SimServer:
     def __init__(self, tasks: Mapping[str, Task[Any]]) -> None:
         self._tasks = dict(tasks)
         self._arrivals: dict[str, int] = {}
+        self._cache = PromptCache()
         self.requests = 0
         """Model requests received (each attempt of a retried request counts once)."""
         self.in_flight = 0
@@ -201,11 +211,14 @@ class SimServer:
         room = limit - len(thinking)
         truncated = len(answer) > room or (turn.thinking_budget is not None and len(thinking) == limit)
         answer = answer[: max(0, room)]
-        text_in = (turn.system or "") + "".join(c for _, c in turn.turns)
+        blocks = block_tokens(enc, turn.system, turn.turns)
+        cache = self._cache.use("anthropic" if wire == "anthropic" else "openai", turn.model, blocks, turn.marked, turn.profile.cache_min)
         return _Reply(
             thinking=_pieces(enc, thinking),
             answer=_pieces(enc, answer),
-            input_tokens=len(enc.encode(text_in, disallowed_special=())) + 4 * (len(turn.turns) + 1),
+            input_tokens=cache.input_tokens,
+            cached_input_tokens=cache.read,
+            cache_write_tokens=cache.written,
             thinking_tokens=len(thinking),
             output_tokens=len(thinking) + len(answer),
             truncated=truncated,
@@ -263,12 +276,6 @@ def _pieces(enc: Any, tokens: list[int]) -> list[str]:
     return out
 
 
-def _tokens_of(pieces: list[str], total: int) -> list[int]:
-    """Spread a known token total over the pieces (for pacing), a few per piece."""
-    n = len(pieces)
-    return [total // n + (1 if i < total % n else 0) for i in range(n)] if n else []
-
-
 # -- OpenAI wire -----------------------------------------------------------------------------------
 
 
@@ -286,6 +293,7 @@ def _openai_usage(reply: _Reply) -> dict[str, Any]:
         "completion_tokens": reply.output_tokens,
         "total_tokens": reply.input_tokens + reply.output_tokens,
         "completion_tokens_details": {"reasoning_tokens": reply.thinking_tokens},
+        "prompt_tokens_details": {"cached_tokens": reply.cached_input_tokens},
     }
 
 
@@ -306,9 +314,9 @@ def _openai_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]:
         )
 
     yield chunk({"role": "assistant", "content": ""}), 0
-    for piece, n in zip(reply.thinking, _tokens_of(reply.thinking, reply.thinking_tokens)):
+    for piece, n in zip(reply.thinking, tokens_of(reply.thinking, reply.thinking_tokens)):
         yield chunk({"reasoning_content": piece}), n
-    for piece, n in zip(reply.answer, _tokens_of(reply.answer, reply.output_tokens - reply.thinking_tokens)):
+    for piece, n in zip(reply.answer, tokens_of(reply.answer, reply.output_tokens - reply.thinking_tokens)):
         yield chunk({"content": piece}), n
     yield chunk({}, _openai_stop(reply)), 0
     if turn.include_usage:
@@ -339,6 +347,15 @@ def _anthropic_stop(reply: _Reply) -> str:
     return "max_tokens" if reply.truncated else "end_turn"
 
 
+def _anthropic_input(reply: _Reply) -> dict[str, int]:
+    """Anthropic's input usage: `input_tokens` is the part neither read from the cache nor written to it."""
+    return {
+        "input_tokens": reply.input_tokens - reply.cached_input_tokens - reply.cache_write_tokens,
+        "cache_creation_input_tokens": reply.cache_write_tokens,
+        "cache_read_input_tokens": reply.cached_input_tokens,
+    }
+
+
 def _signature(text: str) -> str:
     return hashlib.sha256(("sim:" + text).encode()).hexdigest()
 
@@ -352,7 +369,7 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+        "usage": {**_anthropic_input(reply), "output_tokens": 1},
     }
     yield _sse("message_start", {"type": "message_start", "message": message}), 0
     index = 0
@@ -365,7 +382,7 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
             0,
         )
         yield _sse("ping", {"type": "ping"}), 0
-        for piece, n in zip(reply.thinking, _tokens_of(reply.thinking, reply.thinking_tokens)):
+        for piece, n in zip(reply.thinking, tokens_of(reply.thinking, reply.thinking_tokens)):
             yield (
                 _sse(
                     "content_block_delta",
@@ -388,7 +405,7 @@ def _anthropic_events(turn: _Turn, reply: _Reply) -> Iterator[tuple[bytes, int]]
         index = 1
     if reply.answer or not turn.thinking_budget:
         yield _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}), 0
-        for piece, n in zip(reply.answer, _tokens_of(reply.answer, reply.output_tokens - reply.thinking_tokens)):
+        for piece, n in zip(reply.answer, tokens_of(reply.answer, reply.output_tokens - reply.thinking_tokens)):
             yield (
                 _sse(
                     "content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
@@ -443,7 +460,7 @@ def _whole(turn: _Turn, reply: _Reply, wire: Wire) -> dict[str, Any]:
         "content": content,
         "stop_reason": _anthropic_stop(reply),
         "stop_sequence": None,
-        "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        "usage": {**_anthropic_input(reply), "output_tokens": reply.output_tokens},
     }
 
 
@@ -511,6 +528,10 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
     elif wire == "openai" and body.get("reasoning_effort") in _EFFORT_BUDGET:
         budget = _EFFORT_BUDGET[body["reasoning_effort"]]
     seed = body.get("seed")
+    try:
+        marked = breakpoints(body) if wire == "anthropic" else frozenset[int]()
+    except TooManyBreakpoints as exc:
+        raise _ApiError(400, "invalid_request_error", str(exc)) from None
     return _Turn(
         profile=profile,
         model=model,
@@ -521,6 +542,7 @@ def _parse(raw: bytes, wire: Wire) -> _Turn:
         seed=seed if isinstance(seed, int) else None,
         stream=bool(body.get("stream")),
         include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        marked=marked,
     )
 
 

@@ -109,12 +109,17 @@ def complete_cell(c: CellResult) -> Text:
     return text
 
 
+def _cached(turn: Turn) -> str:
+    """` (n cached)` where the prompt cache served part of the prompt: short, the pane is narrow."""
+    return f" ({turn.usage.cached_input_tokens:,} cached)" if turn.usage.cached_input_tokens else ""
+
+
 def render_turn(turn: Turn, theme: Theme = "dark") -> Text:
     v = turn.verdict
     # A turn the provider failed has no stop reason: what failed is what a reader needs.
     ended = f"provider error: {turn.error}" if turn.error else f"stop {turn.stop_reason} ({turn.raw_stop_reason})"
     head = Text(
-        f"── turn {turn.index + 1} · {turn.kind} · {ended} · {turn.usage.input_tokens:,} in / {turn.usage.output_tokens:,} out",
+        f"── turn {turn.index + 1} · {turn.kind} · {ended} · {turn.usage.input_tokens:,} in{_cached(turn)} / {turn.usage.output_tokens:,} out",
         style="bold",
     )
     if turn.retries:
