@@ -4,10 +4,12 @@ against the simulated model's batch endpoints, through the real SDKs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from longhaul.batch import Polling, check_batch_models, chunks, request_for
@@ -19,6 +21,7 @@ from longhaul.providers import Provider
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import End, RetrySettings
 from longhaul.providers.batches import BatchLimits
+from longhaul.providers.openai_batch import OpenAIBatch
 from longhaul.providers.request import Request, Usage
 from longhaul.runner import arun, plan, resume_plan
 from longhaul.sim.server import start
@@ -32,6 +35,7 @@ models = [{models}]
 strategies = [{strategies}]
 samples = {samples}
 max_tokens = 3000
+{extra}
 
 [[tasks]]
 task = "french_numbers"
@@ -40,10 +44,14 @@ end = 40
 """
 
 
-def suite(tmp_path: Path, models: list[str], strategies: tuple[str, ...] = ("direct", "continue"), samples: int = 2) -> Path:
+def suite(
+    tmp_path: Path, models: list[str], strategies: tuple[str, ...] = ("direct", "continue"), samples: int = 2, extra: str = ""
+) -> Path:
     path = tmp_path / "s.toml"
     path.write_text(
-        SUITE.format(models=", ".join(f'"{m}"' for m in models), strategies=", ".join(f'"{s}"' for s in strategies), samples=samples)
+        SUITE.format(
+            models=", ".join(f'"{m}"' for m in models), strategies=", ".join(f'"{s}"' for s in strategies), samples=samples, extra=extra
+        )
     )
     return path
 
@@ -225,3 +233,142 @@ def test_dry_run_prices_batched_direct_cells_at_half(tmp_path):
     assert batched["direct"] == pytest.approx(streamed["direct"] / 2, abs=1e-4)
     assert batched["continue"] == streamed["continue"]
     assert "--batch" in dry_run(the_plan, prices, batch=True)
+
+
+def openai_env(url: str) -> dict[str, str]:
+    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": url}
+
+
+async def output_lines(url: str, batch_id: str) -> list[dict[str, Any]]:
+    """An OpenAI batch's output file, read back through the SDK."""
+    client = openai.AsyncOpenAI(api_key="test-key", base_url=url)
+    try:
+        batch = await client.batches.retrieve(batch_id)
+        assert batch.output_file_id is not None
+        return [json.loads(line) for line in (await client.files.content(batch.output_file_id)).text.splitlines() if line.strip()]
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("thinking", [None, 1024])
+def test_responses_addresses_batch_through_v1_responses_with_the_streamed_paths_verdicts_items_stops_and_tokens(tmp_path, thinking):
+    profiles = ["lazy?k=15", "diligent", "drifter?at=10", "truncating?limit=100"]
+    models = [f"openai-responses/{p}" for p in profiles]
+    extra = f"thinking_budget = {thinking}" if thinking else ""
+
+    async def scenario() -> None:
+        tasks = Catalog().tasks
+        # One sim per run: each starts with an empty prompt cache, so cached tokens compare too.
+        batch_sim, stream_sim = await start(tasks), await start(tasks)
+        try:
+            the_plan = plan(suite(tmp_path, models, ["direct"], samples=2, extra=extra))
+            await arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), env=openai_env(batch_sim.url))
+            await arun(the_plan, out=tmp_path / "streamed", env=openai_env(stream_sim.url))
+            b, s = by_key(tmp_path / "batched"), by_key(tmp_path / "streamed")
+            assert b.keys() == s.keys() and len(b) == 8
+            stops = set()
+            for key, trial in b.items():
+                twin = s[key]
+                assert twin.batch_id is None and trial.batch_id is not None and trial.batch_id.startswith("batch_sim")
+                assert (trial.outcome, trial.verdict.items_correct, trial.verdict.first_error) == (
+                    twin.outcome,
+                    twin.verdict.items_correct,
+                    twin.verdict.first_error,
+                ), key
+                (turn,), (streamed,) = trial.turns, twin.turns
+                assert (turn.answer, turn.thinking) == (streamed.answer, streamed.thinking), key
+                assert (turn.stop_reason, turn.raw_stop_reason) == (streamed.stop_reason, streamed.raw_stop_reason), key
+                tokens = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
+                assert [getattr(trial, t) for t in tokens] == [getattr(twin, t) for t in tokens], key
+                assert trial.output_tokens > 0 and trial.simulated
+                assert bool(turn.thinking) == bool(thinking) and (trial.reasoning_tokens > 0) == bool(thinking)
+                stops.add(turn.raw_stop_reason)
+            assert stops == {"completed", "incomplete:max_output_tokens"}
+            assert {t.outcome for t in b.values()} >= {"complete", "wont_do", "cant_do", "budget_exhausted"}
+
+            # what the sim received: Responses lines under a /v1/responses batch, each the streamed provider's body
+            batch_ids = {t.batch_id for t in b.values() if t.batch_id is not None}
+            assert len(batch_ids) == 4
+            for batch_id in batch_ids:
+                lines = batch_sim.server.batches.input_lines(batch_id)
+                assert {line["url"] for line in lines} == {"/v1/responses"}
+                for line in lines:
+                    body = line["body"]
+                    assert "messages" not in body and "stream" not in body and "max_completion_tokens" not in body
+                    assert body["input"][0]["role"] == "user" and body["max_output_tokens"] == 3000 and body["store"] is False
+                    assert ("reasoning" in body) == bool(thinking)
+
+            # a long answer came as several message items, and was joined in order
+            diligent = next(t for t in b.values() if t.spec.model == "openai-responses/diligent")
+            assert diligent.batch_id is not None
+            (line,) = [x for x in await output_lines(batch_sim.url, diligent.batch_id) if x["custom_id"] == diligent.spec.key]
+            messages = [item for item in line["response"]["body"]["output"] if item["type"] == "message"]
+            assert len(messages) >= 2 and sum(len(m["content"]) for m in messages) >= 3
+            assert diligent.turns[0].answer == "".join(part["text"] for m in messages for part in m["content"])
+            assert diligent.outcome == "complete"
+        finally:
+            await batch_sim.aclose()
+            await stream_sim.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_sim_address_on_the_responses_wire_batches_through_v1_responses(tmp_path):
+    the_plan = plan(suite(tmp_path, ["sim/diligent?api=responses", "sim/diligent"], ["direct"], samples=1))
+    notes = Notes()
+    result = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes))
+    trials = {t.spec.model: t for t in result.trials}
+    assert {m: t.outcome for m, t in trials.items()} == {"sim/diligent?api=responses": "complete", "sim/diligent": "complete"}
+    # the Responses wire's stop reason and the Chat wire's, each as its streamed provider records it
+    assert trials["sim/diligent?api=responses"].turns[0].raw_stop_reason == "completed"
+    assert trials["sim/diligent"].turns[0].raw_stop_reason == "stop"
+
+
+def test_a_line_whose_url_is_not_the_batchs_endpoint_fails_the_batch_in_validation_as_openais_does(tmp_path, monkeypatch):
+    """OpenAI validates every line's `url` against the batch's `endpoint` before running any: a
+    mixed or unknown url fails the whole batch (`errors` naming the line), so its trials are not
+    answered, the run stops saying why, and a resume submits them again."""
+    encode = OpenAIBatch.encode
+    wrong = iter([b"/v1/responses", b"/v1/unknown", b"/v1/chat/completions"])
+
+    def mixed(self: OpenAIBatch, custom_id: str, request: Request) -> bytes:
+        return encode(self, custom_id, request).replace(b'"url":"/v1/responses"', b'"url":"' + next(wrong) + b'"')
+
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        try:
+            the_plan = plan(suite(tmp_path, ["openai-responses/diligent"], ["direct"], samples=3))
+            with monkeypatch.context() as patch:
+                patch.setattr(OpenAIBatch, "encode", mixed)
+                result = await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=openai_env(sim.url))
+            assert result.stored == 0
+            (stop,) = result.stops
+            assert stop.reason == "batch_failed" and stop.not_sent == 3
+            assert (
+                "invalid_url (line 2): The URL provided for this request ('/v1/unknown') does not match the batch endpoint" in stop.message
+            )
+            assert "invalid_url (line 3)" in stop.message and "(line 1)" not in stop.message
+            assert "longhaul resume" in stop.message
+
+            resumed = await arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant(), env=openai_env(sim.url))
+            assert resumed.stored == 3 and {t.outcome for t in resumed.trials} == {"complete"}
+        finally:
+            await sim.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_the_sim_refuses_a_batch_endpoint_it_does_not_serve_at_create(tmp_path):
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        client = openai.AsyncOpenAI(api_key="test-key", base_url=sim.url, max_retries=0)
+        try:
+            line = {"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"model": "diligent", "input": "x"}}
+            upload = await client.files.create(file=("b.jsonl", json.dumps(line).encode()), purpose="batch")
+            with pytest.raises(openai.BadRequestError, match="the sim batches /v1/chat/completions and /v1/responses only"):
+                await client.batches.create(completion_window="24h", endpoint="/v1/embeddings", input_file_id=upload.id)
+        finally:
+            await client.close()
+            await sim.aclose()
+
+    asyncio.run(scenario())

@@ -41,28 +41,15 @@ class OpenAIResponses(Provider):
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )
 
-    def _extra_body(self, request: Request) -> dict[str, Any]:
+    @staticmethod
+    def extra_body(request: Request) -> dict[str, Any]:
         """Fields a particular server takes beyond the API's own (none here: the Responses API
         refuses unknown parameters, a seed among them)."""
         return {}
 
     async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
-        reasoning: Reasoning | openai.Omit = openai.omit
-        if request.thinking_budget:
-            # An effort, not a budget; the summary is what the API shows of the reasoning.
-            reasoning = {"effort": _effort(request.thinking_budget), "summary": "auto"}
-        # `store=False`: nothing of a benchmark's conversation is kept at OpenAI; each request
-        # carries the whole conversation, as Chat Completions does.
         stream = await self._client.responses.create(
-            model=self.address.model,
-            input=[_input_param(m) for m in request.messages],
-            instructions=request.system or openai.omit,
-            max_output_tokens=request.max_tokens,
-            stream=True,
-            store=False,
-            temperature=request.temperature if request.temperature is not None else openai.omit,
-            reasoning=reasoning,
-            extra_body=self._extra_body(request) or None,
+            **params(self.address.model, request), stream=True, extra_body=self.extra_body(request) or None
         )
         end: End | None = None
         served: str | None = None
@@ -83,7 +70,7 @@ class OpenAIResponses(Provider):
                 elif event.type == "response.completed" or event.type == "response.incomplete":
                     details = event.response.incomplete_details
                     raw, stop = stop_reason(event.response.status or "completed", details.reason if details else None)
-                    end = End(raw, stop, _usage(event.response.usage), event.response.model or served, simulated)
+                    end = End(raw, stop, response_usage(event.response.usage), event.response.model or served, simulated)
                 elif event.type == "response.failed":
                     error = event.response.error
                     raise _event_error("response.failed", error.code if error else None, error.message if error else "no error given")
@@ -109,6 +96,29 @@ class OpenAIResponses(Provider):
         await self._client.close()
 
 
+def params(model: str, request: Request) -> dict[str, Any]:
+    """The API's own fields of a request, as JSON (no `stream`): what each streamed attempt sends."""
+    # `store=False`: nothing of a benchmark's conversation is kept at OpenAI; each request
+    # carries the whole conversation, as Chat Completions does.
+    sent: dict[str, Any] = {"model": model, "input": [_input_param(m) for m in request.messages], "max_output_tokens": request.max_tokens}
+    sent["store"] = False
+    if request.system:
+        sent["instructions"] = request.system
+    if request.temperature is not None:
+        sent["temperature"] = request.temperature
+    if request.thinking_budget:
+        # An effort, not a budget; the summary is what the API shows of the reasoning.
+        reasoning: Reasoning = {"effort": _effort(request.thinking_budget), "summary": "auto"}
+        sent["reasoning"] = reasoning
+    return sent
+
+
+def body(address: Address, request: Request) -> dict[str, Any]:
+    """The whole JSON body the streamed provider of `address` sends, without `stream`: a batch line's."""
+    provider = SimResponses if address.simulated else OpenAIResponses
+    return {**params(address.model, request), **provider.extra_body(request)}
+
+
 def stop_reason(status: str, reason: str | None) -> tuple[str, StopReason]:
     """The raw stop reason recorded (`completed`, `incomplete:max_output_tokens`) and the
     normalised one: an incomplete response's reason says whether the limit or a filter ended it."""
@@ -124,7 +134,7 @@ def _event_error(where: str, code: str | None, message: str) -> Transient | Prov
     return ProviderError(text)
 
 
-def _usage(usage: ResponseUsage | None) -> Usage | None:
+def response_usage(usage: ResponseUsage | None) -> Usage | None:
     """The server's usage (None when it sent none: the answer's tokens are then counted).
     Details are read leniently: an OpenAI-compatible server may leave them out."""
     if usage is None:
@@ -151,7 +161,8 @@ class SimResponses(OpenAIResponses):
     budget is exact and it takes a seed (both as fields the sim reads), so it answers as `sim/...`
     does over Chat Completions."""
 
-    def _extra_body(self, request: Request) -> dict[str, Any]:
+    @staticmethod
+    def extra_body(request: Request) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if request.thinking_budget:
             extra["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget}

@@ -158,7 +158,8 @@ class Providers:
 
     async def batch_api(self, model: str) -> BatchApi:
         """A model's batch API, for `run --batch` (a new client: the caller closes it): OpenAI's for
-        `openai/`, `openai-api/` and the sim, Anthropic's for `anthropic/`. A batch is one
+        `openai/`, `openai-api/` and the sim (Chat Completions lines), and for `openai-responses/` and
+        `sim/...?api=responses` (Responses lines); Anthropic's for `anthropic/`. A batch is one
         submission, so of several replica URLs the first is used."""
         address = self.check(model)
         if address.local:
@@ -174,7 +175,11 @@ class Providers:
             return AnthropicBatch(address, endpoint)
         from longhaul.providers.openai_batch import OpenAIBatch
 
-        return OpenAIBatch(address, endpoint)
+        # Batched through the API the address streams through: the user chose it (some models are served only there).
+        responses = address.provider == "openai-responses" or (
+            address.provider == "sim" and parse_profile(address.model).api == "responses"
+        )
+        return OpenAIBatch(address, endpoint, "responses" if responses else "chat")
 
     async def _make_local(self, model: str, address: Address) -> Provider:
         from longhaul.providers.llamacpp import LlamaCppChat, LocalServer  # the SDK, only for a local model

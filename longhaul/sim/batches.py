@@ -5,7 +5,14 @@ offline through the real SDKs.
 Each request of a batch is answered by the same path as a non-streamed request (the server's
 `SimServer.reply`: `_parse`, the profile's fault draw, `_answer`, `_whole`), in the background, one at a time: a batch moves from
 `validating`/`in_progress` to `completed` (Anthropic: `in_progress` to `ended`). A fault the
-profile draws as a status is that request's error result, never the batch's. State (files,
+profile draws as a status is that request's error result, never the batch's.
+
+An OpenAI batch's `endpoint` is `/v1/chat/completions` or `/v1/responses` (any other: a 400 at
+create, as OpenAI refuses an endpoint it does not batch), and each line is answered on the wire its
+`url` names. A line whose `url` is not the batch's endpoint (mixed, or unknown) fails the batch in
+validation, as OpenAI's does: the batch is `failed`, none of its requests run, and `errors` names
+each such line (`invalid_url`, its line number, `param: url`), as OpenAI's batch validation reports
+it and OpenAI-compatible servers (llama-stack's reference batches) copy it. State (files,
 batches) is per server and in memory: a new server knows none of an old one's batches.
 """
 
@@ -26,6 +33,12 @@ if TYPE_CHECKING:
 
 Reply = Callable[[bytes, "Wire"], tuple[int, dict[str, Any]]]
 """The server's answer to one non-streamed request body: (HTTP status, JSON body), an error's included."""
+
+
+_ENDPOINTS: dict[Any, Wire] = {"/v1/chat/completions": "openai", "/v1/responses": "responses"}
+"""The OpenAI batch endpoints the sim serves, and the wire each line of one is answered on."""
+
+_MISMATCH = "The URL provided for this request ({url!r}) does not match the batch endpoint ({endpoint})."
 
 
 class _ApiError(Exception):
@@ -49,8 +62,12 @@ class _Batch:
 
     id: str
     wire: Wire
-    requests: list[tuple[str, bytes]]
-    """(custom_id, request body) in the order submitted."""
+    requests: list[tuple[str, bytes, Wire]]
+    """(custom_id, request body, the wire it is answered on) in the order submitted."""
+    endpoint: str = ""
+    """An OpenAI batch's endpoint (`/v1/chat/completions`, `/v1/responses`)."""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """Why validation failed the batch (OpenAI's `errors.data`): none of its requests run."""
     input_file_id: str = ""
     status: str = "validating"
     created_at: int = field(default_factory=lambda: int(time.time()))
@@ -72,6 +89,11 @@ class SimBatches:
         self._jobs: set[asyncio.Task[None]] = set()
         self.created = 0
         """Batches created, both wires: what a test counts to see that a resume did not submit again."""
+
+    def input_lines(self, batch_id: str) -> list[dict[str, Any]]:
+        """The lines of an OpenAI batch's input file, as the sim received them (for a test to read)."""
+        data = self._files[self._batches[batch_id].input_file_id][1]
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -102,12 +124,15 @@ class SimBatches:
 
     async def _process(self, batch: _Batch) -> None:
         await asyncio.sleep(0)  # the create call answers first: a client's first poll sees the batch still running
+        if batch.errors:
+            batch.status, batch.ended_at = "failed", int(time.time())
+            return
         batch.status = "in_progress"
-        for custom_id, raw in batch.requests:
+        for custom_id, raw, wire in batch.requests:
             if batch.cancelling:
                 break
             await asyncio.sleep(0)  # one request at a time, polls answered in between
-            status, body = self._reply(raw, batch.wire)
+            status, body = self._reply(raw, wire)
             batch.results.append((custom_id, status, body))
         batch.ended_at = int(time.time())
         if batch.wire == "openai":
@@ -178,15 +203,30 @@ class SimBatches:
             found = self._files.get(body.get("input_file_id", ""))
             if found is None:
                 raise _ApiError(400, "input_file_id: no such file")
-            if body.get("endpoint") != "/v1/chat/completions":
-                raise _ApiError(400, "endpoint: the sim batches /v1/chat/completions only")
+            endpoint = body.get("endpoint")
+            if endpoint not in _ENDPOINTS:
+                raise _ApiError(400, f"endpoint: {endpoint!r}: the sim batches {' and '.join(_ENDPOINTS)} only")
             lines = [json.loads(line) for line in found[1].splitlines() if line.strip()]
-            requests = [(str(line["custom_id"]), json.dumps(line["body"]).encode()) for line in lines]
+            requests = [
+                (str(line["custom_id"]), json.dumps(line["body"]).encode(), _ENDPOINTS.get(line.get("url"), "openai")) for line in lines
+            ]
+            errors = [
+                {"code": "invalid_url", "line": n, "param": "url", "message": _MISMATCH.format(url=line.get("url"), endpoint=endpoint)}
+                for n, line in enumerate(lines, 1)
+                if line.get("url") != endpoint
+            ]
         except _ApiError as exc:
             return _error_response(exc, "openai")
         except (ValueError, KeyError, TypeError, AttributeError):
             return _error_response(_ApiError(400, "the input file is not JSONL batch requests"), "openai")
-        batch = _Batch(id=f"batch_sim{uuid.uuid4().hex[:20]}", wire="openai", requests=requests, input_file_id=body["input_file_id"])
+        batch = _Batch(
+            id=f"batch_sim{uuid.uuid4().hex[:20]}",
+            wire="openai",
+            requests=requests,
+            input_file_id=body["input_file_id"],
+            endpoint=endpoint,
+            errors=errors,
+        )
         self._start(batch)
         return web.json_response(self._openai_object(batch))
 
@@ -195,12 +235,14 @@ class SimBatches:
         return {
             "id": batch.id,
             "object": "batch",
-            "endpoint": "/v1/chat/completions",
+            "endpoint": batch.endpoint,
             "completion_window": "24h",
             "input_file_id": batch.input_file_id,
             "status": batch.status,
             "created_at": batch.created_at,
             "completed_at": batch.ended_at if batch.status == "completed" else None,
+            "failed_at": batch.ended_at if batch.status == "failed" else None,
+            "errors": {"object": "list", "data": batch.errors} if batch.errors else None,
             "output_file_id": batch.output_file_id,
             "error_file_id": batch.error_file_id,
             "request_counts": {"total": len(batch.requests), "completed": len(batch.results) - failed, "failed": failed},
@@ -226,7 +268,9 @@ class SimBatches:
     async def _anthropic_create(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
-            requests = [(str(r["custom_id"]), json.dumps(r["params"]).encode()) for r in body["requests"]]
+            requests: list[tuple[str, bytes, Wire]] = [
+                (str(r["custom_id"]), json.dumps(r["params"]).encode(), "anthropic") for r in body["requests"]
+            ]
         except (ValueError, KeyError, TypeError):
             return _error_response(_ApiError(400, "requests: a list of {custom_id, params}"), "anthropic")
         batch = _Batch(id=f"msgbatch_sim{uuid.uuid4().hex[:20]}", wire="anthropic", requests=requests, status="in_progress")
@@ -286,5 +330,5 @@ class SimBatches:
             answered.add(custom_id)
             result = {"type": "succeeded", "message": body} if status == 200 else {"type": "errored", "error": body}
             lines.append(json.dumps({"custom_id": custom_id, "result": result}))
-        lines += [json.dumps({"custom_id": c, "result": {"type": "canceled"}}) for c, _ in batch.requests if c not in answered]
+        lines += [json.dumps({"custom_id": c, "result": {"type": "canceled"}}) for c, _, _ in batch.requests if c not in answered]
         return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
