@@ -19,7 +19,7 @@ from openai.types.responses import Response
 from longhaul.providers import openai_responses
 from longhaul.providers.address import Address, Endpoint
 from longhaul.providers.batches import BatchLimits, BatchResult, BatchState
-from longhaul.providers.openai_chat import TIMEOUT, _effort
+from longhaul.providers.openai_chat import TIMEOUT, effort
 from longhaul.providers.request import Request, Usage
 from longhaul.sim import FINGERPRINT, RESPONSE_ID_PREFIX
 
@@ -65,7 +65,7 @@ class OpenAIBatch:
             if self.address.simulated:
                 body["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget}
             else:
-                body["reasoning_effort"] = _effort(request.thinking_budget)
+                body["reasoning_effort"] = effort(request.thinking_budget)
         return body
 
     async def submit(self, lines: list[bytes]) -> str:

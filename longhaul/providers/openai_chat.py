@@ -25,7 +25,7 @@ from longhaul.stop_reasons import normalise_stop_reason
 TIMEOUT = httpx2.Timeout(connect=15.0, read=180.0, write=60.0, pool=None)
 
 
-def _effort(budget: int) -> Literal["low", "medium", "high"]:
+def effort(budget: int) -> Literal["low", "medium", "high"]:
     """OpenAI takes an effort, not a budget: the nearest one."""
     return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
 
@@ -37,7 +37,11 @@ class _ThinkingArgs(TypedDict, total=False):
     extra_body: dict[str, Any]
 
 
-class OpenAIChat(Provider):
+class OpenAIClient(Provider):
+    """What OpenAI's two APIs (Chat Completions here, the Responses API in `openai_responses.py`)
+    share: the SDK's client and the classification of its errors, but for errors inside a stream,
+    which each API reports its own way (`_stream_error`)."""
+
     def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
         super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), base_url=endpoint.base_url, **kw)
         # Retries are ours (one policy, each attempt counted): the SDK's are off.
@@ -45,8 +49,26 @@ class OpenAIChat(Provider):
             api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
         )
 
+    def _classify(self, exc: Exception) -> Transient | ProviderError:
+        if isinstance(exc, openai.APIStatusError):
+            return status_error(exc.status_code, api_message(exc), retry_after(exc.response.headers))
+        if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
+            return Transient(f"connection: {exc}")
+        if isinstance(exc, openai.APIError):
+            return self._stream_error(exc)
+        return ProviderError(f"{type(exc).__name__}: {exc}")
+
+    def _stream_error(self, exc: openai.APIError) -> Transient | ProviderError:
+        """An error event inside the stream (HTTP 200): servers send these for overload mid-answer."""
+        return Transient(f"stream error: {exc}")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class OpenAIChat(OpenAIClient):
     def _thinking(self, budget: int) -> _ThinkingArgs:
-        return {"reasoning_effort": _effort(budget)}
+        return {"reasoning_effort": effort(budget)}
 
     def _extra_body(self, request: Request) -> dict[str, Any]:
         """Fields a particular server takes beyond the API's own (none here)."""
@@ -93,19 +115,6 @@ class OpenAIChat(Provider):
         simulated = fingerprint == FINGERPRINT
         yield End(finish, normalise_stop_reason(finish) or "other", _usage(usage), served, simulated)
 
-    def _classify(self, exc: Exception) -> Transient | ProviderError:
-        if isinstance(exc, openai.APIStatusError):
-            return status_error(exc.status_code, _message(exc), retry_after(exc.response.headers))
-        if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
-            return Transient(f"connection: {exc}")
-        if isinstance(exc, openai.APIError):
-            # An error event inside the stream: servers send these for overload mid-answer.
-            return Transient(f"stream error: {exc}")
-        return ProviderError(f"{type(exc).__name__}: {exc}")
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
 
 def _usage(usage: CompletionUsage | None) -> Usage | None:
     """The server's usage; None when it sent none (some OpenAI-compatible servers ignore
@@ -123,7 +132,7 @@ def _usage(usage: CompletionUsage | None) -> Usage | None:
     )
 
 
-def _message(exc: openai.APIStatusError) -> str:
+def api_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)

@@ -13,16 +13,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx2
 import openai
 from openai.types.responses import EasyInputMessageParam, ResponseUsage
 from openai.types.shared_params import Reasoning
 
-from longhaul.providers.address import Address, Endpoint
-from longhaul.providers.base import End, Provider, status_error
-from longhaul.providers.openai_chat import TIMEOUT, _effort, _message
+from longhaul.providers.address import Address
+from longhaul.providers.base import End
+from longhaul.providers.openai_chat import OpenAIClient, effort
 from longhaul.providers.request import Message, Request, ThinkingDelta, Usage
-from longhaul.providers.retry import ProviderError, Transient, retry_after
+from longhaul.providers.retry import ProviderError, Transient
 from longhaul.sim import RESPONSE_ID_PREFIX
 from longhaul.stop_reasons import normalise_stop_reason
 from longhaul.verdict import StopReason
@@ -33,14 +32,7 @@ names a fault of the server's, which another attempt may not meet; any other cod
 a bad prompt) would come back the same."""
 
 
-class OpenAIResponses(Provider):
-    def __init__(self, address: Address, endpoint: Endpoint, **kw: Any) -> None:
-        super().__init__(address, secrets=(endpoint.api_key.get_secret_value(),), base_url=endpoint.base_url, **kw)
-        # Retries are ours (one policy, each attempt counted): the SDK's are off.
-        self._client = openai.AsyncOpenAI(
-            api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, max_retries=0, timeout=TIMEOUT
-        )
-
+class OpenAIResponses(OpenAIClient):
     @staticmethod
     def extra_body(request: Request) -> dict[str, Any]:
         """Fields a particular server takes beyond the API's own (none here: the Responses API
@@ -80,20 +72,12 @@ class OpenAIResponses(Provider):
             raise Transient("the stream ended before its final event (no response.completed)")
         yield end
 
-    def _classify(self, exc: Exception) -> Transient | ProviderError:
-        if isinstance(exc, openai.APIStatusError):
-            return status_error(exc.status_code, _message(exc), retry_after(exc.response.headers))
-        if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
-            return Transient(f"connection: {exc}")
-        if isinstance(exc, openai.APIError):
-            # An event carrying an `error` object, which the SDK raises itself.
-            body = exc.body if isinstance(exc.body, dict) else {}
-            code = body.get("code") or body.get("type")
-            return _event_error("stream error", code if isinstance(code, str) else None, exc.message)
-        return ProviderError(f"{type(exc).__name__}: {exc}")
-
-    async def aclose(self) -> None:
-        await self._client.close()
+    def _stream_error(self, exc: openai.APIError) -> Transient | ProviderError:
+        # An event carrying an `error` object, which the SDK raises itself: retried when its code
+        # says the server is at fault.
+        body = exc.body if isinstance(exc.body, dict) else {}
+        code = body.get("code") or body.get("type")
+        return _event_error("stream error", code if isinstance(code, str) else None, exc.message)
 
 
 def params(model: str, request: Request) -> dict[str, Any]:
@@ -108,7 +92,7 @@ def params(model: str, request: Request) -> dict[str, Any]:
         sent["temperature"] = request.temperature
     if request.thinking_budget:
         # An effort, not a budget; the summary is what the API shows of the reasoning.
-        reasoning: Reasoning = {"effort": _effort(request.thinking_budget), "summary": "auto"}
+        reasoning: Reasoning = {"effort": effort(request.thinking_budget), "summary": "auto"}
         sent["reasoning"] = reasoning
     return sent
 
