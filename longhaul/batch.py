@@ -1,32 +1,35 @@
 """`run --batch`: a suite's one-turn trials (`direct`) sent through the providers' batch APIs.
 
 Batch requests cost half and need not stream: nightly runs. Each model's trials not yet stored
-go up as batches (chunked at the provider's limits), each batch id stored in the run the moment
-it is submitted (`RunStore.add_batch`), so a resume polls the batches a crash left instead of
-submitting their trials again. The batches are polled with a backoff (`Polling`, injectable), and
-each result is verified as a `direct` trial on the normal path would be: the answer is replayed
-through `run_trial` by a provider that answers with it (`_Answered`), so the verdict, the turn and
-the record are the normal path's, with `batch_id` set and the batch's usage and stop reason. A
-request that failed, expired or was cancelled is an `error` trial with the provider's message; a
-batch that fails as a whole is a run stop, its trials left for a resume. Trials of other
-strategies (follow-ups need turns) run streamed meanwhile (`runner.arun`).
+go up as batches (chunked at the provider's limits), each admitted by the spend guard first
+(`admit`, priced as batched), each batch id stored in the run the moment it is submitted
+(`RunStore.add_batch`), so a resume polls the batches a crash left instead of submitting their
+trials again; one the provider no longer knows (404) is marked lost and its trials submitted
+again. The batches are polled with a backoff (`Polling`, injectable), and each result is verified
+as a `direct` trial on the normal path would be: the answer is replayed through `run_trial` by a
+provider that answers with it (`_Answered`), so the verdict, the turn and the record are the normal
+path's, with `batch_id` set and the batch's usage and stop reason. A request that failed, expired
+or was cancelled is an `error` trial with the provider's message, but for a max_tokens above the
+model's output limit (`status_error`'s rule): that stops the model as on the streamed path. A batch
+that fails as a whole, or a batch API that fails, stops that model alone (a run stop), its trials
+left for a resume; a server with no batch endpoints is bad input. Trials of other strategies
+(follow-ups need turns) and searches run streamed meanwhile (`runner.arun`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from longhaul.errors import BadInput
 from longhaul.providers import Message, Provider, ProviderError, Providers, Request
 from longhaul.providers.address import parse_address
-from longhaul.providers.base import End, RetrySettings, Sleep
-from longhaul.providers.batches import BatchApi, BatchLimits, BatchResult, BatchState
+from longhaul.providers.base import End, RetrySettings, Sleep, output_limit_reason, status_error
+from longhaul.providers.batches import BatchApi, BatchLimits, BatchNotFound, BatchResult, BatchState, NoBatchApi
 from longhaul.providers.request import ThinkingDelta
-from longhaul.providers.retry import Transient
+from longhaul.providers.retry import OutputLimitExceeded, Transient
 from longhaul.stop_reasons import normalise_stop_reason
 from longhaul.store import RunStop, RunStore, StoredBatch
 from longhaul.strategy import Settings, Strategy
@@ -36,8 +39,9 @@ from longhaul.trial import TrialRecord, TrialSpec, run_trial
 
 @dataclass(frozen=True)
 class Polling:
-    """How often a batch is polled: `first` seconds after it is submitted, then each wait
-    `factor` times the last, never more than `cap` (a batch takes minutes to hours)."""
+    """How often a batch is polled: first `first` seconds after it is submitted (a batch stored by
+    an earlier invocation: at once), then each wait `factor` times the last, never more than `cap`
+    (a batch takes minutes to hours)."""
 
     first: float = 10.0
     factor: float = 2.0
@@ -62,6 +66,13 @@ def check_batch_models(models: Sequence[str]) -> None:
     for model in models:
         if parse_address(model).local:
             raise BadInput(f"--batch: {model} is a local llama.cpp model, which has no batch API; run it without --batch")
+
+
+def check_plan_batches(the_plan: Any) -> None:
+    """`check_batch_models` for the models of a plan's batched trials (a `runner.Plan`; a search's
+    trials stream, so its models need no batch API)."""
+    strategies = the_plan.catalog.strategies
+    check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategies[s.strategy])}))
 
 
 def request_for(task: Task[Any], params: TaskParams, settings: Settings) -> Request:
@@ -119,7 +130,8 @@ Finish = Callable[[TrialRecord], Awaitable[None]]
 
 class BatchRun:
     """The batches of one run (or resume): submit what no stored batch holds, poll every open one,
-    verify and finish each result."""
+    verify and finish each result. Each model's batches go on alone: one model's failure stops
+    that model, never another's polls."""
 
     def __init__(
         self,
@@ -132,12 +144,20 @@ class BatchRun:
         note: Callable[[str], None],
         polling: Polling,
         started: Callable[[TrialSpec], None] = lambda spec: None,
+        admit: Callable[[TrialSpec], bool] = lambda spec: True,
+        release: Callable[[str], None] = lambda key: None,
     ) -> None:
         self._store, self._providers = store, providers
         self._tasks, self._strategies = tasks, strategies
         self._settings_for, self._finish, self._note, self._polling = settings_for, finish, note, polling
         self._started = started
+        self._admit, self._release = admit, release
         self._apis: dict[str, BatchApi] = {}
+        self._no_api: list[str] = []
+        self._submitting = asyncio.Lock()
+        """One submission at a time, in order: a crash then leaves at most one batch the provider
+        took but the store did not (models submitting at once could leave one each)."""
+        self._over_limit: dict[str, tuple[OutputLimitExceeded, int]] = {}
         self.stops: list[RunStop] = []
 
     def held(self) -> set[str]:
@@ -146,19 +166,27 @@ class BatchRun:
 
     async def run(self, specs: Sequence[TrialSpec], trials: Mapping[str, TrialSpec]) -> list[RunStop]:
         """Submit `specs` (one-turn trials not stored) that no open batch holds, then follow every
-        open batch until it ends; `trials`: the plan's trials by key, to find a stored batch's."""
+        open batch until it ends; `trials`: the plan's trials by key, to find a stored batch's.
+        A server without batch endpoints is bad input (`BadInput`, once every other model's batches
+        are done): its trials are left for a run without --batch."""
         try:
-            held = self.held()
             open_ = [b for b in self._store.batches() if b.state == "submitted"]
+            held = {k for b in open_ for k in b.keys}
             if open_:
-                self._note(f"batches: {len(open_)} submitted earlier, polled again ({sum(len(b.keys) for b in open_)} trials)")
-            by_model: dict[str, list[TrialSpec]] = defaultdict(list)
-            for spec in specs:
-                if spec.key not in held:
-                    by_model[spec.model].append(spec)
-            for model, todo in by_model.items():
-                open_ += await self._submit(model, todo)
-            await asyncio.gather(*(self._follow(b, trials) for b in open_))
+                self._note(f"batches: {len(open_)} submitted earlier, polled again ({len(held)} trials)")
+            todo = [s for s in specs if s.key not in held]
+            models = dict.fromkeys([b.model for b in open_] + [s.model for s in todo])
+            await _all(self._model(m, [b for b in open_ if b.model == m], [s for s in todo if s.model == m], trials) for m in models)
+            for model, (exc, n) in self._over_limit.items():
+                left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent"
+                message = f"{model}: {output_limit_reason(exc)}; {left} (resume after fixing it: longhaul resume {self._store.folder})"
+                self._stop(RunStop(reason="model_unavailable", model=model, message=message, not_sent=n))
+            if self._no_api:
+                raise BadInput(
+                    "--batch: "
+                    + "; ".join(self._no_api)
+                    + f"; run it without --batch (its trials are not stored: longhaul resume {self._store.folder} streams them)"
+                )
             return self.stops
         finally:
             for api in self._apis.values():
@@ -169,7 +197,38 @@ class BatchRun:
             self._apis[model] = await self._providers.batch_api(model)
         return self._apis[model]
 
+    async def _model(self, model: str, stored: list[StoredBatch], todo: list[TrialSpec], trials: Mapping[str, TrialSpec]) -> None:
+        """One model's batches: those a crash left, and its trials submitted now. A failure of its
+        batch API (after the SDK's retries) stops this model alone, its trials left for a resume."""
+        admitted: list[TrialSpec] = []
+        try:
+            admitted = [s for s in todo if self._admit(s)]  # refused: left missing, the guard's run stop says so
+            fresh = await self._submit(model, admitted)
+            await _all([*(self._follow(b, trials, fresh=False) for b in stored), *(self._follow(b, trials, fresh=True) for b in fresh)])
+        except NoBatchApi as exc:
+            self._no_api.append(str(exc))
+        except ProviderError as exc:
+            done = self._store.done_keys()
+            left = {k for b in stored for k in b.keys if k in trials} | {s.key for s in todo}
+            n = len(left - done)
+            message = (
+                f"{model}: its batch API failed ({exc}); its {n} trial{'s' if n != 1 else ''} not stored "
+                f"{'are' if n != 1 else 'is'} left for a resume (longhaul resume {self._store.folder})"
+            )
+            self._stop(RunStop(reason="batch_failed", model=model, message=message, not_sent=n))
+        finally:
+            done = self._store.done_keys()
+            for spec in admitted:
+                if spec.key not in done:
+                    self._release(spec.key)  # no longer expected to spend: the guard's projection drops it
+
     async def _submit(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
+        if not todo:
+            return []
+        async with self._submitting:
+            return await self._submit_now(model, todo)
+
+    async def _submit_now(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
         api = await self._api(model)
         lines = []
         for spec in todo:
@@ -184,33 +243,74 @@ class BatchRun:
             submitted.append(batch)
         return submitted
 
-    async def _follow(self, batch: StoredBatch, trials: Mapping[str, TrialSpec]) -> None:
+    async def _follow(self, batch: StoredBatch, trials: Mapping[str, TrialSpec], *, fresh: bool) -> None:
+        """Poll a batch until it ends and finish its results; `fresh`: submitted by this invocation,
+        so first polled `Polling.first` after submission (a stored one is polled at once)."""
         api = await self._api(batch.model)
         waits = self._polling.waits()
         seen: tuple[int, int] | None = None
-        while True:
-            state = await api.poll(batch.batch_id)
-            if (state.done, state.failed) != seen and state.status == "pending":
-                seen = (state.done, state.failed)
-                self._note(
-                    f"batch {batch.batch_id}: {state.raw_status}, {state.done}/{state.total or len(batch.keys)} back, {state.failed} failed"
-                )
-            if state.status != "pending":
-                break
-            await self._polling.sleep(next(waits))
-        if state.status == "failed":
-            self._failed(batch, state)
+        try:
+            if fresh:
+                await self._polling.sleep(next(waits))
+            while True:
+                state = await api.poll(batch.batch_id)
+                if (state.done, state.failed) != seen and state.status == "pending":
+                    seen = (state.done, state.failed)
+                    self._note(
+                        f"batch {batch.batch_id}: {state.raw_status}, {state.done}/{state.total or len(batch.keys)} back, "
+                        f"{state.failed} failed"
+                    )
+                if state.status != "pending":
+                    break
+                await self._polling.sleep(next(waits))
+            if state.status == "failed":
+                self._failed(batch, state)
+                return
+            results = {r.custom_id: r for r in await api.results(batch.batch_id)}
+        except BatchNotFound:
+            if fresh:
+                raise  # a batch it took moments ago: not a lost batch, a broken batch API
+            await self._lost(batch, trials)
             return
-        results = {r.custom_id: r for r in await api.results(batch.batch_id)}
         done = self._store.done_keys()
+        over = 0
         for key in batch.keys:
             spec = trials.get(key)
             if spec is None or key in done:
                 continue  # stored before a crash, or not this plan's (the suite is checked unchanged on resume)
             result = results.get(key) or BatchResult(custom_id=key, error=f"no result: the batch ended {state.raw_status} before it ran")
+            limit = status_error(result.status, result.error or "", None) if result.status is not None else None
+            if isinstance(limit, OutputLimitExceeded):
+                # As the streamed path: the model's max_tokens is bad input for it, not a trial's error.
+                exc, n = self._over_limit.get(batch.model, (limit, 0))
+                self._over_limit[batch.model] = (exc, n + 1)
+                over += 1
+                continue
             await self._finish(await self._verify(spec, result, batch.batch_id))
         self._store.set_batch_state(batch.batch_id, "ended")
-        self._note(f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys)} trials stored ({state.failed} failed requests)")
+        left = f", {over} over the model's output limit left unstored" if over else ""
+        self._note(
+            f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys) - over} trials stored ({state.failed} failed requests{left})"
+        )
+
+    async def _lost(self, batch: StoredBatch, trials: Mapping[str, TrialSpec]) -> None:
+        """A stored batch the provider no longer knows: none of its results can come, so its trials
+        not stored are submitted again (they were never answered from our side)."""
+        self._store.set_batch_state(batch.batch_id, "lost")
+        done = self._store.done_keys()
+        again = [trials[k] for k in batch.keys if k in trials and k not in done]
+        self._note(
+            f"batch {batch.batch_id}: {batch.model}: the provider no longer knows it (HTTP 404), marked lost; "
+            f"its {len(again)} trial{'s' if len(again) != 1 else ''} not stored submitted again"
+        )
+        admitted = [s for s in again if self._admit(s)]
+        try:
+            await _all(self._follow(b, trials, fresh=True) for b in await self._submit(batch.model, admitted))
+        finally:
+            done = self._store.done_keys()
+            for spec in admitted:
+                if spec.key not in done:
+                    self._release(spec.key)
 
     def _failed(self, batch: StoredBatch, state: BatchState) -> None:
         self._store.set_batch_state(batch.batch_id, "failed")
@@ -219,10 +319,12 @@ class BatchRun:
             f"{batch.model}: batch {batch.batch_id} failed as a whole ({state.message}); its {n} trial{'s were' if n != 1 else ' was'} "
             f"not answered (resume submits them again: longhaul resume {self._store.folder})"
         )
-        stop = RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n)
+        self._stop(RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n))
+
+    def _stop(self, stop: RunStop) -> None:
         self._store.add_stop(stop)
         self.stops.append(stop)
-        self._note(message)
+        self._note(stop.message)
 
     async def _verify(self, spec: TrialSpec, result: BatchResult, batch_id: str) -> TrialRecord:
         """The trial as the normal path would record it, from the batch's answer."""
@@ -234,3 +336,16 @@ class BatchRun:
             spec, _Answered(spec.model, result), task, task.params(spec.params), self._strategies[spec.strategy], settings
         )
         return record.model_copy(update={"batch_id": batch_id})
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Await them together; when one raises, the others are cancelled (not left running, as
+    `asyncio.gather` leaves them) before its error goes on."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

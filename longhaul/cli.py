@@ -3,8 +3,8 @@
 Exit codes: 0 done; 1 a check failed (a verified answer is not complete, an answer cannot fit its
 budget); 2 bad input (a one-line message naming the file, field or flag and what is allowed),
 including a run folder that cannot be made, read or written, or one another process is running;
-3 a run stopped a model whose key, permission or name was refused (401, 403, 404), one line per
-model; 4 a run's spend guard stopped it (`--max-cost`, `--max-output-tokens`); 130 interrupted
+3 a run stopped a model whose key, permission or name was refused (401, 403, 404), or whose batch
+failed (`run --batch`), one line per model; 4 a run's spend guard stopped it (`--max-cost`, `--max-output-tokens`); 130 interrupted
 (Ctrl-C), with one line (for a run: how to resume). After 3 or 4 the run is resumable. A JSONL batch judges every good line, gives each bad one an
 `error` record, and exits 2 if any line was bad, else 0.
 """
@@ -525,11 +525,12 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
 
 
 def _report_stops(stops: Sequence[RunStop]) -> int:
-    """One line a stop on stderr, and the exit code they give: 3 when a model was stopped by an
-    auth failure, 4 when only the spend guard stopped the run, 0 without a stop."""
+    """One line a stop on stderr, and the exit code they give: 3 when a provider stopped a model
+    (an auth failure, an output limit, a batch that failed or a batch API that did), 4 when only
+    the spend guard stopped the run, 0 without a stop."""
     for stop in stops:
         print(f"longhaul: {stop.message}", file=sys.stderr)
-    if any(stop.reason == "model_unavailable" for stop in stops):
+    if any(stop.reason in ("model_unavailable", "batch_failed") for stop in stops):
         return 3
     return 4 if stops else 0
 
@@ -618,6 +619,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from longhaul.dryrun import dry_run
         from longhaul.runner import check_limits
 
+        if args.batch:
+            from longhaul.batch import check_plan_batches
+
+            check_plan_batches(the_plan)  # as the real run refuses: one line, exit 2, before the table
         print(dry_run(the_plan, Path(args.prices) if args.prices else None, batch=args.batch))
         check_limits(the_plan)  # after the table: the refusal, one line, exit 2
         return 0

@@ -142,12 +142,14 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         one_in = count_tokens(SYSTEM + "\n" + template, judge) + excerpt_chars + 16
         return samples * one_in, samples * MAX_TOKENS
 
+    batched_trials = 0
     for cell, samples in planned:
         params = tasks[cell.task].params(cell.params)
         prompts, output_tokens, needed, exact = per_trial(cell.model, cell.task, params, cell.strategy)
         fits = needed <= budget_of(cell.model)
         cannot += 0 if fits else 1
         batched = batch and strategies[cell.strategy].graph is None
+        batched_trials += samples if batched else 0
         cost, value, cached_text, cached_value = cost_of(cell.model, samples, prompts, output_tokens, cell.strategy, batched)
         total_cost += value
         cached_cost += cached_value
@@ -220,7 +222,11 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
             "longest excerpt and a reply of its whole budget; only answers the detector is unsure of are)."
         )
     if batch:
-        lines.append("--batch: one-turn (direct) cells go through the providers' batch APIs, priced here at half; the others stream.")
+        searched = " and every search (its rounds depend on the results stored)" if the_plan.searches else ""
+        lines.append(
+            f"--batch: {batched_trials} trial{'s' if batched_trials != 1 else ''} of the fixed one-turn (direct) cells go through the "
+            f"providers' batch APIs, priced here at half; the other cells{searched} stream, at full price."
+        )
     if prices:
         lines.append(
             f"cost ceiling for the priced models: {total_cost:.2f} USD (an upper bound: every request spending its whole budget"

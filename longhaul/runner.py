@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from longhaul._version import __version__
-from longhaul.batch import BatchRun, Polling, batched, check_batch_models
+from longhaul.batch import BatchRun, Polling, batched, check_plan_batches
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
@@ -283,7 +283,7 @@ async def arun(
     check_keys(suite, env)  # a missing key stops the run here: no folder, no request
     check_limits(the_plan)  # so does a max_tokens above a model's known output limit
     if batch:
-        check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategy_map[s.strategy])}))
+        check_plan_batches(the_plan)
     guard = SpendGuard(limits, suite, task_map) if limits is not None and limits.active else None
     if resume is not None:
         store = RunStore.open(resume)
@@ -405,8 +405,16 @@ async def arun(
                     display.run_note,
                     polling or Polling(),
                     started=display.trial_started,
+                    admit=(lambda spec: guard.admit(spec, batch=True)) if guard is not None else (lambda spec: True),
+                    release=guard.release if guard is not None else (lambda key: None),
                 )
                 held = batches.held()
+                if the_plan.searches:
+                    # A search's next round is planned from its stored results: it cannot wait on a batch.
+                    display.run_note(
+                        "--batch: searches stream, at full price (each round depends on the results stored); "
+                        "only the fixed one-turn trials are batched"
+                    )
                 in_batches = [s for s in todo if s.key in held or batched(strategy_map[s.strategy])]
             batch_keys = {s.key for s in in_batches}
 

@@ -9,7 +9,8 @@ A trial's expected spend is the mean of the finished trials of its cell (model, 
 strategy; on a resume the stored ones count too). Before any of its cell has finished, it is one
 request answering in full: the prompt's tokens in, and out the tokens a complete answer needs
 (`needed_tokens`, as the dry run counts them) plus the thinking budget, at most `max_tokens`.
-The refusal judge's tokens are spent too: they count, at the judge's price.
+The refusal judge's tokens are spent too: they count, at the judge's price. A trial put in a
+provider batch (`run --batch`) is admitted before it is submitted, priced at the batch half price.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class SpendGuard:
         self._spent = _Spend()
         self._in_flight: dict[str, _Spend] = {}
         self._cells: dict[tuple[str, str, str, str], tuple[int, _Spend]] = {}
-        self._priors: dict[tuple[str, str, str, str], _Spend] = {}
+        self._priors: dict[tuple[tuple[str, str, str, str], bool], _Spend] = {}
         self.message: str | None = None
         """Set when the guard stopped the run: which limit, what was spent, what was projected."""
         self.refused = 0
@@ -88,10 +89,11 @@ class SpendGuard:
         """A trial stored by an earlier invocation: it informs the means, it is not spent now."""
         self._learn(record.spec, self._cost(record))
 
-    def admit(self, spec: TrialSpec) -> bool:
-        """May this trial start? If so it counts as in flight until `finished` or `release`."""
+    def admit(self, spec: TrialSpec, *, batch: bool = False) -> bool:
+        """May this trial start (`batch`: be put in a provider batch, priced at half)? If so it
+        counts as in flight until `finished` or `release`."""
         if self.message is None:
-            expected = self._expected(spec)
+            expected = self._expected(spec, batch)
             projected = _Spend(self._spent.cost, self._spent.output)
             for s in self._in_flight.values():
                 projected.add(s)
@@ -128,21 +130,21 @@ class SpendGuard:
             )
         return None
 
-    def _expected(self, spec: TrialSpec) -> _Spend:
+    def _expected(self, spec: TrialSpec, batch: bool) -> _Spend:
         cell = _cell(spec)
         if cell in self._cells:
             n, total = self._cells[cell]
             return _Spend(total.cost / n, round(total.output / n))
-        if cell not in self._priors:
+        if (cell, batch) not in self._priors:
             task = self._tasks[spec.task]
             params = task.params(spec.params)
             suite = self._suite
             output = min(suite.max_tokens, needed_tokens(task, params, spec.model) + (suite.thinking_budget or 0))
             prompt = count_tokens(task.prompt(params).text, spec.model)
             price = price_for(self._limits.prices, spec.model)
-            cost = 0.0 if price is None else cost_usd(price, Counts(input_tokens=prompt, output_tokens=output))
-            self._priors[cell] = _Spend(cost, output)
-        return self._priors[cell]
+            cost = 0.0 if price is None else cost_usd(price, Counts(input_tokens=prompt, output_tokens=output), batch=batch)
+            self._priors[cell, batch] = _Spend(cost, output)
+        return self._priors[cell, batch]
 
     def _learn(self, spec: TrialSpec, spend: _Spend) -> None:
         cell = _cell(spec)

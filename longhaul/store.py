@@ -82,10 +82,10 @@ class RunStop(BaseModel):
     reason: Literal["model_unavailable", "spend_guard", "batch_failed"]
     """`model_unavailable`: a model refused for good (401, 403, 404) and was sent nothing more;
     `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed; `batch_failed`: a
-    provider batch (`run --batch`) failed as a whole, its trials unanswered."""
+    provider batch (`run --batch`) failed as a whole, or the model's batch API failed, its trials unanswered."""
 
     model: str | None = None
-    """The model stopped (`model_unavailable` only)."""
+    """The model stopped (`model_unavailable`, `batch_failed`)."""
 
     message: str
     """The line printed when it stopped."""
@@ -107,9 +107,10 @@ class StoredBatch(BaseModel):
     keys: list[str]
     """The trial keys it holds (each request's custom_id)."""
 
-    state: Literal["submitted", "ended", "failed"]
+    state: Literal["submitted", "ended", "failed", "lost"]
     """`submitted`: its results are not all stored yet; `ended`: they are; `failed`: the batch failed
-    as a whole, and its trials, never answered, are for the next resume to submit again."""
+    as a whole, and its trials, never answered, are for the next resume to submit again; `lost`: the
+    provider no longer knew it (404), and its trials not stored were submitted again."""
 
     submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -306,7 +307,7 @@ class RunStore:
                 (batch.batch_id, batch.model, json.dumps(batch.keys), batch.state, batch.submitted_at.isoformat()),
             )
 
-    def set_batch_state(self, batch_id: str, state: Literal["ended", "failed"]) -> None:
+    def set_batch_state(self, batch_id: str, state: Literal["ended", "failed", "lost"]) -> None:
         with self._db:
             self._db.execute("UPDATE batches SET state = ? WHERE batch_id = ?", (state, batch_id))
 

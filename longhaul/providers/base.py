@@ -99,13 +99,7 @@ class Provider(ABC):
             return None
         status = self.unavailable.status
         if isinstance(self.unavailable, OutputLimitExceeded):
-            limit, asked = self.unavailable.limit, self.unavailable.asked
-            above = f"max_tokens {asked if asked is not None else '(as sent)'} is above its output limit"
-            above += f" of {limit:,} tokens" if limit is not None else ""
-            return (
-                f"HTTP 400, {above} (the provider's message); lower max_tokens in the suite, or give the model's limit"
-                ' in --model-limits FILE and set over_model_limit = "clamp"'
-            )
+            return output_limit_reason(self.unavailable)
         name = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, "")
         prefix = self.address.env_prefix
         if self.address.simulated:
@@ -278,6 +272,18 @@ def _number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
         if (m := pattern.search(text)) is not None:
             return int(m.group(1))
     return None
+
+
+def output_limit_reason(exc: OutputLimitExceeded) -> str:
+    """What stopped a model whose max_tokens the provider said was above its output limit, and
+    what to do: the same words for a streamed request and a batch's result."""
+    limit, asked = exc.limit, exc.asked
+    above = f"max_tokens {asked if asked is not None else '(as sent)'} is above its output limit"
+    above += f" of {limit:,} tokens" if limit is not None else ""
+    return (
+        f"HTTP 400, {above} (the provider's message); lower max_tokens in the suite, or give the model's limit"
+        ' in --model-limits FILE and set over_model_limit = "clamp"'
+    )
 
 
 def status_error(status: int, message: str, retry_after: float | None) -> Transient | ProviderError:

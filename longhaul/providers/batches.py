@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from longhaul.providers.request import Request, Usage
+from longhaul.providers.retry import ProviderError
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,29 @@ class BatchResult(BaseModel):
 
     error: str | None = None
     """The provider's message when the request failed, expired or was cancelled: an `error` trial."""
+
+    status: int | None = None
+    """The failed request's HTTP status (Anthropic's error type as its status), for `status_error`:
+    a 400 saying max_tokens is too large stops the model, as on the streamed path."""
+
+
+class BatchNotFound(ProviderError):
+    """The provider does not know the batch (HTTP 404 on a poll or its results): it expired, was
+    deleted, or lived on a server that is gone (a killed run's in-process sim)."""
+
+
+class NoBatchApi(ProviderError):
+    """The server has no batch endpoints (HTTP 404 at submission): Ollama, llama.cpp's server, LM Studio."""
+
+
+def api_failure(status: int | None, message: str, call: str, *, submitting: bool, where: str) -> ProviderError:
+    """A batch API call that failed after the SDK's own retries, as the one error `longhaul.batch`
+    acts on: a 404 at submission is a server without batches, a 404 later a batch it does not know."""
+    if status == 404:
+        if submitting:
+            return NoBatchApi(f"{where} has no Batch API (HTTP 404 on {call})")
+        return BatchNotFound(f"HTTP 404 on {call}: {message}")
+    return ProviderError(f"{'HTTP ' + str(status) if status is not None else 'no answer'} on {call}: {message}")
 
 
 class BatchApi(Protocol):

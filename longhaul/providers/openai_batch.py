@@ -11,14 +11,15 @@ through the streamed provider's `stop_reason`)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
 
 import openai
 from openai.types.responses import Response
 
 from longhaul.providers import openai_responses
 from longhaul.providers.address import Address, Endpoint
-from longhaul.providers.batches import BatchLimits, BatchResult, BatchState
+from longhaul.providers.batches import BatchLimits, BatchResult, BatchState, api_failure
 from longhaul.providers.openai_chat import TIMEOUT, effort
 from longhaul.providers.request import Request, Usage
 from longhaul.sim import FINGERPRINT, RESPONSE_ID_PREFIX
@@ -33,6 +34,8 @@ Api = Literal["chat", "responses"]
 
 URLS: dict[Api, Literal["/v1/chat/completions", "/v1/responses"]] = {"chat": "/v1/chat/completions", "responses": "/v1/responses"}
 """Each API's batch endpoint (a batch's `endpoint`, and each of its lines' `url`)."""
+
+T = TypeVar("T")
 
 
 class OpenAIBatch:
@@ -68,13 +71,27 @@ class OpenAIBatch:
                 body["reasoning_effort"] = effort(request.thinking_budget)
         return body
 
+    async def _call(self, call: str, pending: Awaitable[T], *, submitting: bool = False) -> T:
+        """One SDK call; its failure (after the SDK's retries) as `api_failure` names it."""
+        try:
+            return await pending
+        except openai.APIStatusError as exc:
+            raise api_failure(exc.status_code, exc.message, call, submitting=submitting, where=self._where()) from None
+        except openai.APIError as exc:  # no answer: a refused connection, a timeout
+            raise api_failure(None, f"{type(exc).__name__}: {exc}", call, submitting=submitting, where=self._where()) from None
+
+    def _where(self) -> str:
+        return f"{self.address.text} at {self._client.base_url}"
+
     async def submit(self, lines: list[bytes]) -> str:
-        upload = await self._client.files.create(file=("longhaul-batch.jsonl", b"".join(lines)), purpose="batch")
-        batch = await self._client.batches.create(completion_window="24h", endpoint=URLS[self.api], input_file_id=upload.id)
+        files = self._client.files.create(file=("longhaul-batch.jsonl", b"".join(lines)), purpose="batch")
+        upload = await self._call("POST /v1/files", files, submitting=True)
+        created = self._client.batches.create(completion_window="24h", endpoint=URLS[self.api], input_file_id=upload.id)
+        batch = await self._call("POST /v1/batches", created, submitting=True)
         return batch.id
 
     async def poll(self, batch_id: str) -> BatchState:
-        batch = await self._client.batches.retrieve(batch_id)
+        batch = await self._call(f"GET /v1/batches/{batch_id}", self._client.batches.retrieve(batch_id))
         counts = batch.request_counts
         done, failed, total = (counts.completed + counts.failed, counts.failed, counts.total) if counts else (0, 0, 0)
         if batch.status in _PENDING:
@@ -86,11 +103,11 @@ class OpenAIBatch:
         return BatchState(status="ended", raw_status=batch.status, done=done, failed=failed, total=total)
 
     async def results(self, batch_id: str) -> list[BatchResult]:
-        batch = await self._client.batches.retrieve(batch_id)
+        batch = await self._call(f"GET /v1/batches/{batch_id}", self._client.batches.retrieve(batch_id))
         out: list[BatchResult] = []
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
-                content = await self._client.files.content(file_id)
+                content = await self._call(f"GET /v1/files/{file_id}/content", self._client.files.content(file_id))
                 out += [_result(json.loads(line), self.api) for line in content.text.splitlines() if line.strip()]
         return out
 
@@ -115,7 +132,11 @@ def _result(line: dict[str, Any], api: Api) -> BatchResult:
         message = error.get("message") if isinstance(error, dict) else str(error)
         code = error.get("code") if isinstance(error, dict) else None
         where = f"HTTP {status}" if isinstance(status, int) else str(code or "error")
-        return BatchResult(custom_id=custom_id, error=f"batch request failed: {where}: {message or 'no message'}")
+        return BatchResult(
+            custom_id=custom_id,
+            error=f"batch request failed: {where}: {message or 'no message'}",
+            status=status if isinstance(status, int) else None,
+        )
     if api == "responses":
         return _response_result(custom_id, body)
     choice = (body.get("choices") or [{}])[0]

@@ -12,7 +12,8 @@ create, as OpenAI refuses an endpoint it does not batch), and each line is answe
 `url` names. A line whose `url` is not the batch's endpoint (mixed, or unknown) fails the batch in
 validation, as OpenAI's does: the batch is `failed`, none of its requests run, and `errors` names
 each such line (`invalid_url`, its line number, `param: url`), as OpenAI's batch validation reports
-it and OpenAI-compatible servers (llama-stack's reference batches) copy it. State (files,
+it and OpenAI-compatible servers (llama-stack's reference batches) copy it; so does a line for a
+profile with `batch=fail` (a batch that fails as a whole, for tests). State (files,
 batches) is per server and in memory: a new server knows none of an old one's batches.
 """
 
@@ -28,6 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from longhaul.errors import BadInput
+from longhaul.sim.profiles import parse_profile
+
 if TYPE_CHECKING:
     from longhaul.sim.server import Wire
 
@@ -39,6 +43,14 @@ _ENDPOINTS: dict[Any, Wire] = {"/v1/chat/completions": "openai", "/v1/responses"
 """The OpenAI batch endpoints the sim serves, and the wire each line of one is answered on."""
 
 _MISMATCH = "The URL provided for this request ({url!r}) does not match the batch endpoint ({endpoint})."
+
+
+def _fails_batches(model: str) -> bool:
+    """The line's model is a profile with `batch=fail` (an unknown one is answered per request, as ever)."""
+    try:
+        return parse_profile(model).batch == "fail"
+    except BadInput:
+        return False
 
 
 class _ApiError(Exception):
@@ -214,6 +226,16 @@ class SimBatches:
                 {"code": "invalid_url", "line": n, "param": "url", "message": _MISMATCH.format(url=line.get("url"), endpoint=endpoint)}
                 for n, line in enumerate(lines, 1)
                 if line.get("url") != endpoint
+            ]
+            errors += [
+                {
+                    "code": "batch_failed",
+                    "line": n,
+                    "param": "body.model",
+                    "message": f"the batch failed (simulated: {model} has batch=fail)",
+                }
+                for n, model in enumerate((str((line.get("body") or {}).get("model")) for line in lines), 1)
+                if _fails_batches(model)
             ]
         except _ApiError as exc:
             return _error_response(exc, "openai")

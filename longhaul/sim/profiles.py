@@ -80,6 +80,10 @@ class Profile(BaseModel):
     context: int | None = Field(None, ge=1)
     """The model's context window (prompt and output), for the limits check; None: not known."""
 
+    batch: Literal["run", "fail"] = "run"
+    """`fail`: an OpenAI batch holding a request for this model fails as a whole in validation
+    (none of its requests run), as a provider's batch can fail; for tests of a failed batch."""
+
     cache_min: int = Field(1024, ge=1)
     """The shortest prompt prefix its prompt caches keep (`prompt_cache.py`): OpenAI's automatic cache
     and Anthropic's `cache_control` breakpoints both document 1,024 tokens (Anthropic's Sonnet and Opus);

@@ -88,6 +88,14 @@ class _ApiError(Exception):
         self.status, self.kind, self.headers = status, kind, dict(headers or {})
 
 
+def _check_output_limit(turn: _Turn, wire: Wire) -> None:
+    """A max_tokens above the profile's `max_output`: the provider refuses the request before
+    answering, whatever faults it has, streamed or in a batch alike."""
+    limit = turn.profile.max_output
+    if limit is not None and turn.max_tokens is not None and turn.max_tokens > limit:
+        raise _ApiError(400, "invalid_request_error", too_large(wire, turn.max_tokens, limit, turn.model))
+
+
 class SimServer:
     """The aiohttp application and the little state it keeps: arrivals per request body, so that
     fault draws are reproducible and a retried request can draw differently from the first."""
@@ -146,10 +154,7 @@ class SimServer:
             return web.Response(status=499, reason="Client Closed Request")
         try:
             turn = _parse(raw, wire)
-            limit = turn.profile.max_output
-            if limit is not None and turn.max_tokens is not None and turn.max_tokens > limit:
-                # The provider refuses the request before answering, whatever faults it has.
-                raise _ApiError(400, "invalid_request_error", too_large(wire, turn.max_tokens, limit, turn.model))
+            _check_output_limit(turn, wire)
             fault = self._draw_fault(turn.profile, raw)
             if fault is not None and fault.isdigit():
                 raise _fault_error(int(fault), turn.profile, wire)
@@ -174,6 +179,7 @@ class SimServer:
         self.requests += 1
         try:
             turn = _parse(raw, wire)
+            _check_output_limit(turn, wire)
             fault = self._draw_fault(turn.profile, raw)
             if fault is not None and fault.isdigit():
                 raise _fault_error(int(fault), turn.profile, wire)
