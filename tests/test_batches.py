@@ -25,7 +25,7 @@ from longhaul.providers.openai_batch import OpenAIBatch
 from longhaul.providers.request import Request, Usage
 from longhaul.runner import arun, plan, resume_plan
 from longhaul.sim.server import start
-from longhaul.store import RunStore
+from longhaul.store import RunStore, StoredBatch
 from longhaul.strategy import Settings
 from longhaul.trial import TrialSpec, run_trial
 
@@ -372,3 +372,221 @@ def test_the_sim_refuses_a_batch_endpoint_it_does_not_serve_at_create(tmp_path):
             await sim.aclose()
 
     asyncio.run(scenario())
+
+
+# -- the batch path's failures (issue 19's review) -------------------------------------------------------
+
+
+def test_a_stored_batch_the_provider_no_longer_knows_is_marked_lost_and_its_trials_submitted_again_while_others_are_polled(tmp_path):
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        env = openai_env(sim.url)
+        try:
+            models = ["openai/lazy?k=15", "openai/diligent"]
+            the_plan = plan(suite(tmp_path, models, ["direct"], samples=3))
+            notes = Notes()
+            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
+            await notes.submitted.wait()
+            run.cancel()  # a crash once the first batch id is stored
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            store = RunStore.open(tmp_path / "run")
+            (known,) = store.batches()
+            # the other model's batch lived on a server that is gone: this one never heard of it
+            gone = [s.key for s in the_plan.trials if s.model != known.model]
+            store.add_batch(
+                StoredBatch(batch_id="batch_gone", model=next(m for m in models if m != known.model), keys=gone, state="submitted")
+            )
+            store.close()
+
+            notes = Notes()
+            result = await arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant(), env=env, display=notes)
+            assert result.stored == 6 and not result.interrupted and result.stops == []
+            assert {t.outcome for t in result.trials} == {"wont_do", "complete"}  # no error trial: none was answered by the lost batch
+            assert sim.server.batches.created == 2  # the known batch polled, the lost one's trials submitted once
+            store = RunStore.open(tmp_path / "run")
+            states = {b.batch_id: b.state for b in store.batches()}
+            store.close()
+            assert states[known.batch_id] == "ended" and states["batch_gone"] == "lost"
+            assert sorted(states.values()) == ["ended", "ended", "lost"]
+            (line,) = [n for n in notes.notes if "batch_gone" in n]
+            assert "no longer knows it (HTTP 404)" in line and "its 3 trials not stored submitted again" in line
+        finally:
+            await sim.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_api_that_fails_stops_that_model_alone_with_a_line_and_exit_3_while_other_models_finish(tmp_path, monkeypatch):
+    from longhaul.cli import _report_stops
+    from longhaul.sim.batches import SimBatches
+
+    retrieve = SimBatches._openai_retrieve
+
+    async def forbidden_for_lazy(self: SimBatches, request: Any) -> Any:
+        batch = self._batches.get(request.match_info["id"])
+        if batch is not None and any(b'"lazy' in body for _, body, _ in batch.requests):
+            from aiohttp import web
+
+            return web.json_response({"error": {"message": "no access to batches", "type": "permission_error"}}, status=403)
+        return await retrieve(self, request)
+
+    async def scenario() -> None:
+        monkeypatch.setattr(SimBatches, "_openai_retrieve", forbidden_for_lazy)  # before the server binds its routes
+        sim = await start(Catalog().tasks)
+        try:
+            the_plan = plan(suite(tmp_path, ["openai/lazy?k=15", "openai/diligent"], ["direct"], samples=3))
+            result = await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=openai_env(sim.url))
+        finally:
+            await sim.aclose()
+        assert [t.spec.model for t in result.trials] == ["openai/diligent"] * 3
+        (stop,) = result.stops
+        assert stop.reason == "batch_failed" and stop.model == "openai/lazy?k=15" and stop.not_sent == 3
+        assert "its batch API failed (HTTP 403 on GET /v1/batches/" in stop.message and "no access to batches" in stop.message
+        assert "longhaul resume" in stop.message
+        assert _report_stops(result.stops) == 3
+
+    asyncio.run(scenario())
+
+
+def test_a_server_without_batch_endpoints_is_one_line_of_bad_input_and_nothing_is_stored(tmp_path):
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        try:
+            # a base URL under which nothing is served: no /v1/files, as Ollama or llama.cpp's server
+            env = {"OLLAMA_API_KEY": "none", "OLLAMA_BASE_URL": sim.root + "/elsewhere/v1"}
+            the_plan = plan(suite(tmp_path, ["openai-api/ollama/diligent"], ["direct"], samples=2))
+            with pytest.raises(BadInput) as raised:
+                await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=env)
+        finally:
+            await sim.aclose()
+        message = str(raised.value)
+        assert "\n" not in message and message.startswith("--batch: openai-api/ollama/diligent at ")
+        assert "/elsewhere/v1/ has no Batch API (HTTP 404 on POST /v1/files); run it without --batch" in message
+        store = RunStore.open(tmp_path / "run")
+        try:
+            assert store.count() == 0 and store.batches() == [] and store.manifest.stops == []
+        finally:
+            store.close()
+
+    asyncio.run(scenario())
+
+
+def test_batched_trials_are_admitted_by_the_spend_guard_priced_at_half_and_those_refused_are_not_submitted(tmp_path):
+    from longhaul.pricing import Price
+    from longhaul.spend import SpendGuard, SpendLimits
+
+    the_plan = plan(suite(tmp_path, ["openai/gpt-4.1"], ["direct"], samples=1))
+    (spec,) = the_plan.trials
+    price = Price(input=2.0, output=8.0)
+
+    def guard(cap: float) -> SpendGuard:
+        return SpendGuard(SpendLimits(max_cost=cap, prices={"openai/gpt-4.1": price}), the_plan.suite, the_plan.catalog.tasks)
+
+    probe = guard(1000.0)
+    assert probe.admit(spec)
+    full = probe._in_flight[spec.key].cost
+    assert full > 0
+    between = full * 0.75
+    assert not guard(between).admit(spec)  # streamed: the full price passes the cap
+    assert guard(between).admit(spec, batch=True)  # batched: half of it does not
+
+    # through a run: the guard's limit admits some of a batch's trials; the others are never sent
+    from longhaul.spend import SpendLimits as Limits
+
+    result = asyncio.run(
+        arun(
+            plan(suite(tmp_path, ["sim/diligent"], ["direct"], samples=8)),
+            out=tmp_path / "run",
+            batch=True,
+            polling=instant(),
+            limits=Limits(max_output_tokens=600),
+        )
+    )
+    assert 0 < result.stored < 8
+    (stop,) = result.stops
+    assert stop.reason == "spend_guard" and stop.not_sent == 8 - result.stored
+    assert all(t.batch_id is not None for t in result.trials)
+
+
+@pytest.mark.parametrize("wire", ["openai-api/local", "anthropic"])
+def test_max_tokens_too_large_in_a_batch_stops_the_model_as_the_streamed_path_does(tmp_path, wire):
+    """The sim's batch reply applies the profile's max_output as its streamed handler does; the
+    result's 400 is read by `status_error`: that model's trials stay missing, one stop names the limit."""
+
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        env = {"LOCAL_API_KEY": "k", "LOCAL_BASE_URL": sim.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": sim.root}
+        try:
+            limited = f"{wire}/diligent?max_output=500"
+            the_plan = plan(suite(tmp_path, [limited, f"{wire}/diligent"], ["direct"], samples=3))
+            return await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=env)
+        finally:
+            await sim.aclose()
+
+    result = asyncio.run(scenario())
+    assert {t.spec.model for t in result.trials} == {f"{wire}/diligent"} and result.stored == 3
+    (stop,) = result.stops
+    assert stop.reason == "model_unavailable" and stop.model == f"{wire}/diligent?max_output=500" and stop.not_sent == 3
+    assert "max_tokens 3000 is above its output limit of 500 tokens" in stop.message and "longhaul resume" in stop.message
+
+
+def test_a_batch_that_fails_as_a_whole_is_a_stop_with_exit_3_and_the_sim_can_fail_one(tmp_path):
+    from longhaul.cli import _report_stops
+
+    the_plan = plan(suite(tmp_path, ["sim/diligent?batch=fail", "sim/diligent"], ["direct"], samples=2))
+    result = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant()))
+    assert [t.spec.model for t in result.trials] == ["sim/diligent"] * 2
+    (stop,) = result.stops
+    assert stop.reason == "batch_failed" and stop.model == "sim/diligent?batch=fail" and stop.not_sent == 2
+    assert "failed as a whole (batch_failed (line 1): the batch failed (simulated" in stop.message
+    assert _report_stops(result.stops) == 3
+
+
+def test_a_new_batch_is_first_polled_after_pollings_first_wait(tmp_path, monkeypatch):
+    events: list[str] = []
+    poll = OpenAIBatch.poll
+
+    async def recorded_poll(self: OpenAIBatch, batch_id: str) -> Any:
+        events.append("poll")
+        return await poll(self, batch_id)
+
+    class Sleep(Recorded):
+        async def __call__(self, seconds: float) -> None:
+            events.append(f"sleep {seconds:g}")
+            await super().__call__(seconds)
+
+    monkeypatch.setattr(OpenAIBatch, "poll", recorded_poll)
+    asyncio.run(
+        arun(
+            plan(suite(tmp_path, ["sim/diligent"], ["direct"], samples=1)),
+            out=tmp_path / "run",
+            batch=True,
+            polling=Polling(first=10.0, sleep=Sleep()),
+        )
+    )
+    assert events[:2] == ["sleep 10", "poll"]
+
+
+def test_dry_run_with_batch_refuses_a_local_model_as_the_run_does_and_says_searches_stream(tmp_path, capsys):
+    from longhaul.cli import main
+
+    assert main(["run", "local-demo", "--batch", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a local llama.cpp model, which has no batch API; run it without --batch" in err[0]
+
+    searched = plan(Path(__file__).parent.parent / "tasks" / "illusion-search.toml", models=["openai/gpt-4.1"])
+    text = dry_run(searched, None, batch=True)
+    assert "--batch: 0 trials of the fixed one-turn (direct) cells go through the providers' batch APIs" in text
+    assert "every search (its rounds depend on the results stored) stream, at full price" in text
+
+
+def test_a_batch_run_of_a_search_suite_says_once_that_searches_stream(tmp_path):
+    notes = Notes()
+    path = tmp_path / "search.toml"
+    path.write_text(
+        'name = "s"\nmodels = ["sim/diligent"]\nstrategies = ["direct"]\nmax_tokens = 3000\n\n'
+        '[[tasks]]\ntask = "french_numbers"\nstart = 0\n[tasks.search]\nparam = "end"\nlow = 10\nhigh = 40\nsamples = 1\nmax_samples = 1\n'
+    )
+    asyncio.run(arun(plan(path), out=tmp_path / "run", batch=True, polling=instant(), display=notes))
+    assert sum("searches stream" in n for n in notes.notes) == 1
