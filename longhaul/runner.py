@@ -415,7 +415,10 @@ async def arun(
                         "--batch: searches stream, at full price (each round depends on the results stored); "
                         "only the fixed one-turn trials are batched"
                     )
-                in_batches = [s for s in todo if s.key in held or batched(strategy_map[s.strategy])]
+                # A resume without --batch batches the models that had batches, and only those: a
+                # model left out (its server has no batch API, say) streams as the message said it would.
+                had = {b.model for b in store.batches()}
+                in_batches = [s for s in todo if s.key in held or (batched(strategy_map[s.strategy]) and (batch or s.model in had))]
             batch_keys = {s.key for s in in_batches}
 
             async def worker(pending: Iterator[TrialSpec]) -> None:

@@ -472,6 +472,36 @@ def test_a_server_without_batch_endpoints_is_one_line_of_bad_input_and_nothing_i
     asyncio.run(scenario())
 
 
+def test_a_resume_without_batch_streams_the_model_whose_server_has_no_batch_api_and_polls_the_others(tmp_path):
+    # Decided first: the --batch run batches sim/diligent and stops on the server without a batch
+    # API (bad input); a plain resume then collects nothing new from batches for sim/diligent (its
+    # batch is done) and streams the other model's trials, as the message said to.
+    async def scenario() -> tuple[set[str | None], set[str | None], int]:
+        sim = await start(Catalog().tasks)
+        try:
+            env = {"OLLAMA_API_KEY": "none", "OLLAMA_BASE_URL": sim.root + "/elsewhere/v1"}
+            the_plan = plan(suite(tmp_path, ["sim/diligent", "openai-api/ollama/diligent"], ["direct"], samples=2))
+            with pytest.raises(BadInput):
+                await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=env)
+            env["OLLAMA_BASE_URL"] = sim.url  # the server answers chat completions, not batches
+            await arun(the_plan, resume=tmp_path / "run", polling=instant(), env=env)
+        finally:
+            await sim.aclose()
+        store = RunStore.open(tmp_path / "run")
+        try:
+            trials = list(store.trials())
+            sim_ids = {t.batch_id for t in trials if t.spec.model == "sim/diligent"}
+            other_ids = {t.batch_id for t in trials if t.spec.model != "sim/diligent"}
+            return sim_ids, other_ids, len(trials)
+        finally:
+            store.close()
+
+    sim_ids, other_ids, n = asyncio.run(scenario())
+    assert n == 4
+    assert None not in sim_ids  # batched in the first run
+    assert other_ids == {None}  # streamed on resume
+
+
 def test_batched_trials_are_admitted_by_the_spend_guard_priced_at_half_and_those_refused_are_not_submitted(tmp_path):
     from longhaul.pricing import Price
     from longhaul.spend import SpendGuard, SpendLimits
