@@ -384,7 +384,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from longhaul.ask import ask
+    from longhaul.ask import ask, summary_line
     from longhaul.catalog import Catalog
 
     catalog = Catalog(args.tasks_dir)
@@ -413,11 +413,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
     else:
         if result.completion is not None:
-            c = result.completion
-            print(
-                f"\n--- {c.model}{' (simulated)' if c.simulated else ''}: stop {c.stop_reason} ({c.raw_stop_reason}), "
-                f"{c.usage.input_tokens} in / {c.usage.output_tokens} out, {c.attempts} attempt(s), {c.seconds:.2f} s"
-            )
+            print(f"\n{summary_line(result.completion)}")
         _print_verdict(result.verdict, sys.stdout)
     return 0 if result.verdict.outcome == "complete" else 1
 
