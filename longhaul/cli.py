@@ -340,17 +340,18 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_profiles(args: argparse.Namespace) -> int:
-    from longhaul.sim.profiles import PROFILES, Profile
+    from longhaul.sim.profiles import PROFILES, Profile, common_parameters
 
     for name, profile in PROFILES.items():
         own = [f for f in profile.model_fields if f not in Profile.model_fields]
         params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
         print(f"{name:12} {profile.summary}{params}")
-    print(
-        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1 (also 401, 403, 404),"
-        "\nretry_after=1, stall=2 and api=chat (api=responses: reached over OpenAI's Responses API), e.g. sim/lazy?k=20&faults=429:0.1."
-        "\nAnswers are simulations, not measurements."
-    )
+    print("\nEvery profile also takes (default after the name), e.g. sim/lazy?k=20&faults=429:0.1&max_output=4096&api=responses:")
+    rows = common_parameters()
+    width = max(len(f"{name}={default}") for name, default, _ in rows)
+    for name, default, sentence in rows:
+        print(f"  {f'{name}={default}':{width}}  {sentence}")
+    print("Answers are simulations, not measurements.")
     return 0
 
 

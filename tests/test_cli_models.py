@@ -16,7 +16,7 @@ import pytest
 
 from longhaul.ask import _Echo, summary_line
 from longhaul.providers import Completion, Usage
-from longhaul.sim.profiles import PROFILES
+from longhaul.sim.profiles import PROFILES, Profile
 
 
 def cli(*args: str, env=None) -> subprocess.CompletedProcess[str]:
@@ -29,6 +29,15 @@ def test_profiles_are_listed_one_line_each():
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip() and line.split()[0] in PROFILES}
     assert set(lines) == set(PROFILES)
     assert "simulations" in out and "api=responses" in out  # the sim over OpenAI's Responses API, without a key
+
+
+def test_profiles_list_every_common_parameter_from_the_model():
+    out = cli("sim", "profiles").stdout
+    common = out.split("Every profile also takes", 1)[1].splitlines()
+    listed = {line.split("=")[0].strip() for line in common if line.startswith("  ")}
+    assert listed == set(Profile.model_fields)  # generated: a new field is listed, with its default
+    assert any(line.split()[0] == "cache_min=1024" for line in common if line.strip())
+    assert any("max_output=none" in line and "output limit" in line for line in common)
 
 
 @pytest.mark.slow
