@@ -686,6 +686,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     paths = write_report(run_dir, Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, catalog)
     for kind, path in paths.items():
         print(f"{kind:4} {path}")
+    if args.prices:
+        from longhaul.pricing import unpriced_line
+        from longhaul.report.results import Results
+
+        # The line report.html has beside its costs, where it is read now: a key that matches no model is an easy slip.
+        unpriced = Results.model_validate_json(paths["json"].read_text(encoding="utf-8")).unpriced
+        if line := unpriced_line(set(unpriced), file_given=True):
+            print(f"longhaul report: {line}", file=sys.stderr)
     return 0
 
 

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from longhaul.pricing import Counts, Price, cost_usd, full_input_line, price_for, read_prices
+from longhaul.pricing import Counts, Price, cost_usd, full_input_line, price_for, read_prices, unpriced_line
 from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
 __all__ = ["Price", "cached_estimate", "ceiling_counts", "dry_run", "read_prices"]
@@ -233,8 +233,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         )
         if line := full_input_line(full_input):
             lines.append(line)
-    if unpriced:
-        lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
+    if line := unpriced_line(unpriced, file_given=prices_path is not None):
+        lines.append(line)
     return "\n".join(lines)
 
 

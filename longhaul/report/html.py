@@ -20,7 +20,7 @@ from html import escape
 
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
-from longhaul.pricing import full_input_line
+from longhaul.pricing import full_input_line, unpriced_line
 from longhaul.providers.local_model import local_label
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
@@ -411,6 +411,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "model behaviour. Costs count every trial. Max_tokens sent: each request's output limit (the suite's, or the model's own "
         "where the suite clamps to it), the budget a budget verdict means."
         + (f" {escape(line)}" if (line := full_input_line(set(r.priced_at_full_input))) else "")
+        + (f" {escape(line)}" if (line := unpriced_line(set(r.unpriced), file_given=True)) else "")
         + "</p>"
     )
     out.append(
