@@ -72,6 +72,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     lines = [
         f"suite {suite.name}{shard}: {len(planned)} cells, {len(the_plan.trials)} trials; nothing is sent.",
         f"per request: max_tokens {suite.max_tokens}"
+        # Where a model's limit is lower, the header's figure is not what it is sent: say why, and where it is.
+        + (' (the suite\'s; clamped per model below: over_model_limit = "clamp")' if any(f.clamped for f in the_plan.fits) else "")
         + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
         + f"; agent strategies take at most {suite.max_turns} turns.",
         "model limits (output, and context: the longest first prompt + max_tokens):",
@@ -153,7 +155,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         cached_cost += cached_value
         row = (
             f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
-            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |" + (f" {cached_text} |" if prices else "")
+            f" | {_fits(fits, strategies[cell.strategy].single_turn)} | {cost} |" + (f" {cached_text} |" if prices else "")
         )
         if judge:
             j_in, j_out = judge_bound(cell.task, params, samples)
@@ -236,6 +238,14 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     if line := unpriced_line(unpriced, file_given=prices_path is not None):
         lines.append(line)
     return "\n".join(lines)
+
+
+def _fits(fits: bool, single_turn: bool) -> str:
+    """The fits column: a multi-turn strategy's later requests may finish what one cannot hold (not
+    a failure); a single-turn strategy has only the one."""
+    if fits:
+        return "yes"
+    return "NO: needs more budget" if single_turn else "no: not in one request"
 
 
 def _span(values: list[int]) -> str:
