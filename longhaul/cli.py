@@ -340,17 +340,18 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_profiles(args: argparse.Namespace) -> int:
-    from longhaul.sim.profiles import PROFILES, Profile
+    from longhaul.sim.profiles import PROFILES, Profile, common_parameters
 
     for name, profile in PROFILES.items():
         own = [f for f in profile.model_fields if f not in Profile.model_fields]
         params = f" [{', '.join(f'{f}={profile.model_fields[f].default}' for f in own)}]" if own else ""
         print(f"{name:12} {profile.summary}{params}")
-    print(
-        "\nEvery profile also takes seed=0, speed=<tokens/s>, faults=429:0.1,500:0.05,cut:0.05,slow:0.1 (also 401, 403, 404),"
-        "\nretry_after=1, stall=2 and api=chat (api=responses: reached over OpenAI's Responses API), e.g. sim/lazy?k=20&faults=429:0.1."
-        "\nAnswers are simulations, not measurements."
-    )
+    print("\nEvery profile also takes (default after the name), e.g. sim/lazy?k=20&faults=429:0.1&max_output=4096&api=responses:")
+    rows = common_parameters()
+    width = max(len(f"{name}={default}") for name, default, _ in rows)
+    for name, default, sentence in rows:
+        print(f"  {f'{name}={default}':{width}}  {sentence}")
+    print("Answers are simulations, not measurements.")
     return 0
 
 
@@ -384,7 +385,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from longhaul.ask import ask
+    from longhaul.ask import ask, summary_line
     from longhaul.catalog import Catalog
 
     catalog = Catalog(args.tasks_dir)
@@ -413,11 +414,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
     else:
         if result.completion is not None:
-            c = result.completion
-            print(
-                f"\n--- {c.model}{' (simulated)' if c.simulated else ''}: stop {c.stop_reason} ({c.raw_stop_reason}), "
-                f"{c.usage.input_tokens} in / {c.usage.output_tokens} out, {c.attempts} attempt(s), {c.seconds:.2f} s"
-            )
+            print(f"\n{summary_line(result.completion)}")
         _print_verdict(result.verdict, sys.stdout)
     return 0 if result.verdict.outcome == "complete" else 1
 
@@ -694,6 +691,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     paths = write_report(run_dir, Path(args.out) if args.out else None, Path(args.prices) if args.prices else None, catalog)
     for kind, path in paths.items():
         print(f"{kind:4} {path}")
+    if args.prices:
+        from longhaul.pricing import unpriced_line
+        from longhaul.report.results import Results
+
+        # The line report.html has beside its costs, where it is read now: a key that matches no model is an easy slip.
+        unpriced = Results.model_validate_json(paths["json"].read_text(encoding="utf-8")).unpriced
+        if line := unpriced_line(set(unpriced), file_given=True):
+            print(f"longhaul report: {line}", file=sys.stderr)
     return 0
 
 

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from longhaul.pricing import Counts, Price, cost_usd, full_input_line, price_for, read_prices
+from longhaul.pricing import Counts, Price, cost_usd, full_input_line, price_for, read_prices, unpriced_line
 from longhaul.tokens import count_tokens, encoding_name_for, needed_tokens
 
 __all__ = ["Price", "cached_estimate", "ceiling_counts", "dry_run", "read_prices"]
@@ -72,6 +72,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
     lines = [
         f"suite {suite.name}{shard}: {len(planned)} cells, {len(the_plan.trials)} trials; nothing is sent.",
         f"per request: max_tokens {suite.max_tokens}"
+        # Where a model's limit is lower, the header's figure is not what it is sent: say why, and where it is.
+        + (' (the suite\'s; clamped per model below: over_model_limit = "clamp")' if any(f.clamped for f in the_plan.fits) else "")
         + (f", of which thinking up to {suite.thinking_budget}" if suite.thinking_budget else "")
         + f"; agent strategies take at most {suite.max_turns} turns.",
         "model limits (output, and context: the longest first prompt + max_tokens):",
@@ -155,7 +157,7 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         cached_cost += cached_value
         row = (
             f"| {cell.model} | {cell.task} | {cell.size} | {cell.strategy} | {samples} | {needed:,}{'' if exact else ' (est.)'}"
-            f" | {'yes' if fits else 'NO: needs more turns or budget'} | {cost} |" + (f" {cached_text} |" if prices else "")
+            f" | {_fits(fits, strategies[cell.strategy].single_turn)} | {cost} |" + (f" {cached_text} |" if prices else "")
         )
         if judge:
             j_in, j_out = judge_bound(cell.task, params, samples)
@@ -239,9 +241,17 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
         )
         if line := full_input_line(full_input):
             lines.append(line)
-    if unpriced:
-        lines.append(f"no price given for: {', '.join(sorted(unpriced))} (longhaul does not guess prices; pass --prices FILE).")
+    if line := unpriced_line(unpriced, file_given=prices_path is not None):
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _fits(fits: bool, single_turn: bool) -> str:
+    """The fits column: a multi-turn strategy's later requests may finish what one cannot hold (not
+    a failure); a single-turn strategy has only the one."""
+    if fits:
+        return "yes"
+    return "NO: needs more budget" if single_turn else "no: not in one request"
 
 
 def _span(values: list[int]) -> str:

@@ -109,6 +109,17 @@ def full_input_line(models: set[str]) -> str | None:
     )
 
 
+def unpriced_line(models: set[str], file_given: bool) -> str | None:
+    """The one line that says which models have no price, the same in the dry run and the report:
+    a key matches only the exact address, so `openai/lazy` prices no `openai/lazy?k=50`."""
+    if not models:
+        return None
+    return (
+        f"no price given for: {', '.join(sorted(models))} (a price key is the exact model address, query string included; "
+        f"longhaul does not guess prices{'' if file_given else '; pass --prices FILE'})."
+    )
+
+
 def read_prices(path: Path) -> dict[str, Price]:
     """A price file, by model address; a bad one is `BadInput` naming the file, the model and the field."""
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +14,9 @@ import sys
 import openai
 import pytest
 
-from longhaul.sim.profiles import PROFILES
+from longhaul.ask import _Echo, summary_line
+from longhaul.providers import Completion, Usage
+from longhaul.sim.profiles import PROFILES, Profile
 
 
 def cli(*args: str, env=None) -> subprocess.CompletedProcess[str]:
@@ -25,6 +29,15 @@ def test_profiles_are_listed_one_line_each():
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip() and line.split()[0] in PROFILES}
     assert set(lines) == set(PROFILES)
     assert "simulations" in out and "api=responses" in out  # the sim over OpenAI's Responses API, without a key
+
+
+def test_profiles_list_every_common_parameter_from_the_model():
+    out = cli("sim", "profiles").stdout
+    common = out.split("Every profile also takes", 1)[1].splitlines()
+    listed = {line.split("=")[0].strip() for line in common if line.startswith("  ")}
+    assert listed == set(Profile.model_fields)  # generated: a new field is listed, with its default
+    assert any(line.split()[0] == "cache_min=1024" for line in common if line.strip())
+    assert any("max_output=none" in line and "output limit" in line for line in common)
 
 
 @pytest.mark.slow
@@ -97,3 +110,49 @@ def test_sim_serve_on_a_taken_port_is_exit_2():
         s.listen()
         r = cli("sim", "serve", "--port", str(s.getsockname()[1]))
     assert r.returncode == 2 and "--host/--port" in r.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_ask_echoes_thinking_apart_from_the_answer(terminal, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = _Terminal() if terminal else io.StringIO()
+    echo = _Echo(out)
+    for kind, text in [("thinking", "Let me "), ("thinking", "count."), ("text", "1\n"), ("text", "2\n")]:
+        echo.delta(kind, text)
+    dim = "\x1b[2m"
+    assert out.getvalue() == (
+        f"--- thinking ---\n{dim}Let me \x1b[0m{dim}count.\x1b[0m\n--- answer ---\n1\n2\n"
+        if terminal
+        else "--- thinking ---\nLet me count.\n--- answer ---\n1\n2\n"
+    )
+    plain = io.StringIO()
+    _Echo(plain).delta("text", "1\n")  # no thinking: the answer as it is, no headings
+    assert plain.getvalue() == "1\n"
+
+
+def test_ask_summary_line_gives_thinking_and_cached_tokens_where_reported():
+    def line(**usage: int | None) -> str:
+        return summary_line(Completion(model="m", answer="", stop_reason="end_turn", raw_stop_reason="stop", usage=Usage(**usage)))
+
+    assert "1,200 in (1,024 cached) / 600 out (315 thinking)," in line(
+        input_tokens=1200, cached_input_tokens=1024, output_tokens=600, reasoning_tokens=315
+    )
+    assert "1,200 in / 600 out," in line(input_tokens=1200, output_tokens=600, reasoning_tokens=None)  # Anthropic reports none
+    assert "1,200 in / 600 out," in line(input_tokens=1200, output_tokens=600, reasoning_tokens=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["sim/diligent?api=responses", "sim/diligent"])
+def test_ask_shows_the_thinking_and_its_tokens(model):
+    r = cli("ask", model, "hanoi", "--param", "disks=3", "--thinking-budget", "1000")
+    assert r.returncode == 0, r.stderr
+    thinking, _, rest = r.stdout.partition("--- answer ---\n")
+    assert thinking.startswith("--- thinking ---\n") and "Let me work through it" in thinking
+    answer, _, summary = rest.partition("\n--- ")
+    assert "Let me" not in answer and "moves = " in answer
+    assert re.search(r"\d+ in / \d+ out \(\d+ thinking\)", summary), summary

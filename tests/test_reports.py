@@ -347,3 +347,35 @@ def test_the_example_nightly_workflow_uses_commands_that_exist():
         except SystemExit as exc:  # 2 on anything it does not know; 0 for --version
             assert exc.code == 0, command
     assert "--fail-on-regression" in workflow and "secrets.OPENAI_API_KEY" in workflow
+
+
+def test_a_price_file_whose_keys_match_no_model_says_so_in_the_report_and_on_stderr(tmp_path):
+    # The sim served on its own, reached as OpenAI: the address keeps its query string, and a key without it prices nothing.
+    model = "openai/lazy?k=50&cache_min=256"
+    sim = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "sim", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = sim.stdout.readline().split(" at ")[1].split(" ")[0]
+        suite = tmp_path / "s.toml"
+        suite.write_text(
+            f'name = "p"\nmodels = ["{model}"]\nstrategies = ["direct"]\nmax_tokens = 2000\n\n[[tasks]]\ntask = "count"\nend = 20\n'
+        )
+        env = {**os.environ, "OPENAI_API_KEY": "any", "OPENAI_BASE_URL": url}
+        done = subprocess.run(
+            [sys.executable, "-m", "longhaul.cli", "run", str(suite), "--out", str(tmp_path / "run"), "--plain"],
+            env=env,
+            capture_output=True,
+        )
+        assert done.returncode == 0
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["openai/lazy"]\ninput = 2.0\noutput = 8.0\n')
+    said = f"no price given for: {model} (a price key is the exact model address, query string included"
+    r = cli("report", str(tmp_path / "run"), "--prices", str(prices))
+    assert r.returncode == 0 and said in r.stderr and len(r.stderr.splitlines()) == 1
+    assert said in (tmp_path / "run" / "report.html").read_text().replace("&amp;", "&")
+    assert said in cli("run", str(suite), "--dry-run", "--prices", str(prices)).stdout  # the dry run says the same
+    prices.write_text(f'["{model}"]\ninput = 2.0\noutput = 8.0\n')
+    r = cli("report", str(tmp_path / "run"), "--prices", str(prices))
+    assert r.stderr == "" and "no price given" not in (tmp_path / "run" / "report.html").read_text()

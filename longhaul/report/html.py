@@ -20,7 +20,7 @@ from html import escape
 
 from longhaul import outcome_style
 from longhaul.excerpt import excerpt
-from longhaul.pricing import full_input_line
+from longhaul.pricing import full_input_line, unpriced_line
 from longhaul.providers.local_model import local_label
 from longhaul.report import figures
 from longhaul.report.reading import RULE, paragraphs, readings
@@ -297,6 +297,17 @@ class DrillPicker:
         return [rank[-1] for cell in sorted(k for k in self._chosen if k[0] == task) for rank in self._chosen[cell]]
 
 
+def _max_tokens(r: Results) -> str:
+    """The header's request budget (HTML: numbers and a link): the suite's, and whether some models
+    were sent less (their limit clamped it), which the per-model table's "max_tokens sent" column gives."""
+    less = sum(any(n < r.max_tokens for n in m.max_tokens) for m in r.models)
+    thinking = f", thinking {r.thinking_budget:,}" if r.thinking_budget else ""
+    if not less:
+        return f"max_tokens {r.max_tokens:,}" + (f" (thinking {r.thinking_budget:,})" if r.thinking_budget else "")
+    models = "1 model was" if less == 1 else f"{less} models were"
+    return f"max_tokens {r.max_tokens:,} (the suite's{thinking}; {models} sent less: see <a href=#joint>max_tokens sent</a>, per model)"
+
+
 def render(results: Results, size_labels: dict[str, str], drill: Callable[[str], Iterable[TrialRecord]] = lambda task: ()) -> Iterator[str]:
     """The page, in pieces to be joined by newlines. `drill(task)`: the trials of that task to show
     in full, cell by cell (read as they are shown: a `DrillPicker`'s keys, from the store)."""
@@ -308,7 +319,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         f"<h1>longhaul report: {escape(r.suite)}</h1>",
         f"<div class=meta>run {escape(r.run_id)} · started {r.started_at:%Y-%m-%d %H:%M} UTC · {_planned(r)}"
         f" · longhaul {escape(r.longhaul_version)}{' · ' + escape(r.git_revision[:10]) if r.git_revision else ''}"
-        f" · max_tokens {r.max_tokens:,}{f' (thinking {r.thinking_budget:,})' if r.thinking_budget else ''}</div>",
+        f" · {_max_tokens(r)}</div>",
     ]
     if r.description:
         out.append(f"<p>{escape(r.description)}</p>")
@@ -411,6 +422,7 @@ def render(results: Results, size_labels: dict[str, str], drill: Callable[[str],
         "model behaviour. Costs count every trial. Max_tokens sent: each request's output limit (the suite's, or the model's own "
         "where the suite clamps to it), the budget a budget verdict means."
         + (f" {escape(line)}" if (line := full_input_line(set(r.priced_at_full_input))) else "")
+        + (f" {escape(line)}" if (line := unpriced_line(set(r.unpriced), file_given=True)) else "")
         + "</p>"
     )
     out.append(

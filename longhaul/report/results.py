@@ -209,6 +209,9 @@ class Results(BaseModel):
     priced_at_full_input: list[str] = Field(default_factory=list)
     """Models with cached or cache-written input tokens whose price entry has no `cached_input` or
     `cache_write`: those tokens were priced at the full `input` price (longhaul never guesses)."""
+    unpriced: list[str] = Field(default_factory=list)
+    """With a price file given, the models and refusal judges (`sim/` aside) it has no entry for: their
+    costs are not shown (a key is the exact address, query string included; longhaul never guesses)."""
     searches: list[SearchResult] | None = None
     """The suite's adaptive searches (`[tasks.search]`): per model, strategy and task, the collapse
     size and every size tried with its outcome mix; None when the suite has none."""
@@ -308,6 +311,8 @@ class Aggregator:
         """Over the judgements whose judge has a price (the total stands only if every judge has one)."""
         self.full_input: set[str] = set()
         """Models whose cached or written tokens were priced at `input` (their price has no own price for them)."""
+        self.unpriced: set[str] = set()
+        """Models and judges (`sim/` aside) a given price file has no entry for."""
         self.outcome_of: dict[str, Outcome] = {}
         """Each trial's outcome by key: a search's state is recomputed from these (a short key a trial)."""
 
@@ -319,6 +324,7 @@ class Aggregator:
         if t.simulated:
             self.simulated.add(s.model)
         price = price_for(self.prices, s.model)
+        self._unpriced(s.model, price)
         cell = self.cells.get((s.model, s.task, s.size, s.strategy))
         if cell is None:
             cell = self.cells[(s.model, s.task, s.size, s.strategy)] = _Cell(s.params, v.expectation, v.items_expected)
@@ -364,6 +370,12 @@ class Aggregator:
             self.judging.add(j)
             if (judge_price := price_for(self.prices, j.judge)) is not None:
                 self.judge_cost += cost_usd(judge_price, Counts(input_tokens=j.input_tokens, output_tokens=j.output_tokens))
+            self._unpriced(j.judge, judge_price)
+
+    def _unpriced(self, model: str, price: Price | None) -> None:
+        # As the dry run: only where a price file was given (without one, no cost is asked for), the sim free.
+        if price is None and self.prices and not model.startswith("sim/"):
+            self.unpriced.add(model)
 
     def _judge_totals(self) -> JudgeTotals | None:
         j = self.judging
@@ -497,6 +509,7 @@ class Aggregator:
             thinking_budget=suite.thinking_budget,
             refusal_judge=self._judge_totals(),
             priced_at_full_input=sorted(self.full_input),
+            unpriced=sorted(self.unpriced),
             searches=search_results(found, self.outcome_of) if (found := searches(suite, tasks)) else None,
         )
 

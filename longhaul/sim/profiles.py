@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args, get_origin
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -46,7 +46,8 @@ class Script:
 class Profile(BaseModel):
     """Parameters every profile takes: a seed, a speed, and faults to inject."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The docstrings are the fields' descriptions: `common_parameters` lists them for `sim profiles`.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -395,6 +396,24 @@ class Judge(Profile):
 PROFILES: dict[str, type[Profile]] = {
     p.name: p for p in (Diligent, Lazy, Refuser, Coder, Drifter, Truncating, Claimer, TriggerShy, Hedger, Waverer, Judge)
 }
+
+
+def common_parameters() -> list[tuple[str, str, str]]:
+    """The parameters every profile takes, read from `Profile` (so the listing cannot drift from
+    it): each one's name, default (a closed set's choices, the default first) and the first sentence of its docstring."""
+    rows = []
+    for name, field in Profile.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if get_origin(field.annotation) is Literal:
+            shown = " or ".join([default, *(c for c in get_args(field.annotation) if c != default)])
+        else:
+            shown = "none" if default is None or default == {} else str(default)
+        doc = " ".join((field.description or "").split())
+        sentence = doc.split(". ")[0].rstrip(".") + "."
+        if name == "faults":
+            sentence += f" Kinds: {', '.join(FAULT_KINDS)}."
+        rows.append((name, shown, sentence))
+    return rows
 
 
 def parse_profile(spec: str) -> Profile:
