@@ -34,10 +34,10 @@ class LimitEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    output: int = Field(ge=1)
+    output: int = Field(ge=1, strict=True)
     """Most output tokens one request may ask for (max_tokens), thinking included."""
 
-    context: int | None = Field(None, ge=1)
+    context: int | None = Field(None, ge=1, strict=True)
     """The context window: the prompt and the output together; unset when not known."""
 
     source: str = Field(min_length=1)
@@ -61,20 +61,40 @@ class Limit:
     """`https://..., read 2026-11-28`, or the sim address's own parameter."""
 
 
-def read_table(user: Path | None = None) -> dict[str, Limit]:
-    """The built-in table, with the entries of `user` (a `--model-limits` file) replacing its own."""
+def read_user(path: Path) -> dict[str, LimitEntry]:
+    """A `--model-limits` file's entries; a bad one is one `BadInput` line naming the file (and the field)."""
+    where = f"--model-limits {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{where}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{where}: not UTF-8 text (a TOML file is UTF-8)") from None
+    return _parse(text, where)
+
+
+def read_table(user: Path | Mapping[str, LimitEntry] | None = None) -> dict[str, Limit]:
+    """The built-in table, with `user`'s entries (a `--model-limits` file, or the entries a run
+    recorded in its manifest) replacing its own."""
     builtin = files("longhaul").joinpath(BUILTIN).read_text(encoding="utf-8")
-    table = _parse(builtin, f"longhaul/{BUILTIN}")
+    entries = _parse(builtin, f"longhaul/{BUILTIN}")
     if user is not None:
-        try:
-            text = user.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise BadInput(f"--model-limits {user}: cannot read ({exc.strerror or exc})") from None
-        table |= _parse(text, f"--model-limits {user}")
-    return table
+        entries |= read_user(user) if isinstance(user, Path) else user
+    return {model: _limit(entry) for model, entry in entries.items()}
 
 
-def _parse(text: str, where: str) -> dict[str, Limit]:
+def used(user: Mapping[str, LimitEntry], models: Iterable[str]) -> dict[str, LimitEntry]:
+    """The entries of `user` that some model of `models` is checked against (what a run records
+    in its manifest, so that a resume applies them again)."""
+    keys = {_key(user, model) for model in models}
+    return {model: entry for model, entry in user.items() if model in keys}
+
+
+def _limit(entry: LimitEntry) -> Limit:
+    return Limit(entry.output, entry.context, f"{entry.source}, read {entry.read.isoformat()}")
+
+
+def _parse(text: str, where: str) -> dict[str, LimitEntry]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -92,27 +112,44 @@ def _parse(text: str, where: str) -> dict[str, Limit]:
             e = exc.errors()[0]
             field = ".".join(map(str, e["loc"])) or "entry"
             msg = "unknown field (allowed: output, context, source, note, read)" if e["type"] == "extra_forbidden" else e["msg"]
+            if field in ("output", "context"):
+                msg += " (a whole number of tokens, at least 1, unquoted)"
             raise BadInput(f'{where}: ["{model}"].{field}: {msg}') from None
-        table[model] = Limit(row.output, row.context, f"{row.source}, read {row.read.isoformat()}")
+        table[model] = row
     return table
 
 
 def find(table: Mapping[str, Limit], model: str) -> Limit | None:
     """The limits of `model` (an address as a suite writes it), or None when none are known.
-    `openai-responses/<m>` is `openai/<m>`; an Anthropic snapshot (`-20250929`, `-latest`) is its
-    alias's; a simulated model's are its own parameters, unless the table names that address."""
-    if model in table:
-        return table[model]
+    `openai-responses/<m>` is `openai/<m>`; a dated snapshot (OpenAI's `-2025-04-14`, Anthropic's
+    `-20250929` or `-latest`) is its alias's; a simulated model's are its own parameters, unless
+    the table names that address."""
+    key = _key(table, model)
+    if key is not None:
+        return table[key]
     provider, _, name = model.partition("/")
     if provider == "sim":
         profile = parse_profile(name)
         if profile.max_output is None and profile.context is None:
             return None
         return Limit(profile.max_output, profile.context, "the simulated model's own parameters")
+    return None
+
+
+# A snapshot's date, after which the name is its alias's: OpenAI writes `gpt-4.1-2025-04-14`,
+# Anthropic `claude-sonnet-4-5-20250929` (and `-latest`).
+_SNAPSHOT = {"openai": re.compile(r"-\d{4}-\d{2}-\d{2}$"), "anthropic": re.compile(r"-(\d{8}|latest)$")}
+
+
+def _key(table: Mapping[str, object], model: str) -> str | None:
+    """The entry of `table` that `model` reads: its own, else its alias's (see `find`)."""
+    if model in table:
+        return model
+    provider, _, name = model.partition("/")
     if provider == "openai-responses":
-        return find(table, f"openai/{name}")
-    if provider == "anthropic" and (alias := re.sub(r"-(\d{8}|latest)$", "", name)) != name:
-        return table.get(f"anthropic/{alias}")
+        return _key(table, f"openai/{name}")
+    if (snapshot := _SNAPSHOT.get(provider)) is not None and (alias := snapshot.sub("", name)) != name and f"{provider}/{alias}" in table:
+        return f"{provider}/{alias}"
     return None
 
 

@@ -217,3 +217,56 @@ def test_every_builtin_suites_dry_run_passes_its_model_limit_check(suite):
     done = cli("run", suite, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "model-limit check: passed" in done.stdout
+
+
+def test_dated_openai_snapshots_read_their_alias_entry(tmp_path):
+    table = read_table()
+    alias = find(table, "openai/gpt-4.1")
+    assert alias is not None and alias.output == 32768
+    assert find(table, "openai/gpt-4.1-2025-04-14") == alias
+    assert find(table, "openai-responses/gpt-4.1-2025-04-14") == alias
+    assert find(table, "openai/gpt-4.1-mini-2025-04-14") == find(table, "openai/gpt-4.1-mini") != alias
+    assert find(table, "openai/gpt-4.1-2025-04") is None  # not a date: no guess
+    # the check refuses the snapshot as it refuses its alias, naming the snapshot
+    (fit,) = plan(suite_file(tmp_path, ["openai/gpt-4.1-2025-04-14"], max_tokens=64000)).fits
+    assert fit.problem is not None and "model 'openai/gpt-4.1-2025-04-14': max_tokens 64000 is above its output limit of 32,768" in fit.problem
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [("output = true", "output"), ('output = "50000"', "output"), ("output = 5.0", "output"), ("output = 5\ncontext = false", "context")],
+)
+def test_limits_are_whole_numbers_never_booleans_or_strings(tmp_path, line, field):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'["sim/diligent"]\n{line}\nsource = "x"\nread = 2026-01-02\n', encoding="utf-8")
+    with pytest.raises(BadInput, match=rf'^--model-limits {bad}: \["sim/diligent"\]\.{field}: .*whole number') as err:
+        read_table(bad)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [("cached_input = true", "cached_input"), ("cached_input = inf", "cached_input"), ("output = nan", "output"), ('input = "3"', "input")],
+)
+def test_prices_are_finite_numbers_never_booleans_or_strings(tmp_path, line, field):
+    from longhaul.pricing import read_prices
+
+    values = {"input": "1.0", "output": "2"} | dict([line.split(" = ")])
+    bad = tmp_path / "prices.toml"
+    bad.write_text('["sim/diligent"]\n' + "".join(f"{k} = {v}\n" for k, v in values.items()), encoding="utf-8")
+    with pytest.raises(BadInput, match=rf"^--prices {bad}: \[sim/diligent\] {field}: ") as err:
+        read_prices(bad)
+    assert "\n" not in str(err.value)
+    good = tmp_path / "good.toml"
+    good.write_text('["sim/diligent"]\ninput = 1\noutput = 2.5\ncached_input = 0\n', encoding="utf-8")
+    assert read_prices(good)["sim/diligent"].input == 1.0  # an integer is a number
+
+
+@pytest.mark.parametrize("flag", ["--model-limits", "--prices"])
+def test_a_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path, flag):
+    path = suite_file(tmp_path, ["sim/diligent"])
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('# café\n["sim/diligent"]\n'.encode("latin-1"))
+    done = cli("run", str(path), "--dry-run", flag, str(bad), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"longhaul: error: {flag} {bad}: not UTF-8 text (a TOML file is UTF-8)"
