@@ -22,8 +22,9 @@ from longhaul.batch import BatchRun, Polling, batched, check_batch_models
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
-from longhaul.model_limits import Fit, check, needs_prompts, read_table, refuse
+from longhaul.model_limits import Fit, LimitEntry, check, needs_prompts, read_table, read_user, refuse, used
 from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
+from longhaul.providers.retry import OutputLimitExceeded
 from longhaul.providers.address import parse_address
 from longhaul.providers.local_model import check_context, describe
 from longhaul.refusal_judge import RefusalJudge
@@ -96,6 +97,9 @@ class Plan(BaseModel):
     fits: list[Fit] = Field(default_factory=list)
     """Each model's max_tokens against its known limits (`longhaul/model_limits.py`): what it is
     sent, and the refusal, if the suite cannot run on it as written (`check_limits`)."""
+    limit_entries: dict[str, LimitEntry] = Field(default_factory=dict)
+    """The `--model-limits` entries its models are checked against: a run records them in its
+    manifest, for its resumes."""
 
     def max_tokens(self, model: str) -> int:
         """What each request to `model` is sent: the suite's max_tokens, or its limit when clamped."""
@@ -116,13 +120,15 @@ def plan(
     concurrency: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
-    model_limits: Path | str | None = None,
+    model_limits: Path | str | Mapping[str, LimitEntry] | None = None,
+    over_model_limit: Literal["refuse", "clamp"] | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
     With `shard` (`"2/3"` or a `Shard`), only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
     `N` for every model, `MODEL=N` for one. Each model's max_tokens is checked against the known
-    limits (the built-in table, with `model_limits`, a TOML file, over it): `Plan.fits`."""
+    limits (the built-in table, with `model_limits` over it: a TOML file, or a run's recorded
+    entries): `Plan.fits`; `over_model_limit` replaces the suite's."""
     if isinstance(shard, str):
         shard = parse_shard(shard)
     if catalog is None:
@@ -135,6 +141,7 @@ def plan(
         "max_connections": max_connections,
         "concurrency": concurrency,
         "refusal_judge": refusal_judge,
+        "over_model_limit": over_model_limit,
     }
     text, where = "", "<suite>"
     if isinstance(suite, Suite):
@@ -147,7 +154,8 @@ def plan(
     resolved = with_limit_flags(resolved, rpm, tpm)
     task_map = catalog.tasks
     resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
-    fits = _fits(resolved, resolved_cells, task_map, model_limits, path or "the suite")
+    user = read_user(Path(model_limits)) if isinstance(model_limits, str | Path) else dict(model_limits or {})
+    fits = _fits(resolved, resolved_cells, task_map, user, path or "the suite")
     specs = []
     for cell, params in resolved_cells:
         task = task_map[cell.task]
@@ -178,15 +186,16 @@ def plan(
         shard=shard,
         searches=searched,
         fits=fits,
+        limit_entries=used(user, resolved.models),
     )
 
 
 def _fits(
-    suite: Suite, planned: Sequence[tuple[Cell, TaskParams]], tasks: Mapping[str, Task[Any]], model_limits: Path | str | None, where: str
+    suite: Suite, planned: Sequence[tuple[Cell, TaskParams]], tasks: Mapping[str, Task[Any]], user: Mapping[str, LimitEntry], where: str
 ) -> list[Fit]:
     """Each model's max_tokens against its limits; the prompts are counted only for the models
     whose context window is known (the longest first prompt of their cells, and of their searches at `high`)."""
-    table = read_table(Path(model_limits) if model_limits is not None else None)
+    table = read_table(user)
     prompts: dict[str, int] = {}
     for model in needs_prompts(suite.models, table):
         firsts = [(tasks[cell.task], params) for cell, params in planned if cell.model == model]
@@ -202,6 +211,24 @@ def check_limits(the_plan: Plan) -> None:
     """Refuse, in one line naming the model, its limit and the setting, a plan whose max_tokens is
     above a model's known output limit (unless the suite clamps) or does not fit its context."""
     refuse(the_plan.fits)
+
+
+def check_budgets(store: RunStore, the_plan: Plan, resume: Path) -> None:
+    """Refuse a resume that would send a model with stored trials another max_tokens than they
+    were sent (a changed `--model-limits` entry or `over_model_limit`, or a longhaul whose table
+    changed): budget verdicts at two budgets would be pooled in one cell. A model with no stored
+    trial (one its provider refused) may be sent anything that passes the limit check."""
+    for model, sent in sorted(store.max_tokens_sent().items()):
+        # A trial stored before max_tokens was recorded was sent the suite's: nothing was clamped then.
+        was = {store.manifest.suite.max_tokens if n is None else n for n in sent}
+        now = the_plan.max_tokens(model)
+        if was != {now}:
+            fit = next((f for f in the_plan.fits if f.model == model), None)
+            why = f"clamped to its output limit, {fit.limit.where}" if fit is not None and fit.clamped and fit.limit else "the suite's max_tokens"
+            raise BadInput(
+                f"--resume {resume}: model {model!r}: its stored trials were sent max_tokens {' and '.join(f'{n:,}' for n in sorted(was))},"
+                f" this resume would send {now:,} ({why}); budget verdicts at two budgets would be pooled in one cell; start a new run"
+            )
 
 
 def trial_settings(settings: Settings, the_plan: Plan, spec: TrialSpec) -> Settings:
@@ -295,6 +322,17 @@ async def arun(
             store.close()
             was, now = store.manifest.shard or "the whole suite", the_plan.shard or "the whole suite"
             raise BadInput(f"--resume {resume}: that run ran shard {was}, not {now}; resume it with the same --shard")
+        try:
+            check_budgets(store, the_plan, resume)
+        except BadInput:
+            store.close()
+            raise
+        kept = store.manifest
+        if (kept.suite.over_model_limit, kept.model_limits) != (suite.over_model_limit, the_plan.limit_entries):
+            # What this resume checked its models with is what the next one does.
+            store.update_manifest(
+                suite=kept.suite.model_copy(update={"over_model_limit": suite.over_model_limit}), model_limits=the_plan.limit_entries
+            )
     else:
         run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
         manifest = Manifest(
@@ -307,6 +345,7 @@ async def arun(
             trials_total=len(the_plan.trials),
             shard=the_plan.shard,
             local_models=[describe(a, suite.temperature) for a in map(parse_address, suite.models) if a.local],
+            model_limits=the_plan.limit_entries,
         )
         store = RunStore.create(run_dir, manifest)
     try:
@@ -468,7 +507,11 @@ async def arun(
                     interrupted or control.stopping or stored < len(the_plan.trials) or bool(_search_round(the_plan, store, set()))
                 )
                 outcomes = store.outcome_counts()
-                display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches)))
+                # A model stopped is said as such: "interrupted" would read as a Ctrl-C or a crash.
+                stopped = [f"{s.model}'s {s.not_sent} not sent: {s.why}" for s in stops if s.model is not None]
+                display.run_finished(
+                    RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped)
+                )
         return RunResult(
             run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally
         )
@@ -497,11 +540,26 @@ def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider])
             continue
         n = unsent[model]
         left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent" if n else "no trial of it was left to send"
-        message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
-        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n)
+        if isinstance(provider.unavailable, OutputLimitExceeded):
+            message = f"{model}: {reason}; {left}; {_limit_fix(store, model, provider.unavailable)}"
+        else:
+            message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
+        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n, why=reason)
         store.add_stop(stop)
         stops.append(stop)
     return stops
+
+
+def _limit_fix(store: RunStore, model: str, refused: OutputLimitExceeded) -> str:
+    """The one way on after a provider's "max_tokens too large": a resume that clamps the model to
+    its limit (no trial of it is stored, so no cell mixes budgets), or a new run if some are."""
+    limit = f"{refused.limit}" if refused.limit is not None else "its limit"
+    if model in store.max_tokens_sent():
+        return f"some of its trials are stored at this max_tokens, so start a new run with max_tokens at most {limit}"
+    return (
+        f'to send them {limit}: write its limit to a file (["{model}"] with output = {limit}, source and read, as longhaul/model_limits.toml)'
+        f" and run: longhaul resume {store.folder} --model-limits FILE --over-model-limit clamp"
+    )
 
 
 def run(
@@ -519,7 +577,7 @@ def run(
     shard: Shard | str | None = None,
     concurrency: int | None = None,
     limits: SpendLimits | None = None,
-    model_limits: Path | str | None = None,
+    model_limits: Path | str | Mapping[str, LimitEntry] | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
@@ -529,6 +587,8 @@ def run(
     (`"2/3"` or a `Shard`), only that share of the trials is run: `longhaul merge` joins the shards.
     `model_limits`: a TOML file of models' limits over the built-in table (`--model-limits`).
     """
+    if resume is not None and model_limits is None:
+        model_limits = read_manifest(Path(resume)).model_limits  # the entries the run was checked with, again
     the_plan = plan(
         suite,
         models=models,
@@ -557,10 +617,12 @@ def resume_plan(
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
     model_limits: Path | str | None = None,
+    over_model_limit: Literal["refuse", "clamp"] | None = None,
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
     strategies unless other folders are given, its refusal judge and runtime limits (concurrency,
-    connections, rate limits) unless others are; a shard's run plans only its share."""
+    connections, rate limits) unless others are, its `--model-limits` entries unless a file is
+    given, its `over_model_limit` unless another is; a shard's run plans only its share."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
     return plan(
@@ -572,5 +634,6 @@ def resume_plan(
         max_connections=max_connections,
         rpm=rpm,
         tpm=tpm,
-        model_limits=model_limits,
+        model_limits=model_limits if model_limits is not None else manifest.model_limits,
+        over_model_limit=over_model_limit,
     )

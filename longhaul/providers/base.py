@@ -102,10 +102,7 @@ class Provider(ABC):
             limit, asked = self.unavailable.limit, self.unavailable.asked
             above = f"max_tokens {asked if asked is not None else '(as sent)'} is above its output limit"
             above += f" of {limit:,} tokens" if limit is not None else ""
-            return (
-                f"HTTP 400, {above} (the provider's message); lower max_tokens in the suite, or give the model's limit"
-                ' in --model-limits FILE and set over_model_limit = "clamp"'
-            )
+            return f"HTTP 400, {above} (the provider's message)"  # the run's stop line adds the way on (`runner._limit_fix`)
         name = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, "")
         prefix = self.address.env_prefix
         if self.address.simulated:
