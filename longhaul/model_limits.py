@@ -167,6 +167,10 @@ class Fit:
     """The longest first prompt of its cells in tokens, where its context is known."""
     problem: str | None = None
     """The one-line refusal, when the suite cannot run on this model as written."""
+    overflow_after: int | None = None
+    """A warning, not a refusal: a conversation that grows (`continue`) resends every answer, so
+    its request after this many turns (prompt + turns × max_tokens, and max_tokens more) may
+    exceed the context window before max_turns; None when it cannot, or is not known."""
 
     @property
     def clamped(self) -> bool:
@@ -183,6 +187,11 @@ class Fit:
         text += f": max_tokens {self.sent:,} " + (f"(clamped from {self.asked:,})" if self.clamped else "fits")
         if self.limit.context is not None and self.prompt is not None:
             text += f"; context {self.limit.context:,}: longest first prompt {self.prompt:,} + {self.sent:,} fits"
+        if self.overflow_after is not None:
+            text += (
+                f"; WARNING: a growing conversation (its strategy resends every answer) may overflow the context"
+                f" after turn {self.overflow_after} (the check is of the first prompt only)"
+            )
         return text
 
 
@@ -194,9 +203,11 @@ def check(
     table: Mapping[str, Limit],
     where: str,
     prompts: Mapping[str, int] | None = None,
+    grows: Mapping[str, int] | None = None,
 ) -> list[Fit]:
     """Every model's fit; `prompts` gives each model's longest first prompt in tokens (for the
-    context check; a model missing from it is not checked against its context)."""
+    context check; a model missing from it is not checked against its context); `grows` the most
+    turns of its cells whose conversation grows (their worst case, prompt + turns × max_tokens, a warning)."""
     fits = []
     setting = f"lower max_tokens in {where}" + (' or set over_model_limit = "clamp"' if over == "refuse" else "")
     for model in models:
@@ -221,7 +232,12 @@ def check(
                 f"model {model!r}: a prompt of {prompt:,} tokens and max_tokens {sent:,} exceed its context window of"
                 f" {limit.context:,} tokens ({limit.where}); lower max_tokens in {where}"
             )
-        fits.append(Fit(model, max_tokens, sent, limit, prompt, problem))
+        overflow = None
+        turns = (grows or {}).get(model)
+        if problem is None and turns is not None and limit.context is not None and prompt is not None:
+            fitting = (limit.context - prompt) // sent  # turns whose answers fit beside the prompt
+            overflow = fitting if fitting < turns else None
+        fits.append(Fit(model, max_tokens, sent, limit, prompt, problem, overflow))
     return fits
 
 

@@ -24,9 +24,9 @@ from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo,
 from longhaul.errors import BadInput, StoreError
 from longhaul.model_limits import Fit, LimitEntry, check, needs_prompts, read_table, read_user, refuse, used
 from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
-from longhaul.providers.retry import OutputLimitExceeded
 from longhaul.providers.address import parse_address
 from longhaul.providers.local_model import check_context, describe
+from longhaul.providers.retry import OutputLimitExceeded
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.search import Search, next_trials
@@ -155,7 +155,8 @@ def plan(
     task_map = catalog.tasks
     resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
     user = read_user(Path(model_limits)) if isinstance(model_limits, str | Path) else dict(model_limits or {})
-    fits = _fits(resolved, resolved_cells, task_map, user, path or "the suite")
+    growing = {c.model: resolved.max_turns for c, _ in resolved_cells if catalog.strategies[c.strategy].grows_conversation}
+    fits = _fits(resolved, resolved_cells, task_map, user, path or "the suite", growing)
     specs = []
     for cell, params in resolved_cells:
         task = task_map[cell.task]
@@ -191,7 +192,12 @@ def plan(
 
 
 def _fits(
-    suite: Suite, planned: Sequence[tuple[Cell, TaskParams]], tasks: Mapping[str, Task[Any]], user: Mapping[str, LimitEntry], where: str
+    suite: Suite,
+    planned: Sequence[tuple[Cell, TaskParams]],
+    tasks: Mapping[str, Task[Any]],
+    user: Mapping[str, LimitEntry],
+    where: str,
+    growing: Mapping[str, int],
 ) -> list[Fit]:
     """Each model's max_tokens against its limits; the prompts are counted only for the models
     whose context window is known (the longest first prompt of their cells, and of their searches at `high`)."""
@@ -204,7 +210,7 @@ def _fits(
             if entry.search is not None and task is not None:
                 firsts += [(task, task.params(combo | {entry.search.param: entry.search.high})) for combo in entry.combinations()]
         prompts[model] = max((count_tokens(task.prompt(params).text, model) for task, params in firsts), default=0)
-    return check(suite.models, suite.max_tokens, suite.thinking_budget, suite.over_model_limit, table, where, prompts)
+    return check(suite.models, suite.max_tokens, suite.thinking_budget, suite.over_model_limit, table, where, prompts, growing)
 
 
 def check_limits(the_plan: Plan) -> None:
@@ -224,7 +230,11 @@ def check_budgets(store: RunStore, the_plan: Plan, resume: Path) -> None:
         now = the_plan.max_tokens(model)
         if was != {now}:
             fit = next((f for f in the_plan.fits if f.model == model), None)
-            why = f"clamped to its output limit, {fit.limit.where}" if fit is not None and fit.clamped and fit.limit else "the suite's max_tokens"
+            why = (
+                f"clamped to its output limit, {fit.limit.where}"
+                if fit is not None and fit.clamped and fit.limit
+                else "the suite's max_tokens"
+            )
             raise BadInput(
                 f"--resume {resume}: model {model!r}: its stored trials were sent max_tokens {' and '.join(f'{n:,}' for n in sorted(was))},"
                 f" this resume would send {now:,} ({why}); budget verdicts at two budgets would be pooled in one cell; start a new run"

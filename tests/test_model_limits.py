@@ -231,7 +231,9 @@ def test_dated_openai_snapshots_read_their_alias_entry(tmp_path):
     assert find(table, "openai/gpt-4.1-2025-04") is None  # not a date: no guess
     # the check refuses the snapshot as it refuses its alias, naming the snapshot
     (fit,) = plan(suite_file(tmp_path, ["openai/gpt-4.1-2025-04-14"], max_tokens=64000)).fits
-    assert fit.problem is not None and "model 'openai/gpt-4.1-2025-04-14': max_tokens 64000 is above its output limit of 32,768" in fit.problem
+    assert (
+        fit.problem is not None and "model 'openai/gpt-4.1-2025-04-14': max_tokens 64000 is above its output limit of 32,768" in fit.problem
+    )
 
 
 @pytest.mark.parametrize(
@@ -364,3 +366,15 @@ def test_a_resume_may_change_over_model_limit_its_budgets_are_checked_instead():
     suite = Suite(name="s", models=["sim/diligent"], tasks=[{"task": "count", "end": 20}])
     assert differences(suite, suite.model_copy(update={"over_model_limit": "clamp"})) == []
     assert differences(suite, suite.model_copy(update={"max_tokens": 300})) == [f"max_tokens: {suite.max_tokens} -> 300"]
+
+
+def test_dry_run_warns_where_a_growing_conversation_may_overflow_the_context(tmp_path):
+    # 1,000 output tokens a turn in a 5,000-token window: the prompt and four answers fit, the fifth may not.
+    path = suite_file(tmp_path, ["sim/diligent?context=5000"], max_tokens=1000, extra='strategies = ["continue"]\nmax_turns = 8')
+    (fit,) = plan(path).fits
+    assert fit.problem is None and fit.prompt is not None and fit.overflow_after == (5000 - fit.prompt) // 1000 == 4
+    done = cli("run", str(path), "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # a warning, not a refusal
+    assert "may overflow the context after turn 4 (the check is of the first prompt only)" in done.stdout
+    direct = suite_file(tmp_path, ["sim/diligent?context=5000"], max_tokens=1000, extra='strategies = ["direct"]\nmax_turns = 8')
+    assert plan(direct).fits[0].overflow_after is None  # one turn: the first prompt is the whole request
