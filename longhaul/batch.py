@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from longhaul.errors import BadInput
+from longhaul.model_limits import limit_fix
 from longhaul.providers import Message, Provider, ProviderError, Providers, Request
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import End, RetrySettings, Sleep, output_limit_reason, status_error
@@ -179,8 +180,11 @@ class BatchRun:
             await _all(self._model(m, [b for b in open_ if b.model == m], [s for s in todo if s.model == m], trials) for m in models)
             for model, (exc, n) in self._over_limit.items():
                 left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent"
-                message = f"{model}: {output_limit_reason(exc)}; {left} (resume after fixing it: longhaul resume {self._store.folder})"
-                self._stop(RunStop(reason="model_unavailable", model=model, message=message, not_sent=n))
+                reason = output_limit_reason(exc)
+                fix = limit_fix(model, exc, self._store.folder, stored=model in self._store.max_tokens_sent())
+                self._stop(
+                    RunStop(reason="model_unavailable", model=model, message=f"{model}: {reason}; {left}; {fix}", not_sent=n, why=reason)
+                )
             if self._no_api:
                 raise BadInput(
                     "--batch: "
@@ -207,6 +211,8 @@ class BatchRun:
             await _all([*(self._follow(b, trials, fresh=False) for b in stored), *(self._follow(b, trials, fresh=True) for b in fresh)])
         except NoBatchApi as exc:
             self._no_api.append(str(exc))
+            # Recorded, so that a resume streams this model's trials instead of meeting the 404 again.
+            self._store.add_stop(RunStop(reason="no_batch_api", model=model, message=str(exc), not_sent=len(admitted)))
         except ProviderError as exc:
             done = self._store.done_keys()
             left = {k for b in stored for k in b.keys if k in trials} | {s.key for s in todo}

@@ -516,7 +516,9 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
         print(f"report: {paths['html']} (also {paths['md'].name} and {paths['json'].name})")
     else:
         print(f"no report written: `longhaul report {result.run_dir}` writes it")
-    if result.interrupted:
+    if any(stop.reason == "model_unavailable" for stop in result.stops):
+        print("not finished: a model was stopped; the lines below say why and how to resume")
+    elif result.interrupted:
         print(f"not finished: resume with `longhaul resume {result.run_dir}`")
     return _report_stops(result.stops)
 
@@ -584,6 +586,9 @@ def _plan(args: argparse.Namespace) -> Plan:
     shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
     if shard is None and getattr(args, "resume", None):
         shard = read_manifest(Path(args.resume)).shard  # resuming a shard's run: its share, without repeating --shard
+    model_limits = args.model_limits
+    if model_limits is None and getattr(args, "resume", None):
+        model_limits = read_manifest(Path(args.resume)).model_limits  # the entries that run was checked with, again
     return plan(
         args.suite,
         models=args.model or None,
@@ -596,7 +601,8 @@ def _plan(args: argparse.Namespace) -> Plan:
         shard=shard,
         rpm=args.rpm,
         tpm=args.tpm,
-        model_limits=args.model_limits,
+        model_limits=model_limits,
+        over_model_limit=args.over_model_limit,
     )
 
 
@@ -640,6 +646,7 @@ def _resume_plan(args: argparse.Namespace, run_dir: Path) -> Plan:
         rpm=args.rpm,
         tpm=args.tpm,
         model_limits=args.model_limits,
+        over_model_limit=args.over_model_limit,
     )
 
 
@@ -881,6 +888,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help="a TOML file of models' output and context limits over the built-in table (longhaul/model_limits.toml): "
             "max_tokens is checked against them before a run and in --dry-run",
+        )
+        p.add_argument(
+            "--over-model-limit",
+            choices=["refuse", "clamp"],
+            help="replaces the suite's over_model_limit: refuse a max_tokens above a model's known output limit, or send it that limit",
         )
         for flag, what in (("--rpm", "requests"), ("--tpm", "tokens (input and output)")):
             p.add_argument(

@@ -44,6 +44,10 @@ TRIAL_COLUMNS = [
     "refusal_judge_output_tokens",
     "refusal_detector_probability",
     "wont_do_kind_before_judge",
+    "max_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "batch_id",
 ]
 TURN_COLUMNS = [
     "key",
@@ -72,6 +76,10 @@ TURN_COLUMNS = [
     "error",
     "user",
     "answer",
+    "max_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "batch_id",
 ]
 
 
@@ -103,6 +111,10 @@ def trial_row(t: TrialRecord) -> dict[str, Any]:
         "explanation": v.explanation,
         "finished_at": t.finished_at.isoformat(),
         **_judgement(t),
+        "max_tokens": t.max_tokens,
+        "cached_input_tokens": t.cached_input_tokens,
+        "cache_write_tokens": t.cache_write_tokens,
+        "batch_id": t.batch_id,
     }
 
 
@@ -153,6 +165,10 @@ def turn_rows(t: TrialRecord) -> Iterator[dict[str, Any]]:
             "error": turn.error,
             "user": turn.user,
             "answer": turn.answer,
+            "max_tokens": t.max_tokens,  # the trial's: every request of it was sent the same
+            "cached_input_tokens": turn.usage.cached_input_tokens,
+            "cache_write_tokens": turn.usage.cache_write_tokens,
+            "batch_id": t.batch_id,
         }
 
 

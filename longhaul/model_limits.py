@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from longhaul.errors import BadInput
 from longhaul.providers.address import parse_address
+from longhaul.providers.retry import OutputLimitExceeded
 from longhaul.sim.profiles import parse_profile
 
 BUILTIN = "model_limits.toml"
@@ -34,10 +35,10 @@ class LimitEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    output: int = Field(ge=1)
+    output: int = Field(ge=1, strict=True)
     """Most output tokens one request may ask for (max_tokens), thinking included."""
 
-    context: int | None = Field(None, ge=1)
+    context: int | None = Field(None, ge=1, strict=True)
     """The context window: the prompt and the output together; unset when not known."""
 
     source: str = Field(min_length=1)
@@ -61,20 +62,40 @@ class Limit:
     """`https://..., read 2026-11-28`, or the sim address's own parameter."""
 
 
-def read_table(user: Path | None = None) -> dict[str, Limit]:
-    """The built-in table, with the entries of `user` (a `--model-limits` file) replacing its own."""
+def read_user(path: Path) -> dict[str, LimitEntry]:
+    """A `--model-limits` file's entries; a bad one is one `BadInput` line naming the file (and the field)."""
+    where = f"--model-limits {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{where}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{where}: not UTF-8 text (a TOML file is UTF-8)") from None
+    return _parse(text, where)
+
+
+def read_table(user: Path | Mapping[str, LimitEntry] | None = None) -> dict[str, Limit]:
+    """The built-in table, with `user`'s entries (a `--model-limits` file, or the entries a run
+    recorded in its manifest) replacing its own."""
     builtin = files("longhaul").joinpath(BUILTIN).read_text(encoding="utf-8")
-    table = _parse(builtin, f"longhaul/{BUILTIN}")
+    entries = _parse(builtin, f"longhaul/{BUILTIN}")
     if user is not None:
-        try:
-            text = user.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise BadInput(f"--model-limits {user}: cannot read ({exc.strerror or exc})") from None
-        table |= _parse(text, f"--model-limits {user}")
-    return table
+        entries |= read_user(user) if isinstance(user, Path) else user
+    return {model: _limit(entry) for model, entry in entries.items()}
 
 
-def _parse(text: str, where: str) -> dict[str, Limit]:
+def used(user: Mapping[str, LimitEntry], models: Iterable[str]) -> dict[str, LimitEntry]:
+    """The entries of `user` that some model of `models` is checked against (what a run records
+    in its manifest, so that a resume applies them again)."""
+    keys = {_key(user, model) for model in models}
+    return {model: entry for model, entry in user.items() if model in keys}
+
+
+def _limit(entry: LimitEntry) -> Limit:
+    return Limit(entry.output, entry.context, f"{entry.source}, read {entry.read.isoformat()}")
+
+
+def _parse(text: str, where: str) -> dict[str, LimitEntry]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -92,27 +113,44 @@ def _parse(text: str, where: str) -> dict[str, Limit]:
             e = exc.errors()[0]
             field = ".".join(map(str, e["loc"])) or "entry"
             msg = "unknown field (allowed: output, context, source, note, read)" if e["type"] == "extra_forbidden" else e["msg"]
+            if field in ("output", "context"):
+                msg += " (a whole number of tokens, at least 1, unquoted)"
             raise BadInput(f'{where}: ["{model}"].{field}: {msg}') from None
-        table[model] = Limit(row.output, row.context, f"{row.source}, read {row.read.isoformat()}")
+        table[model] = row
     return table
 
 
 def find(table: Mapping[str, Limit], model: str) -> Limit | None:
     """The limits of `model` (an address as a suite writes it), or None when none are known.
-    `openai-responses/<m>` is `openai/<m>`; an Anthropic snapshot (`-20250929`, `-latest`) is its
-    alias's; a simulated model's are its own parameters, unless the table names that address."""
-    if model in table:
-        return table[model]
+    `openai-responses/<m>` is `openai/<m>`; a dated snapshot (OpenAI's `-2025-04-14`, Anthropic's
+    `-20250929` or `-latest`) is its alias's; a simulated model's are its own parameters, unless
+    the table names that address."""
+    key = _key(table, model)
+    if key is not None:
+        return table[key]
     provider, _, name = model.partition("/")
     if provider == "sim":
         profile = parse_profile(name)
         if profile.max_output is None and profile.context is None:
             return None
         return Limit(profile.max_output, profile.context, "the simulated model's own parameters")
+    return None
+
+
+# A snapshot's date, after which the name is its alias's: OpenAI writes `gpt-4.1-2025-04-14`,
+# Anthropic `claude-sonnet-4-5-20250929` (and `-latest`).
+_SNAPSHOT = {"openai": re.compile(r"-\d{4}-\d{2}-\d{2}$"), "anthropic": re.compile(r"-(\d{8}|latest)$")}
+
+
+def _key(table: Mapping[str, object], model: str) -> str | None:
+    """The entry of `table` that `model` reads: its own, else its alias's (see `find`)."""
+    if model in table:
+        return model
+    provider, _, name = model.partition("/")
     if provider == "openai-responses":
-        return find(table, f"openai/{name}")
-    if provider == "anthropic" and (alias := re.sub(r"-(\d{8}|latest)$", "", name)) != name:
-        return table.get(f"anthropic/{alias}")
+        return _key(table, f"openai/{name}")
+    if (snapshot := _SNAPSHOT.get(provider)) is not None and (alias := snapshot.sub("", name)) != name and f"{provider}/{alias}" in table:
+        return f"{provider}/{alias}"
     return None
 
 
@@ -130,6 +168,10 @@ class Fit:
     """The longest first prompt of its cells in tokens, where its context is known."""
     problem: str | None = None
     """The one-line refusal, when the suite cannot run on this model as written."""
+    overflow_after: int | None = None
+    """A warning, not a refusal: a conversation that grows (`continue`) resends every answer, so
+    its request after this many turns (prompt + turns × max_tokens, and max_tokens more) may
+    exceed the context window before max_turns; None when it cannot, or is not known."""
 
     @property
     def clamped(self) -> bool:
@@ -146,6 +188,11 @@ class Fit:
         text += f": max_tokens {self.sent:,} " + (f"(clamped from {self.asked:,})" if self.clamped else "fits")
         if self.limit.context is not None and self.prompt is not None:
             text += f"; context {self.limit.context:,}: longest first prompt {self.prompt:,} + {self.sent:,} fits"
+        if self.overflow_after is not None:
+            text += (
+                f"; WARNING: a growing conversation (its strategy resends every answer) may overflow the context"
+                f" after turn {self.overflow_after} (the check is of the first prompt only)"
+            )
         return text
 
 
@@ -157,9 +204,11 @@ def check(
     table: Mapping[str, Limit],
     where: str,
     prompts: Mapping[str, int] | None = None,
+    grows: Mapping[str, int] | None = None,
 ) -> list[Fit]:
     """Every model's fit; `prompts` gives each model's longest first prompt in tokens (for the
-    context check; a model missing from it is not checked against its context)."""
+    context check; a model missing from it is not checked against its context); `grows` the most
+    turns of its cells whose conversation grows (their worst case, prompt + turns × max_tokens, a warning)."""
     fits = []
     setting = f"lower max_tokens in {where}" + (' or set over_model_limit = "clamp"' if over == "refuse" else "")
     for model in models:
@@ -184,7 +233,12 @@ def check(
                 f"model {model!r}: a prompt of {prompt:,} tokens and max_tokens {sent:,} exceed its context window of"
                 f" {limit.context:,} tokens ({limit.where}); lower max_tokens in {where}"
             )
-        fits.append(Fit(model, max_tokens, sent, limit, prompt, problem))
+        overflow = None
+        turns = (grows or {}).get(model)
+        if problem is None and turns is not None and limit.context is not None and prompt is not None:
+            fitting = (limit.context - prompt) // sent  # turns whose answers fit beside the prompt
+            overflow = fitting if fitting < turns else None
+        fits.append(Fit(model, max_tokens, sent, limit, prompt, problem, overflow))
     return fits
 
 
@@ -198,3 +252,16 @@ def refuse(fits: Iterable[Fit]) -> None:
 def needs_prompts(models: Iterable[str], table: Mapping[str, Limit]) -> list[str]:
     """The models whose context window is known: only their prompts need counting."""
     return [m for m in models if (limit := find(table, m)) is not None and limit.context is not None]
+
+
+def limit_fix(model: str, refused: OutputLimitExceeded, folder: Path, *, stored: bool) -> str:
+    """The one way on after a provider's "max_tokens too large", streamed or batched: a resume that
+    clamps the model to its limit (none of its trials stored, so no cell mixes budgets), or a new
+    run if some are (`stored`)."""
+    limit = f"{refused.limit}" if refused.limit is not None else "its limit"
+    if stored:
+        return f"some of its trials are stored at this max_tokens, so start a new run with max_tokens at most {limit}"
+    return (
+        f'to send them {limit}: write its limit to a file (["{model}"] with output = {limit}, source and read, as longhaul/model_limits.toml)'
+        f" and run: longhaul resume {folder} --model-limits FILE --over-model-limit clamp"
+    )

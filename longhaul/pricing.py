@@ -33,7 +33,7 @@ BATCH_DISCOUNT = 0.5
 class Price(BaseModel):
     """One model's prices, USD per million tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)  # no true, "3", inf or nan
 
     input: float = Field(ge=0)
     """USD per million input tokens."""
@@ -126,6 +126,8 @@ def read_prices(path: Path) -> dict[str, Price]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BadInput(f"--prices {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"--prices {path}: not UTF-8 text (a TOML file is UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"--prices {path}: not valid TOML: {exc}") from None
     prices = {}
@@ -136,6 +138,6 @@ def read_prices(path: Path) -> dict[str, Price]:
             e = exc.errors()[0]
             raise BadInput(
                 f"--prices {path}: [{model}] {'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']} (input and output, optionally "
-                "cached_input and cache_write: USD per million tokens, numbers at least 0)"
+                "cached_input and cache_write: USD per million tokens, finite unquoted numbers at least 0)"
             ) from None
     return prices

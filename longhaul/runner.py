@@ -22,10 +22,11 @@ from longhaul.batch import BatchRun, Polling, batched, check_plan_batches
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
-from longhaul.model_limits import Fit, check, needs_prompts, read_table, refuse
+from longhaul.model_limits import Fit, LimitEntry, check, limit_fix, needs_prompts, read_table, read_user, refuse, used
 from longhaul.providers import ModelUnavailable, Provider, Providers, RetryRecord
 from longhaul.providers.address import parse_address
 from longhaul.providers.local_model import check_context, describe
+from longhaul.providers.retry import OutputLimitExceeded
 from longhaul.refusal_judge import RefusalJudge
 from longhaul.refusal_judge import check_address as check_judge
 from longhaul.search import Search, next_trials
@@ -96,6 +97,9 @@ class Plan(BaseModel):
     fits: list[Fit] = Field(default_factory=list)
     """Each model's max_tokens against its known limits (`longhaul/model_limits.py`): what it is
     sent, and the refusal, if the suite cannot run on it as written (`check_limits`)."""
+    limit_entries: dict[str, LimitEntry] = Field(default_factory=dict)
+    """The `--model-limits` entries its models are checked against: a run records them in its
+    manifest, for its resumes."""
 
     def max_tokens(self, model: str) -> int:
         """What each request to `model` is sent: the suite's max_tokens, or its limit when clamped."""
@@ -116,13 +120,15 @@ def plan(
     concurrency: int | None = None,
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
-    model_limits: Path | str | None = None,
+    model_limits: Path | str | Mapping[str, LimitEntry] | None = None,
+    over_model_limit: Literal["refuse", "clamp"] | None = None,
 ) -> Plan:
     """Resolve a suite (a `Suite`, a path or a built-in name) and command-line choices into trials.
     The tasks and strategies are `catalog`'s, or those of `tasks_dir` and `agents_dir` with the built-ins.
     With `shard` (`"2/3"` or a `Shard`), only the trials whose keys are that shard's. `rpm`/`tpm` are the flags' values:
     `N` for every model, `MODEL=N` for one. Each model's max_tokens is checked against the known
-    limits (the built-in table, with `model_limits`, a TOML file, over it): `Plan.fits`."""
+    limits (the built-in table, with `model_limits` over it: a TOML file, or a run's recorded
+    entries): `Plan.fits`; `over_model_limit` replaces the suite's."""
     if isinstance(shard, str):
         shard = parse_shard(shard)
     if catalog is None:
@@ -135,6 +141,7 @@ def plan(
         "max_connections": max_connections,
         "concurrency": concurrency,
         "refusal_judge": refusal_judge,
+        "over_model_limit": over_model_limit,
     }
     text, where = "", "<suite>"
     if isinstance(suite, Suite):
@@ -147,7 +154,9 @@ def plan(
     resolved = with_limit_flags(resolved, rpm, tpm)
     task_map = catalog.tasks
     resolved_cells = cells(resolved, task_map, catalog.strategies, where, text)
-    fits = _fits(resolved, resolved_cells, task_map, model_limits, path or "the suite")
+    user = read_user(Path(model_limits)) if isinstance(model_limits, str | Path) else dict(model_limits or {})
+    growing = {c.model: resolved.max_turns for c, _ in resolved_cells if catalog.strategies[c.strategy].grows_conversation}
+    fits = _fits(resolved, resolved_cells, task_map, user, path or "the suite", growing)
     specs = []
     for cell, params in resolved_cells:
         task = task_map[cell.task]
@@ -178,15 +187,21 @@ def plan(
         shard=shard,
         searches=searched,
         fits=fits,
+        limit_entries=used(user, resolved.models),
     )
 
 
 def _fits(
-    suite: Suite, planned: Sequence[tuple[Cell, TaskParams]], tasks: Mapping[str, Task[Any]], model_limits: Path | str | None, where: str
+    suite: Suite,
+    planned: Sequence[tuple[Cell, TaskParams]],
+    tasks: Mapping[str, Task[Any]],
+    user: Mapping[str, LimitEntry],
+    where: str,
+    growing: Mapping[str, int],
 ) -> list[Fit]:
     """Each model's max_tokens against its limits; the prompts are counted only for the models
     whose context window is known (the longest first prompt of their cells, and of their searches at `high`)."""
-    table = read_table(Path(model_limits) if model_limits is not None else None)
+    table = read_table(user)
     prompts: dict[str, int] = {}
     for model in needs_prompts(suite.models, table):
         firsts = [(tasks[cell.task], params) for cell, params in planned if cell.model == model]
@@ -195,13 +210,35 @@ def _fits(
             if entry.search is not None and task is not None:
                 firsts += [(task, task.params(combo | {entry.search.param: entry.search.high})) for combo in entry.combinations()]
         prompts[model] = max((count_tokens(task.prompt(params).text, model) for task, params in firsts), default=0)
-    return check(suite.models, suite.max_tokens, suite.thinking_budget, suite.over_model_limit, table, where, prompts)
+    return check(suite.models, suite.max_tokens, suite.thinking_budget, suite.over_model_limit, table, where, prompts, growing)
 
 
 def check_limits(the_plan: Plan) -> None:
     """Refuse, in one line naming the model, its limit and the setting, a plan whose max_tokens is
     above a model's known output limit (unless the suite clamps) or does not fit its context."""
     refuse(the_plan.fits)
+
+
+def check_budgets(store: RunStore, the_plan: Plan, resume: Path) -> None:
+    """Refuse a resume that would send a model with stored trials another max_tokens than they
+    were sent (a changed `--model-limits` entry or `over_model_limit`, or a longhaul whose table
+    changed): budget verdicts at two budgets would be pooled in one cell. A model with no stored
+    trial (one its provider refused) may be sent anything that passes the limit check."""
+    for model, sent in sorted(store.max_tokens_sent().items()):
+        # A trial stored before max_tokens was recorded was sent the suite's: nothing was clamped then.
+        was = {store.manifest.suite.max_tokens if n is None else n for n in sent}
+        now = the_plan.max_tokens(model)
+        if was != {now}:
+            fit = next((f for f in the_plan.fits if f.model == model), None)
+            why = (
+                f"clamped to its output limit, {fit.limit.where}"
+                if fit is not None and fit.clamped and fit.limit
+                else "the suite's max_tokens"
+            )
+            raise BadInput(
+                f"--resume {resume}: model {model!r}: its stored trials were sent max_tokens {' and '.join(f'{n:,}' for n in sorted(was))},"
+                f" this resume would send {now:,} ({why}); budget verdicts at two budgets would be pooled in one cell; start a new run"
+            )
 
 
 def trial_settings(settings: Settings, the_plan: Plan, spec: TrialSpec) -> Settings:
@@ -295,6 +332,17 @@ async def arun(
             store.close()
             was, now = store.manifest.shard or "the whole suite", the_plan.shard or "the whole suite"
             raise BadInput(f"--resume {resume}: that run ran shard {was}, not {now}; resume it with the same --shard")
+        try:
+            check_budgets(store, the_plan, resume)
+        except BadInput:
+            store.close()
+            raise
+        kept = store.manifest
+        if (kept.suite.over_model_limit, kept.model_limits) != (suite.over_model_limit, the_plan.limit_entries):
+            # What this resume checked its models with is what the next one does.
+            store.update_manifest(
+                suite=kept.suite.model_copy(update={"over_model_limit": suite.over_model_limit}), model_limits=the_plan.limit_entries
+            )
     else:
         run_dir = out if out is not None else new_run_dir(DEFAULT_REPORTS, suite)
         manifest = Manifest(
@@ -307,6 +355,7 @@ async def arun(
             trials_total=len(the_plan.trials),
             shard=the_plan.shard,
             local_models=[describe(a, suite.temperature) for a in map(parse_address, suite.models) if a.local],
+            model_limits=the_plan.limit_entries,
         )
         store = RunStore.create(run_dir, manifest)
     try:
@@ -415,10 +464,9 @@ async def arun(
                         "--batch: searches stream, at full price (each round depends on the results stored); "
                         "only the fixed one-turn trials are batched"
                     )
-                # A resume without --batch batches the models that had batches, and only those: a
-                # model left out (its server has no batch API, say) streams as the message said it would.
-                had = {b.model for b in store.batches()}
-                in_batches = [s for s in todo if s.key in held or (batched(strategy_map[s.strategy]) and (batch or s.model in had))]
+                # A model whose server has no batch API streams on resume, as its message said it would.
+                unbatched = {s.model for s in store.manifest.stops if s.reason == "no_batch_api"}
+                in_batches = [s for s in todo if s.key in held or (batched(strategy_map[s.strategy]) and s.model not in unbatched)]
             batch_keys = {s.key for s in in_batches}
 
             async def worker(pending: Iterator[TrialSpec]) -> None:
@@ -479,7 +527,11 @@ async def arun(
                     interrupted or control.stopping or stored < len(the_plan.trials) or bool(_search_round(the_plan, store, set()))
                 )
                 outcomes = store.outcome_counts()
-                display.run_finished(RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches)))
+                # A model stopped is said as such: "interrupted" would read as a Ctrl-C or a crash.
+                stopped = [f"{s.model}'s {s.not_sent} not sent: {s.why}" for s in stops if s.model is not None]
+                display.run_finished(
+                    RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped)
+                )
         return RunResult(
             run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally
         )
@@ -508,8 +560,11 @@ def _stops(store: RunStore, todo: list[TrialSpec], used: Mapping[str, Provider])
             continue
         n = unsent[model]
         left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent" if n else "no trial of it was left to send"
-        message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
-        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n)
+        if isinstance(provider.unavailable, OutputLimitExceeded):
+            message = f"{model}: {reason}; {left}; {limit_fix(model, provider.unavailable, store.folder, stored=model in store.max_tokens_sent())}"
+        else:
+            message = f"{model}: {reason}; {left} (resume after fixing it: longhaul resume {store.folder})"
+        stop = RunStop(reason="model_unavailable", model=model, message=message, not_sent=n, why=reason)
         store.add_stop(stop)
         stops.append(stop)
     return stops
@@ -530,7 +585,7 @@ def run(
     shard: Shard | str | None = None,
     concurrency: int | None = None,
     limits: SpendLimits | None = None,
-    model_limits: Path | str | None = None,
+    model_limits: Path | str | Mapping[str, LimitEntry] | None = None,
 ) -> RunResult:
     """Run a suite (a `Suite`, a path, or a built-in name such as `"demo"`) and return its results.
 
@@ -540,6 +595,8 @@ def run(
     (`"2/3"` or a `Shard`), only that share of the trials is run: `longhaul merge` joins the shards.
     `model_limits`: a TOML file of models' limits over the built-in table (`--model-limits`).
     """
+    if resume is not None and model_limits is None:
+        model_limits = read_manifest(Path(resume)).model_limits  # the entries the run was checked with, again
     the_plan = plan(
         suite,
         models=models,
@@ -568,10 +625,12 @@ def resume_plan(
     rpm: Sequence[str] = (),
     tpm: Sequence[str] = (),
     model_limits: Path | str | None = None,
+    over_model_limit: Literal["refuse", "clamp"] | None = None,
 ) -> Plan:
     """The plan of an earlier run, from its manifest (for `longhaul resume RUN`): its tasks and
     strategies unless other folders are given, its refusal judge and runtime limits (concurrency,
-    connections, rate limits) unless others are; a shard's run plans only its share."""
+    connections, rate limits) unless others are, its `--model-limits` entries unless a file is
+    given, its `over_model_limit` unless another is; a shard's run plans only its share."""
     manifest = read_manifest(run_dir)
     catalog = Catalog.of_run(run_dir, manifest.catalog, tasks_dir, agents_dir)
     return plan(
@@ -583,5 +642,6 @@ def resume_plan(
         max_connections=max_connections,
         rpm=rpm,
         tpm=tpm,
-        model_limits=model_limits,
+        model_limits=model_limits if model_limits is not None else manifest.model_limits,
+        over_model_limit=over_model_limit,
     )

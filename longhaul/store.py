@@ -22,12 +22,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
 from longhaul.catalog import CatalogSource
 from longhaul.errors import BadInput, StoreError
+from longhaul.model_limits import LimitEntry
 from longhaul.providers.local_model import LocalModel
 from longhaul.shard import Shard
 from longhaul.suite import Suite
@@ -79,16 +80,20 @@ class RunStop(BaseModel):
     """Why one invocation of a run (`run` or `resume`) ended before sending every trial it had to.
     The trials it did not send are missing from the store, so `longhaul resume` runs them."""
 
-    reason: Literal["model_unavailable", "spend_guard", "batch_failed"]
+    reason: Literal["model_unavailable", "spend_guard", "batch_failed", "no_batch_api"]
     """`model_unavailable`: a model refused for good (401, 403, 404) and was sent nothing more;
     `spend_guard`: `--max-cost` or `--max-output-tokens` would have been passed; `batch_failed`: a
-    provider batch (`run --batch`) failed as a whole, or the model's batch API failed, its trials unanswered."""
+    provider batch (`run --batch`) failed as a whole, or the model's batch API failed, its trials unanswered;
+    `no_batch_api`: the model's server has no batch endpoints, so a resume streams its trials."""
 
     model: str | None = None
     """The model stopped (`model_unavailable`, `batch_failed`)."""
 
     message: str
     """The line printed when it stopped."""
+
+    why: str | None = None
+    """What stopped the model, in a few words ("401 Unauthorized: check OPENAI_API_KEY"; `model_unavailable` only)."""
 
     not_sent: int = Field(ge=0)
     """Trials that stayed missing because of this stop."""
@@ -170,6 +175,10 @@ class Manifest(BaseModel):
     """Every time a run or resume of it stopped before sending all its trials (a model stopped by
     an auth failure, the spend guard), oldest first; empty when none did."""
 
+    model_limits: dict[str, LimitEntry] = Field(default_factory=dict)
+    """The `--model-limits` entries the run's models were checked against, by the name they were
+    given: a resume applies them again unless it is given a file of its own (then these are its)."""
+
     local_models: list[LocalModel] = Field(default_factory=list)
     """The run's `llamacpp/...` models: the GGUF file, its SHA-256, the context and the sampling
     settings sent (which weights, served how, the results are about)."""
@@ -234,9 +243,13 @@ class RunStore:
             raise
 
     def add_stop(self, stop: RunStop) -> None:
-        """Record an early stop in the manifest (written whole to a new file, then renamed over the
-        old: a reader never sees half a manifest)."""
-        self.manifest = self.manifest.model_copy(update={"stops": [*self.manifest.stops, stop]})
+        """Record an early stop in the manifest."""
+        self.update_manifest(stops=[*self.manifest.stops, stop])
+
+    def update_manifest(self, **fields: Any) -> None:
+        """Change fields of the manifest (written whole to a new file, then renamed over the old: a
+        reader never sees half a manifest)."""
+        self.manifest = self.manifest.model_copy(update=fields)
         path = self.folder / MANIFEST
         new = path.with_name(MANIFEST + ".new")
         try:
@@ -244,6 +257,14 @@ class RunStore:
             os.replace(new, path)
         except OSError as exc:
             raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); the trials stored are kept") from None
+
+    def max_tokens_sent(self) -> dict[str, set[int | None]]:
+        """Each model's max_tokens its stored trials were sent (None: stored before it was recorded)."""
+        sent: dict[str, set[int | None]] = {}
+        with _readable(self.folder):
+            for model, n in self._db.execute("SELECT DISTINCT model, json_extract(record, '$.max_tokens') FROM trials"):
+                sent.setdefault(model, set()).add(n)
+        return sent
 
     def done_keys(self) -> set[str]:
         with _readable(self.folder):

@@ -172,6 +172,9 @@ class Suite(BaseModel):
 
 
 RUNTIME_FIELDS = frozenset({"refusal_judge", "concurrency", "max_connections", "limits"})
+BUDGET_FIELDS = frozenset({"over_model_limit"})
+"""Fields a resume does not compare: what they decide, each model's max_tokens, is compared with
+what its stored trials were sent (`runner`), so that a model refused by its provider can be resumed clamped."""
 """Suite fields that may differ between a run and its resumption: the refusal judge (each trial
 records what it used), and the runtime limits (concurrency, connections, rate limits), which change
 how fast trials are sent, never which (after rate limits, resuming slower is what a user does)."""
@@ -345,9 +348,11 @@ def searches(
 
 def differences(old: Suite, new: Suite) -> list[str]:
     """What changed between two resolved suites, one short line a field (the runtime choices in
-    `RUNTIME_FIELDS` aside: they change how answers are read, not which trials there are)."""
+    `RUNTIME_FIELDS` aside: they change how answers are read, not which trials there are; and
+    `BUDGET_FIELDS`, checked trial by trial instead)."""
     a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and k not in RUNTIME_FIELDS]
+    ignored = RUNTIME_FIELDS | BUDGET_FIELDS
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and k not in ignored]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

@@ -5,6 +5,8 @@ large" 400, from the simulated model through the real SDKs."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import sqlite3
 import subprocess
 import sys
 from contextlib import aclosing
@@ -28,8 +30,8 @@ OPENAI_400 = "max_tokens is too large: 64000. This model supports at most 32768 
 ANTHROPIC_400 = "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929"
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "longhaul.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
@@ -217,3 +219,162 @@ def test_every_builtin_suites_dry_run_passes_its_model_limit_check(suite):
     done = cli("run", suite, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "model-limit check: passed" in done.stdout
+
+
+def test_dated_openai_snapshots_read_their_alias_entry(tmp_path):
+    table = read_table()
+    alias = find(table, "openai/gpt-4.1")
+    assert alias is not None and alias.output == 32768
+    assert find(table, "openai/gpt-4.1-2025-04-14") == alias
+    assert find(table, "openai-responses/gpt-4.1-2025-04-14") == alias
+    assert find(table, "openai/gpt-4.1-mini-2025-04-14") == find(table, "openai/gpt-4.1-mini") != alias
+    assert find(table, "openai/gpt-4.1-2025-04") is None  # not a date: no guess
+    # the check refuses the snapshot as it refuses its alias, naming the snapshot
+    (fit,) = plan(suite_file(tmp_path, ["openai/gpt-4.1-2025-04-14"], max_tokens=64000)).fits
+    assert (
+        fit.problem is not None and "model 'openai/gpt-4.1-2025-04-14': max_tokens 64000 is above its output limit of 32,768" in fit.problem
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [("output = true", "output"), ('output = "50000"', "output"), ("output = 5.0", "output"), ("output = 5\ncontext = false", "context")],
+)
+def test_limits_are_whole_numbers_never_booleans_or_strings(tmp_path, line, field):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'["sim/diligent"]\n{line}\nsource = "x"\nread = 2026-01-02\n', encoding="utf-8")
+    with pytest.raises(BadInput, match=rf'^--model-limits {bad}: \["sim/diligent"\]\.{field}: .*whole number') as err:
+        read_table(bad)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [("cached_input = true", "cached_input"), ("cached_input = inf", "cached_input"), ("output = nan", "output"), ('input = "3"', "input")],
+)
+def test_prices_are_finite_numbers_never_booleans_or_strings(tmp_path, line, field):
+    from longhaul.pricing import read_prices
+
+    values = {"input": "1.0", "output": "2"} | dict([line.split(" = ")])
+    bad = tmp_path / "prices.toml"
+    bad.write_text('["sim/diligent"]\n' + "".join(f"{k} = {v}\n" for k, v in values.items()), encoding="utf-8")
+    with pytest.raises(BadInput, match=rf"^--prices {bad}: \[sim/diligent\] {field}: ") as err:
+        read_prices(bad)
+    assert "\n" not in str(err.value)
+    good = tmp_path / "good.toml"
+    good.write_text('["sim/diligent"]\ninput = 1\noutput = 2.5\ncached_input = 0\n', encoding="utf-8")
+    assert read_prices(good)["sim/diligent"].input == 1.0  # an integer is a number
+
+
+@pytest.mark.parametrize("flag", ["--model-limits", "--prices"])
+def test_a_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path, flag):
+    path = suite_file(tmp_path, ["sim/diligent"])
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('# café\n["sim/diligent"]\n'.encode("latin-1"))
+    done = cli("run", str(path), "--dry-run", flag, str(bad), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"longhaul: error: {flag} {bad}: not UTF-8 text (a TOML file is UTF-8)"
+
+
+# -- a provider's 400 mid-run, and the resume that works -----------------------------------------------------
+
+
+@pytest.fixture
+def sim_url():
+    server = subprocess.Popen([sys.executable, "-m", "longhaul.cli", "sim", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        yield server.stdout.readline().split(" at ")[1].split(" ")[0]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def max_tokens_by_model(run_dir: Path) -> dict[str, set[int | None]]:
+    from longhaul.store import RunStore
+
+    store = RunStore.open(run_dir)
+    try:
+        return store.max_tokens_sent()
+    finally:
+        store.close()
+
+
+def test_the_stop_after_a_400_names_the_resume_that_works_and_resumes_keep_its_limits(tmp_path, sim_url):
+    local = "openai-api/local/diligent?max_output=500"
+    env = {"LOCAL_API_KEY": "k", "LOCAL_BASE_URL": sim_url}
+    path = suite_file(tmp_path, [local, "sim/diligent"], samples=3)
+    run_dir = tmp_path / "run"
+    done = cli("run", str(path), "--out", str(run_dir), "--plain", "--concurrency", "1", "--no-report", cwd=tmp_path, env=env)
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "max_tokens 4000 is above its output limit of 500 tokens" in line and "its 3 remaining trials were not sent" in line
+    command = f"longhaul resume {run_dir} --model-limits FILE --over-model-limit clamp"
+    assert line.endswith(f"and run: {command}") and f'["{local}"] with output = 500' in line
+    assert "run stopped: 3/6 trials" in done.stdout and f"{local}'s 3 not sent" in done.stdout
+
+    # The command it names, as it names it: the model's trials go out at 500, the others stay at 4000.
+    limits = tmp_path / "lim.toml"
+    limits.write_text(f'["{local}"]\noutput = 500\nsource = "the provider\'s 400"\nread = 2026-01-02\n', encoding="utf-8")
+    done = cli(*command.removeprefix("longhaul ").replace("FILE", str(limits)).split(), "--plain", "--no-report", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert max_tokens_by_model(run_dir) == {local: {500}, "sim/diligent": {4000}}
+    manifest = read_manifest(run_dir)
+    assert list(manifest.model_limits) == [local] and manifest.suite.over_model_limit == "clamp"
+
+    # A plain resume applies the recorded entries again: the re-run trial is sent 500, not the suite's 4000.
+    db = sqlite3.connect(run_dir / "trials.sqlite")
+    db.execute("DELETE FROM trials WHERE model = ?", (local,))
+    db.commit()
+    db.close()
+    done = cli("resume", str(run_dir), "--plain", "--no-report", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert max_tokens_by_model(run_dir) == {local: {500}, "sim/diligent": {4000}}
+
+    # A changed entry would pool two budgets in one cell: refused, naming the model and both figures.
+    limits.write_text(limits.read_text(encoding="utf-8").replace("output = 500", "output = 400"), encoding="utf-8")
+    db = sqlite3.connect(run_dir / "trials.sqlite")
+    db.execute("DELETE FROM trials WHERE rowid = (SELECT max(rowid) FROM trials WHERE model = ?)", (local,))
+    db.commit()
+    db.close()
+    done = cli("resume", str(run_dir), "--model-limits", str(limits), cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"longhaul: error: --resume {run_dir}: model {local!r}: its stored trials were sent max_tokens 500, this resume would send 400"
+        " (clamped to its output limit, the provider's 400, read 2026-01-02); budget verdicts at two budgets would be pooled in one cell;"
+        " start a new run"
+    )
+
+
+def test_results_json_lists_each_cells_budgets_as_the_report_does(tmp_path, tasks):
+    """A run resumed at another budget before resume refused it: results.json's cells say both."""
+    from longhaul.report.results import compute
+
+    result = run(suite_file(tmp_path, ["sim/diligent"], samples=2), out=tmp_path / "run")
+    db = sqlite3.connect(result.run_dir / "trials.sqlite")
+    db.execute("UPDATE trials SET record = json_set(record, '$.max_tokens', 1200) WHERE rowid = (SELECT min(rowid) FROM trials)")
+    db.commit()
+    db.close()
+    results = compute(result.run_dir)
+    (model,) = results.models
+    (cell,) = results.cells
+    assert model.max_tokens == cell.max_tokens_sent == [1200, 4000]
+
+
+def test_a_resume_may_change_over_model_limit_its_budgets_are_checked_instead():
+    from longhaul.suite import Suite, differences
+
+    suite = Suite(name="s", models=["sim/diligent"], tasks=[{"task": "count", "end": 20}])
+    assert differences(suite, suite.model_copy(update={"over_model_limit": "clamp"})) == []
+    assert differences(suite, suite.model_copy(update={"max_tokens": 300})) == [f"max_tokens: {suite.max_tokens} -> 300"]
+
+
+def test_dry_run_warns_where_a_growing_conversation_may_overflow_the_context(tmp_path):
+    # 1,000 output tokens a turn in a 5,000-token window: the prompt and four answers fit, the fifth may not.
+    path = suite_file(tmp_path, ["sim/diligent?context=5000"], max_tokens=1000, extra='strategies = ["continue"]\nmax_turns = 8')
+    (fit,) = plan(path).fits
+    assert fit.problem is None and fit.prompt is not None and fit.overflow_after == (5000 - fit.prompt) // 1000 == 4
+    done = cli("run", str(path), "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # a warning, not a refusal
+    assert "may overflow the context after turn 4 (the check is of the first prompt only)" in done.stdout
+    direct = suite_file(tmp_path, ["sim/diligent?context=5000"], max_tokens=1000, extra='strategies = ["direct"]\nmax_turns = 8')
+    assert plan(direct).fits[0].overflow_after is None  # one turn: the first prompt is the whole request

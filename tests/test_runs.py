@@ -309,6 +309,28 @@ def test_export_rows_for_pandas_duckdb_or_a_spreadsheet(tmp_path):
     assert turns[-1]["outcome_after"] == "complete"
 
 
+@pytest.mark.parametrize(("fmt", "turns"), [("csv", False), ("csv", True), ("jsonl", False), ("jsonl", True)])
+def test_export_has_the_budget_cache_and_batch_columns_last(tmp_path, fmt, turns):
+    from longhaul.export import TRIAL_COLUMNS, TURN_COLUMNS
+
+    path = small(tmp_path, ["sim/lazy?k=10&cache_min=16"], ["continue"], "count", "end = 25", max_tokens=3000)
+    result = longhaul.run(path, out=tmp_path / "run")
+    (record,) = result.trials
+    assert record.cached_input_tokens > 0  # later turns read the first's prefix from the sim's cache
+    out = io.StringIO()
+    export(tmp_path / "run", fmt, turns=turns, out=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue()))) if fmt == "csv" else [json.loads(line) for line in out.getvalue().splitlines()]
+    added = ["max_tokens", "cached_input_tokens", "cache_write_tokens", "batch_id"]
+    assert (TURN_COLUMNS if turns else TRIAL_COLUMNS)[-4:] == added
+    assert list(rows[0])[-4:] == added  # the existing columns keep their places
+    as_text = (lambda v: "" if v is None else str(v)) if fmt == "csv" else (lambda v: v)
+    assert {r["max_tokens"] for r in rows} == {as_text(3000)} and {r["batch_id"] for r in rows} == {as_text(None)}
+    cached = [r["cached_input_tokens"] for r in rows]
+    expected = [t.usage.cached_input_tokens for t in record.turns] if turns else [record.cached_input_tokens]
+    assert cached == [as_text(n) for n in expected]
+    assert [r["cache_write_tokens"] for r in rows] == [as_text(0)] * len(rows)
+
+
 @pytest.mark.slow
 def test_a_canary_key_never_reaches_the_run_folder(tmp_path):
     canary = "sk-canary-7d1e0b9a4c"
@@ -392,7 +414,8 @@ def test_dry_run_sends_nothing_and_flags_cells_that_cannot_fit(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "8 cells, 8 trials; nothing is sent" in r.stdout
     rows = [line for line in r.stdout.splitlines() if line.startswith("| openai/gpt-4.1 | hanoi | 10 |")]
-    assert rows and all("NO:" in row for row in rows)
+    # one request cannot hold it: single-turn cells need more budget; a multi-turn one may still finish
+    assert [("NO: needs more budget" in row, "no: not in one request" in row) for row in rows] == [(True, False), (False, True)]
     assert "cost ceiling for the priced models" in r.stdout
     assert not (ROOT / "reports").joinpath("x").exists()
     bad = tmp_path / "bad.toml"

@@ -106,5 +106,6 @@ class LiveDisplay:
     def run_finished(self, summary: RunSummary) -> None:
         self._refresh()
         self._live.stop()
-        state = "interrupted" if summary.interrupted else "finished"
-        self._console.print(f"run {state}: {summary.done}/{summary.total} trials stored in {summary.run_dir}")
+        state = "stopped" if summary.stopped else "interrupted" if summary.interrupted else "finished"
+        why = "".join(f"; {phrase}" for phrase in summary.stopped)
+        self._console.print(f"run {state}: {summary.done}/{summary.total} trials stored in {summary.run_dir}{why}", markup=False)

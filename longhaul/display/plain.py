@@ -73,6 +73,7 @@ class PlainDisplay:
 
     def run_finished(self, summary: RunSummary) -> None:
         mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
-        state = "interrupted" if summary.interrupted else "finished"
+        state = "stopped" if summary.stopped else "interrupted" if summary.interrupted else "finished"
         done = f"{summary.done} trials (searches)" if summary.searched else f"{summary.done}/{summary.total} trials"
-        self._say(f"run {state}: {done} stored in {summary.run_dir} ({mix or 'none this time'})")
+        why = "".join(f"; {phrase}" for phrase in summary.stopped)
+        self._say(f"run {state}: {done} stored in {summary.run_dir} ({mix or 'none this time'}){why}")

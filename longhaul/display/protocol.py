@@ -48,6 +48,8 @@ class RunSummary:
     interrupted: bool = False
     searched: bool = False
     """The run had searches: `total` counts its fixed trials only."""
+    stopped: list[str] = field(default_factory=list)
+    """The models the run stopped sending to, a phrase each: "openai/x's 6 not sent: 401 Unauthorized: ..."."""
 
 
 class Display(Protocol):

@@ -276,14 +276,11 @@ def _number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
 
 def output_limit_reason(exc: OutputLimitExceeded) -> str:
     """What stopped a model whose max_tokens the provider said was above its output limit, and
-    what to do: the same words for a streamed request and a batch's result."""
+    the same words for a streamed request and a batch's result."""
     limit, asked = exc.limit, exc.asked
     above = f"max_tokens {asked if asked is not None else '(as sent)'} is above its output limit"
     above += f" of {limit:,} tokens" if limit is not None else ""
-    return (
-        f"HTTP 400, {above} (the provider's message); lower max_tokens in the suite, or give the model's limit"
-        ' in --model-limits FILE and set over_model_limit = "clamp"'
-    )
+    return f"HTTP 400, {above} (the provider's message)"  # the run's stop line adds the way on (`model_limits.limit_fix`)
 
 
 def status_error(status: int, message: str, retry_after: float | None) -> Transient | ProviderError:

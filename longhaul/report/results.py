@@ -104,6 +104,9 @@ class CellResult(BaseModel):
     max_tokens: int
     """The request budget: what the cell's trials were sent (the suite's max_tokens, or the
     model's output limit where the suite clamps to it; the largest, if a resume changed it)."""
+    max_tokens_sent: list[int] = Field(default_factory=list)
+    """Every max_tokens the cell's trials were sent, smallest first, as the report lists them: one,
+    unless the run was resumed at another budget by a longhaul that did not refuse it (empty: none recorded)."""
 
 
 class Elasticity(BaseModel):
@@ -275,6 +278,7 @@ class _Cell:
     cost: float = 0
     max_tokens: int = 0
     """The largest max_tokens its trials recorded (0: none did, before it was recorded)."""
+    budgets: set[int] = field(default_factory=set)
     balked: int = 0
     """Trials whose first answer was a won't-do and that ended in a verdict."""
     yielded_turns: array[float] = field(default_factory=_values)
@@ -334,6 +338,7 @@ class Aggregator:
         cell.retries += t.retries
         if t.max_tokens is not None:
             cell.max_tokens = max(cell.max_tokens, t.max_tokens)
+            cell.budgets.add(t.max_tokens)
             model.max_tokens.add(t.max_tokens)
         if price is not None:
             cell.cost += _cost(t, price)
@@ -443,6 +448,7 @@ class Aggregator:
                     cost_usd=c.cost if price_for(self.prices, model) is not None else None,
                     needed_tokens=needed(model, task_name, c.params),
                     max_tokens=c.max_tokens or suite.max_tokens,
+                    max_tokens_sent=sorted(c.budgets),
                 )
             )
 
