@@ -180,6 +180,14 @@ class SimBatches:
             raise _ApiError(404, f"no batch {request.match_info['id']!r} (the sim keeps batches in memory, per server)")
         return batch
 
+    def _cancel(self, request: web.Request, wire: Wire) -> _Batch:
+        """Ask a batch to stop: its requests not yet answered end cancelled (OpenAI's `cancelling`,
+        Anthropic's `canceling`, until it has)."""
+        batch = self._find(request, wire)
+        if batch.ended_at is None:
+            batch.cancelling, batch.status = True, "cancelling"
+        return batch
+
     # -- OpenAI ------------------------------------------------------------------------------------
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -278,11 +286,9 @@ class SimBatches:
 
     async def _openai_cancel(self, request: web.Request) -> web.Response:
         try:
-            batch = self._find(request, "openai")
+            batch = self._cancel(request, "openai")
         except _ApiError as exc:
             return _error_response(exc, "openai")
-        if batch.ended_at is None:
-            batch.cancelling, batch.status = True, "cancelling"
         return web.json_response(self._openai_object(batch))
 
     # -- Anthropic ---------------------------------------------------------------------------------
@@ -332,11 +338,9 @@ class SimBatches:
 
     async def _anthropic_cancel(self, request: web.Request) -> web.Response:
         try:
-            batch = self._find(request, "anthropic")
+            batch = self._cancel(request, "anthropic")
         except _ApiError as exc:
             return _error_response(exc, "anthropic")
-        if batch.ended_at is None:
-            batch.cancelling = True
         return web.json_response(self._anthropic_object(batch, request))
 
     async def _anthropic_results(self, request: web.Request) -> web.Response:

@@ -153,11 +153,7 @@ class SimServer:
         except ConnectionResetError:  # the client went away (Ctrl-C) before its request arrived whole
             return web.Response(status=499, reason="Client Closed Request")
         try:
-            turn = _parse(raw, wire)
-            _check_output_limit(turn, wire)
-            fault = self._draw_fault(turn.profile, raw)
-            if fault is not None and fault.isdigit():
-                raise _fault_error(int(fault), turn.profile, wire)
+            turn, fault = self._admit(raw, wire)
             if fault == "slow":
                 await asyncio.sleep(turn.profile.stall)
             reply = self._answer(turn, wire)
@@ -178,14 +174,20 @@ class SimServer:
         request's error; `slow` and `cut` are a connection's faults, and a batch has none."""
         self.requests += 1
         try:
-            turn = _parse(raw, wire)
-            _check_output_limit(turn, wire)
-            fault = self._draw_fault(turn.profile, raw)
-            if fault is not None and fault.isdigit():
-                raise _fault_error(int(fault), turn.profile, wire)
+            turn, _ = self._admit(raw, wire)
             return 200, _whole(turn, self._answer(turn, wire), wire)
         except _ApiError as exc:
             return exc.status, json.loads(_error_response(exc, wire).text or "{}")
+
+    def _admit(self, raw: bytes, wire: Wire) -> tuple[_Turn, str | None]:
+        """A request read, checked against the model's output limit, and its fault drawn: a status
+        fault raised as the provider's error, any other (`slow`, `cut`) returned for the connection."""
+        turn = _parse(raw, wire)
+        _check_output_limit(turn, wire)
+        fault = self._draw_fault(turn.profile, raw)
+        if fault is not None and fault.isdigit():
+            raise _fault_error(int(fault), turn.profile, wire)
+        return turn, fault
 
     # -- faults ------------------------------------------------------------------------------------
 
