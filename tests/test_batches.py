@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -17,12 +18,12 @@ from longhaul.catalog import Catalog
 from longhaul.display.protocol import NullDisplay
 from longhaul.dryrun import dry_run
 from longhaul.errors import BadInput
-from longhaul.providers import Provider
+from longhaul.providers import Provider, Providers
 from longhaul.providers.address import parse_address
 from longhaul.providers.base import End, RetrySettings
-from longhaul.providers.batches import BatchLimits
+from longhaul.providers.batches import BatchLimits, BatchResult, BatchState
 from longhaul.providers.openai_batch import OpenAIBatch
-from longhaul.providers.request import Request, Usage
+from longhaul.providers.request import Message, Request, Usage
 from longhaul.runner import arun, plan, resume_plan
 from longhaul.sim.server import start
 from longhaul.store import RunStore, StoredBatch
@@ -622,3 +623,47 @@ def test_a_batch_run_of_a_search_suite_says_once_that_searches_stream(tmp_path):
     )
     asyncio.run(arun(plan(path), out=tmp_path / "run", batch=True, polling=instant(), display=notes))
     assert sum("searches stream" in n for n in notes.notes) == 1
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_a_batch_cancelled_at_the_provider_ends_with_the_answers_it_had_and_the_rest_unanswered(tmp_path, wire):
+    # Decided first: a batch cancelled while it runs ends (OpenAI `cancelled`, Anthropic `ended`)
+    # with the answers given before the cancel. Anthropic gives every other request a `canceled`
+    # result (an error naming it); OpenAI's output file has the partial results only, as its docs
+    # say, and longhaul makes a request without a result an `error` trial ("no result: ..."). 400
+    # requests: the sim answers one per turn of its event loop, so the cancel lands long before the last.
+    async def scenario() -> tuple[BatchState, list[BatchResult]]:
+        sim = await start(Catalog().tasks)
+        model = "openai/diligent" if wire == "openai" else "anthropic/diligent"
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": sim.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": sim.root}
+        try:
+            async with Providers(env=env) as providers:
+                api = await providers.batch_api(model)
+                request = Request(messages=[Message(role="user", content="Print every integer from 1 to 5.")], max_tokens=200)
+                batch_id = await api.submit([api.encode(f"t{i}", request) for i in range(400)])
+                if wire == "openai":
+                    async with openai.AsyncOpenAI(api_key="k", base_url=sim.url) as client:
+                        await client.batches.cancel(batch_id)
+                else:
+                    async with anthropic.AsyncAnthropic(api_key="k", base_url=sim.root) as client:
+                        await client.messages.batches.cancel(batch_id)
+                state = await api.poll(batch_id)
+                while state.status == "pending":
+                    await asyncio.sleep(0)
+                    state = await api.poll(batch_id)
+                results = await api.results(batch_id)
+                await api.aclose()
+                return state, results
+        finally:
+            await sim.aclose()
+
+    state, results = asyncio.run(scenario())
+    assert state.status == "ended" and state.raw_status in ("cancelled", "ended")
+    answered = [r for r in results if r.error is None]
+    assert answered and all(r.answer for r in answered) and len(answered) < 400
+    if wire == "anthropic":
+        cancelled = [r for r in results if r.error is not None]
+        assert sorted(r.custom_id for r in results) == sorted(f"t{i}" for i in range(400))
+        assert all("cancel" in (r.error or "").lower() for r in cancelled) and len(cancelled) == 400 - len(answered)
+    else:
+        assert len(results) == len(answered)  # partial results only
