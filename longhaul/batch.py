@@ -24,10 +24,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from longhaul.errors import BadInput
-from longhaul.model_limits import limit_fix
 from longhaul.providers import Message, Provider, ProviderError, Providers, Request
 from longhaul.providers.address import parse_address
-from longhaul.providers.base import End, RetrySettings, Sleep, output_limit_reason, status_error
+from longhaul.providers.base import End, RetrySettings, Sleep, status_error
 from longhaul.providers.batches import BatchApi, BatchLimits, BatchNotFound, BatchResult, BatchState, NoBatchApi
 from longhaul.providers.request import ThinkingDelta
 from longhaul.providers.retry import OutputLimitExceeded, Transient
@@ -158,7 +157,9 @@ class BatchRun:
         self._submitting = asyncio.Lock()
         """One submission at a time, in order: a crash then leaves at most one batch the provider
         took but the store did not (models submitting at once could leave one each)."""
-        self._over_limit: dict[str, tuple[OutputLimitExceeded, int]] = {}
+        self.stopped: dict[str, Provider] = {}
+        """Models a batch result said were sent too large a max_tokens, with their streamed
+        providers, marked unavailable: the run's one stop line per model counts them (`runner._stops`)."""
         self.stops: list[RunStop] = []
 
     def held(self) -> set[str]:
@@ -178,13 +179,6 @@ class BatchRun:
             todo = [s for s in specs if s.key not in held]
             models = dict.fromkeys([b.model for b in open_] + [s.model for s in todo])
             await _all(self._model(m, [b for b in open_ if b.model == m], [s for s in todo if s.model == m], trials) for m in models)
-            for model, (exc, n) in self._over_limit.items():
-                left = f"its {n} remaining trial{'s were' if n != 1 else ' was'} not sent"
-                reason = output_limit_reason(exc)
-                fix = limit_fix(model, exc, self._store.folder, stored=model in self._store.max_tokens_sent())
-                self._stop(
-                    RunStop(reason="model_unavailable", model=model, message=f"{model}: {reason}; {left}; {fix}", not_sent=n, why=reason)
-                )
             if self._no_api:
                 raise BadInput(
                     "--batch: "
@@ -245,7 +239,7 @@ class BatchRun:
             batch_id = await api.submit([line for _, line in chunk])
             batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted")
             self._store.add_batch(batch)  # before anything else: a crash from here on loses no batch id
-            self._note(f"batch {batch_id}: {model}, {len(chunk)} requests submitted")
+            self._note(f"batch {batch_id}: {model}, {len(chunk)} request{'s' if len(chunk) != 1 else ''} submitted")
             submitted.append(batch)
         return submitted
 
@@ -287,9 +281,11 @@ class BatchRun:
             result = results.get(key) or BatchResult(custom_id=key, error=f"no result: the batch ended {state.raw_status} before it ran")
             limit = status_error(result.status, result.error or "", None) if result.status is not None else None
             if isinstance(limit, OutputLimitExceeded):
-                # As the streamed path: the model's max_tokens is bad input for it, not a trial's error.
-                exc, n = self._over_limit.get(batch.model, (limit, 0))
-                self._over_limit[batch.model] = (exc, n + 1)
+                # As the streamed path: the model's max_tokens is bad input for it, not a trial's
+                # error. Its streamed provider is stopped too, so that its other trials are not sent.
+                provider = self.stopped.get(batch.model) or await self._providers.get(batch.model)
+                provider.unavailable = provider.unavailable or limit
+                self.stopped[batch.model] = provider
                 over += 1
                 continue
             await self._finish(await self._verify(spec, result, batch.batch_id))

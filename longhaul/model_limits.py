@@ -179,12 +179,12 @@ class Fit:
 
     def line(self) -> str:
         """What `--dry-run` says of this model."""
+        if self.problem is not None:
+            return f"REFUSED: {self.problem}"
         if self.limit is None:
             return f"{self.model}: no known limit (max_tokens {self.asked:,} sent as written; --model-limits FILE adds one)"
         output = f"{self.limit.output:,} tokens" if self.limit.output is not None else "not known"
         text = f"{self.model}: output limit {output} ({self.limit.where})"
-        if self.problem is not None:
-            return f"REFUSED: {self.problem}"
         text += f": max_tokens {self.sent:,} " + (f"(clamped from {self.asked:,})" if self.clamped else "fits")
         if self.limit.context is not None and self.prompt is not None:
             text += f"; context {self.limit.context:,}: longest first prompt {self.prompt:,} + {self.sent:,} fits"
@@ -194,6 +194,10 @@ class Fit:
                 f" after turn {self.overflow_after} (the check is of the first prompt only)"
             )
         return text
+
+
+ANTHROPIC_MIN_THINKING = 1024
+"""The smallest `budget_tokens` Anthropic's extended thinking takes (its API refuses less)."""
 
 
 def check(
@@ -213,6 +217,14 @@ def check(
     setting = f"lower max_tokens in {where}" + (' or set over_model_limit = "clamp"' if over == "refuse" else "")
     for model in models:
         limit = find(table, model)
+        if thinking_budget is not None and thinking_budget < ANTHROPIC_MIN_THINKING and model.partition("/")[0] == "anthropic":
+            # Anthropic refuses every such request (HTTP 400): every trial would end as `error`.
+            refusal = (
+                f"model {model!r}: thinking_budget {thinking_budget} is below the {ANTHROPIC_MIN_THINKING:,} tokens Anthropic's"
+                f" extended thinking takes at least; raise thinking_budget in {where} or leave it out"
+            )
+            fits.append(Fit(model, max_tokens, max_tokens, limit, problem=refusal))
+            continue
         if limit is None:
             fits.append(Fit(model, max_tokens, max_tokens, None))
             continue

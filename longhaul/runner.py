@@ -504,6 +504,8 @@ async def arun(
                     await asyncio.gather(*round_workers)
                     round_ = [] if control.stopping else _search_round(the_plan, store, sent)
                 batch_stops = await batch_job if batch_job is not None else []
+                if batches is not None:
+                    used.update(batches.stopped)  # one stop line per model, however its trials were sent
                 stops = _stops(store, todo, used) + batch_stops
                 if guard is not None and guard.message is not None:
                     n = guard.refused

@@ -552,15 +552,16 @@ def test_max_tokens_too_large_in_a_batch_stops_the_model_as_the_streamed_path_do
         env = {"LOCAL_API_KEY": "k", "LOCAL_BASE_URL": sim.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": sim.root}
         try:
             limited = f"{wire}/diligent?max_output=500"
-            the_plan = plan(suite(tmp_path, [limited, f"{wire}/diligent"], ["direct"], samples=3))
+            # direct batched, continue streamed: whichever path meets the 400, one stop for the model
+            the_plan = plan(suite(tmp_path, [limited, f"{wire}/diligent"], ["direct", "continue"], samples=3))
             return await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=env)
         finally:
             await sim.aclose()
 
     result = asyncio.run(scenario())
-    assert {t.spec.model for t in result.trials} == {f"{wire}/diligent"} and result.stored == 3
+    assert {t.spec.model for t in result.trials} == {f"{wire}/diligent"} and result.stored == 6
     (stop,) = result.stops
-    assert stop.reason == "model_unavailable" and stop.model == f"{wire}/diligent?max_output=500" and stop.not_sent == 3
+    assert stop.reason == "model_unavailable" and stop.model == f"{wire}/diligent?max_output=500" and stop.not_sent == 6
     assert "max_tokens 3000 is above its output limit of 500 tokens" in stop.message and "longhaul resume" in stop.message
 
 

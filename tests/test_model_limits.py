@@ -378,3 +378,17 @@ def test_dry_run_warns_where_a_growing_conversation_may_overflow_the_context(tmp
     assert "may overflow the context after turn 4 (the check is of the first prompt only)" in done.stdout
     direct = suite_file(tmp_path, ["sim/diligent?context=5000"], max_tokens=1000, extra='strategies = ["direct"]\nmax_turns = 8')
     assert plan(direct).fits[0].overflow_after is None  # one turn: the first prompt is the whole request
+
+
+def test_an_anthropic_thinking_budget_below_1024_is_refused_before_the_run(tmp_path):
+    # Decided first: Anthropic refuses budget_tokens below 1,024 on every request, so the run would
+    # end every trial as `error`: refused in one line (dry run: REFUSED, exit 2), any anthropic/
+    # address, known to the table or not; another provider's model with the same budget is fine.
+    path = suite_file(tmp_path, ["anthropic/claude-sonnet-4-5", "anthropic/some-new-model", "sim/diligent"], extra="thinking_budget = 200")
+    r = cli("run", str(path), "--dry-run")
+    assert r.returncode == 2
+    refused = [line for line in r.stdout.splitlines() if line.strip().startswith("REFUSED:")]
+    assert len(refused) == 2 and all("thinking_budget 200 is below the 1,024 tokens" in line for line in refused)
+    assert "\n" not in r.stderr.strip() and "thinking_budget" in r.stderr
+    ok = suite_file(tmp_path, ["anthropic/claude-sonnet-4-5", "sim/diligent"], extra="thinking_budget = 1024")
+    assert cli("run", str(ok), "--dry-run").returncode == 0
