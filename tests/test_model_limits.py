@@ -229,6 +229,9 @@ def test_dated_openai_snapshots_read_their_alias_entry(tmp_path):
     assert find(table, "openai-responses/gpt-4.1-2025-04-14") == alias
     assert find(table, "openai/gpt-4.1-mini-2025-04-14") == find(table, "openai/gpt-4.1-mini") != alias
     assert find(table, "openai/gpt-4.1-2025-04") is None  # not a date: no guess
+    # a snapshot with its own entry reads that: the first gpt-4o wrote at most 4,096 tokens
+    first, later = find(table, "openai/gpt-4o-2024-05-13"), find(table, "openai/gpt-4o-2024-11-20")
+    assert first is not None and later is not None and (first.output, later.output) == (4096, 16384)
     # the check refuses the snapshot as it refuses its alias, naming the snapshot
     (fit,) = plan(suite_file(tmp_path, ["openai/gpt-4.1-2025-04-14"], max_tokens=64000)).fits
     assert (
