@@ -465,7 +465,8 @@ def _execute(the_plan: Any, args: argparse.Namespace, resume: Path | None) -> in
     import asyncio
     import gc
 
-    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, check_limits, check_plan_batches, new_run_dir
+    from longhaul.batch import check_plan_batches
+    from longhaul.runner import DEFAULT_REPORTS, arun, check_keys, check_limits, new_run_dir
 
     limits = _spend_limits(args, the_plan)
     out = Path(args.out) if getattr(args, "out", None) else None
