@@ -229,7 +229,8 @@ def dry_run(the_plan: Any, prices_path: Path | None = None, *, batch: bool = Fal
             f"--batch: {batched_trials} trial{'s' if batched_trials != 1 else ''} of the fixed one-turn (direct) cells go through the "
             f"providers' batch APIs, priced here at half; the other cells{searched} stream, at full price."
         )
-    if prices:
+    models = {cell.model for cell, _ in planned} | {search.model for search in the_plan.searches} | ({judge} if judge else set())
+    if prices and any(price_for(prices, m) is not None for m in models):  # else the line below names them all unpriced
         lines.append(
             f"cost ceiling for the priced models: {total_cost:.2f} USD (an upper bound: every request spending its whole budget"
             + (", every search running every value that fits at max_samples" if the_plan.searches else "")
