@@ -668,3 +668,51 @@ def test_a_batch_cancelled_at_the_provider_ends_with_the_answers_it_had_and_the_
         assert all("cancel" in (r.error or "").lower() for r in cancelled) and len(cancelled) == 400 - len(answered)
     else:
         assert len(results) == len(answered)  # partial results only
+
+
+@pytest.mark.parametrize("thinking", [None, 1024])
+def test_the_anthropic_batch_body_is_the_streamed_body_breakpoints_included_and_cached_tokens_are_recorded(tmp_path, thinking):
+    # Decided first: each params the sim's Message Batch received is, key for key, the body the
+    # streamed provider POSTs to /v1/messages less `stream` (so its cache_control breakpoints), and
+    # the batched trials record the cache reads and writes the streamed ones do (two samples share a prompt).
+    from longhaul.sim.server import SimServer
+
+    streamed_bodies: list[dict[str, Any]] = []
+    messages = SimServer._messages
+
+    async def recording(self: SimServer, request: Any) -> Any:
+        streamed_bodies.append(json.loads(await request.read()))
+        return await messages(self, request)
+
+    async def scenario() -> None:
+        tasks = Catalog().tasks
+        batch_sim, stream_sim = await start(tasks), await start(tasks)
+        try:
+            the_plan = plan(
+                suite(
+                    tmp_path,
+                    ["anthropic/diligent?cache_min=32"],
+                    ["direct"],
+                    samples=2,
+                    extra=f"thinking_budget = {thinking}" if thinking else "",
+                )
+            )
+            env = {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": batch_sim.root}
+            await arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), env=env)
+            await arun(the_plan, out=tmp_path / "streamed", env={"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": stream_sim.root})
+            (batch,) = batch_sim.server.batches._batches.values()
+            batched_bodies = [json.loads(raw) for _, raw, _ in batch.requests]
+        finally:
+            await batch_sim.aclose()
+            await stream_sim.aclose()
+        assert len(streamed_bodies) == 2 and all(body.pop("stream") is True for body in streamed_bodies)
+        assert sorted(batched_bodies, key=json.dumps) == sorted(streamed_bodies, key=json.dumps)
+        assert batched_bodies[0]["messages"][-1]["content"][0]["cache_control"] == {"type": "ephemeral"}
+        b, s = by_key(tmp_path / "batched"), by_key(tmp_path / "streamed")
+        for tokens in ("input_tokens", "cached_input_tokens", "cache_write_tokens"):
+            assert sorted(getattr(t, tokens) for t in b.values()) == sorted(getattr(t, tokens) for t in s.values()), tokens
+        assert sum(t.cached_input_tokens for t in b.values()) > 0 and sum(t.cache_write_tokens for t in b.values()) > 0
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SimServer, "_messages", recording)  # before the servers bind their routes
+        asyncio.run(scenario())
