@@ -231,13 +231,17 @@ class BatchRun:
     async def _submit_now(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
         api = await self._api(model)
         lines = []
+        sent: dict[str, int] = {}
         for spec in todo:
             task = self._tasks[spec.task]
-            lines.append((spec.key, api.encode(spec.key, request_for(task, task.params(spec.params), self._settings_for(spec)))))
+            request = request_for(task, task.params(spec.params), self._settings_for(spec))
+            lines.append((spec.key, api.encode(spec.key, request)))
+            sent[spec.key] = request.max_tokens
         submitted = []
         for chunk in chunks(lines, api.limits):
             batch_id = await api.submit([line for _, line in chunk])
-            batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted")
+            # One model's requests share its max_tokens (`runner.trial_settings`): the batch keeps it.
+            batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted", max_tokens=sent[chunk[0][0]])
             self._store.add_batch(batch)  # before anything else: a crash from here on loses no batch id
             self._note(f"batch {batch_id}: {model}, {len(chunk)} request{'s' if len(chunk) != 1 else ''} submitted")
             submitted.append(batch)
@@ -288,7 +292,7 @@ class BatchRun:
                 self.stopped[batch.model] = provider
                 over += 1
                 continue
-            await self._finish(await self._verify(spec, result, batch.batch_id))
+            await self._finish(await self._verify(spec, result, batch))
         self._store.set_batch_state(batch.batch_id, "ended")
         left = f", {over} over the model's output limit left unstored" if over else ""
         self._note(
@@ -328,16 +332,19 @@ class BatchRun:
         self.stops.append(stop)
         self._note(stop.message)
 
-    async def _verify(self, spec: TrialSpec, result: BatchResult, batch_id: str) -> TrialRecord:
-        """The trial as the normal path would record it, from the batch's answer."""
+    async def _verify(self, spec: TrialSpec, result: BatchResult, batch: StoredBatch) -> TrialRecord:
+        """The trial as the normal path would record it, from the batch's answer, at the max_tokens
+        the batch sent (a resume may plan another; its budget check refuses that while batches pend)."""
         task = self._tasks[spec.task]
         self._started(spec)
         # The answer is whole and paid for: no early stop, the provider's own usage is what it cost.
         settings = replace(self._settings_for(spec), early_stop=False)
+        if batch.max_tokens is not None:
+            settings = replace(settings, max_tokens=batch.max_tokens)
         record = await run_trial(
             spec, _Answered(spec.model, result), task, task.params(spec.params), self._strategies[spec.strategy], settings
         )
-        return record.model_copy(update={"batch_id": batch_id})
+        return record.model_copy(update={"batch_id": batch.batch_id})
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -716,3 +716,62 @@ def test_the_anthropic_batch_body_is_the_streamed_body_breakpoints_included_and_
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SimServer, "_messages", recording)  # before the servers bind their routes
         asyncio.run(scenario())
+
+
+def test_a_resume_counts_trials_in_pending_batches_at_the_max_tokens_their_batch_sent(tmp_path, monkeypatch):
+    # Decided first: the batch keeps the max_tokens its requests were sent (3000); a resume that would
+    # clamp the model to 1000 is refused in one line while that batch pends, as for stored trials; and
+    # the trials collected from it are recorded at 3000 whatever the resume planned (the check bypassed).
+    import longhaul.runner
+
+    limits = tmp_path / "limits.toml"
+    limits.write_text('["openai/diligent"]\noutput = 1000\nsource = "test"\nread = 2026-01-02\n', encoding="utf-8")
+
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        env = openai_env(sim.url)
+        try:
+            notes = Notes()
+            the_plan = plan(suite(tmp_path, ["openai/diligent"], ["direct"], samples=2))
+            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
+            await notes.submitted.wait()
+            run.cancel()  # a crash once the batch id is stored
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            store = RunStore.open(tmp_path / "run")
+            assert [(b.state, b.max_tokens) for b in store.batches()] == [("submitted", 3000)]
+            store.close()
+
+            clamped = resume_plan(tmp_path / "run", model_limits=limits, over_model_limit="clamp")
+            assert clamped.max_tokens("openai/diligent") == 1000
+            with pytest.raises(BadInput) as refused:
+                await arun(clamped, resume=tmp_path / "run", polling=instant(), env=env)
+            assert "\n" not in str(refused.value)
+            assert "model 'openai/diligent'" in str(refused.value) and "sent max_tokens 3,000, this resume would send 1,000" in str(
+                refused.value
+            )
+
+            monkeypatch.setattr(longhaul.runner, "check_budgets", lambda *a: None)
+            result = await arun(clamped, resume=tmp_path / "run", polling=instant(), env=env)
+            assert result.stored == 2 and {t.max_tokens for t in result.trials} == {3000}
+        finally:
+            await sim.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_run_whose_batches_table_predates_max_tokens_opens_and_resumes(tmp_path):
+    import sqlite3
+
+    result = asyncio.run(
+        arun(plan(suite(tmp_path, ["sim/diligent"], ["direct"], samples=1)), out=tmp_path / "run", batch=True, polling=instant())
+    )
+    db = sqlite3.connect(result.run_dir / "trials.sqlite")
+    db.execute("ALTER TABLE batches DROP COLUMN max_tokens")  # as a run made before the column was
+    db.commit()
+    db.close()
+    store = RunStore.open(result.run_dir)
+    try:
+        assert [b.max_tokens for b in store.batches()] == [None] and store.max_tokens_sent() == {"sim/diligent": {3000}}
+    finally:
+        store.close()
