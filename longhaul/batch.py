@@ -12,7 +12,8 @@ path's, with `batch_id` set and the batch's usage and stop reason. A request tha
 or was cancelled is an `error` trial with the provider's message, but for a max_tokens above the
 model's output limit (`status_error`'s rule): that stops the model as on the streamed path. A batch
 that fails as a whole, or a batch API that fails, stops that model alone (a run stop), its trials
-left for a resume; a server with no batch endpoints is bad input. Trials of other strategies
+left for a resume (one without --batch streams the trials of a model whose last batch failed as a
+whole: `streamed_on_resume`); a server with no batch endpoints is bad input. Trials of other strategies
 (follow-ups need turns) and searches run streamed meanwhile (`runner.arun`).
 """
 
@@ -73,6 +74,17 @@ def check_plan_batches(the_plan: Any) -> None:
     trials stream, so its models need no batch API)."""
     strategies = the_plan.catalog.strategies
     check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategies[s.strategy])}))
+
+
+def streamed_on_resume(store: RunStore, batch: bool) -> set[str]:
+    """The models whose one-turn trials a resume streams though their run batched them: those whose
+    server has no batch API, and, unless this resume is `--batch` (which tries a batch again), those
+    whose last batch failed as a whole (a batch that keeps failing would never let the run finish)."""
+    models = {s.model for s in store.manifest.stops if s.reason == "no_batch_api"}
+    if not batch:
+        last = {b.model: b.state for b in store.batches()}  # in submission order: each model's last wins
+        models |= {model for model, state in last.items() if state == "failed"}
+    return models
 
 
 def request_for(task: Task[Any], params: TaskParams, settings: Settings) -> Request:
@@ -211,11 +223,12 @@ class BatchRun:
             done = self._store.done_keys()
             left = {k for b in stored for k in b.keys if k in trials} | {s.key for s in todo}
             n = len(left - done)
+            why = f"its batch API failed ({exc})"
             message = (
-                f"{model}: its batch API failed ({exc}); its {n} trial{'s' if n != 1 else ''} not stored "
+                f"{model}: {why}; its {n} trial{'s' if n != 1 else ''} not stored "
                 f"{'are' if n != 1 else 'is'} left for a resume (longhaul resume {self._store.folder})"
             )
-            self._stop(RunStop(reason="batch_failed", model=model, message=message, not_sent=n))
+            self._stop(RunStop(reason="batch_failed", model=model, message=message, not_sent=n, why=why))
         finally:
             done = self._store.done_keys()
             for spec in admitted:
@@ -321,11 +334,12 @@ class BatchRun:
     def _failed(self, batch: StoredBatch, state: BatchState) -> None:
         self._store.set_batch_state(batch.batch_id, "failed")
         n = len(batch.keys)
+        why = f"batch {batch.batch_id} failed as a whole ({state.message})"
         message = (
-            f"{batch.model}: batch {batch.batch_id} failed as a whole ({state.message}); its {n} trial{'s were' if n != 1 else ' was'} "
-            f"not answered (resume submits them again: longhaul resume {self._store.folder})"
+            f"{batch.model}: {why}; its {n} trial{'s were' if n != 1 else ' was'} not answered "
+            f"(longhaul resume {self._store.folder} streams them, at full price; resume --batch tries a batch again)"
         )
-        self._stop(RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n))
+        self._stop(RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n, why=why))
 
     def _stop(self, stop: RunStop) -> None:
         self._store.add_stop(stop)

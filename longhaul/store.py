@@ -94,7 +94,8 @@ class RunStop(BaseModel):
     """The line printed when it stopped."""
 
     why: str | None = None
-    """What stopped the model, in a few words ("401 Unauthorized: check OPENAI_API_KEY"; `model_unavailable` only)."""
+    """What stopped the model, in a few words ("401 Unauthorized: check OPENAI_API_KEY", "batch ... failed as a whole (...)"):
+    the end line's phrase for it (`model_unavailable`, `batch_failed`)."""
 
     not_sent: int = Field(ge=0)
     """Trials that stayed missing because of this stop."""

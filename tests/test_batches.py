@@ -775,3 +775,37 @@ def test_a_run_whose_batches_table_predates_max_tokens_opens_and_resumes(tmp_pat
         assert [b.max_tokens for b in store.batches()] == [None] and store.max_tokens_sent() == {"sim/diligent": {3000}}
     finally:
         store.close()
+
+
+def test_a_model_whose_last_batch_failed_as_a_whole_streams_on_a_plain_resume_and_resume_batch_tries_a_batch_again(tmp_path):
+    # Decided first: the failed batch's stop has its reason (the end line says it, never "None") and
+    # says how a resume goes on; `resume --batch` submits a batch again (and it fails again: the sim
+    # fails every one); a plain resume streams that model's trials at full price and finishes.
+    class Ended(Notes):
+        def run_finished(self, summary: Any) -> None:
+            self.stopped = summary.stopped
+
+    failing = "sim/diligent?batch=fail"
+    the_plan = plan(suite(tmp_path, [failing, "sim/diligent"], ["direct"], samples=2))
+    display = Ended()
+    first = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=display))
+    (stop,) = first.stops
+    assert stop.why is not None and stop.why.startswith("batch batch_sim") and "failed as a whole (batch_failed (line 1)" in stop.why
+    (phrase,) = display.stopped
+    assert phrase.startswith(f"{failing}'s 2 not sent: batch batch_sim") and "None" not in phrase
+    assert "streams them, at full price; resume --batch tries a batch again" in stop.message
+
+    again = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", batch=True, polling=instant()))
+    assert [s.reason for s in again.stops] == ["batch_failed"] and again.stored == 2
+
+    plain = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant()))
+    assert plain.stops == [] and not plain.interrupted and plain.stored == 4
+    trials = by_key(tmp_path / "run").values()
+    assert {t.batch_id for t in trials if t.spec.model == failing} == {None}  # streamed
+    assert all(t.batch_id is not None for t in trials if t.spec.model == "sim/diligent")
+    assert {t.outcome for t in trials} == {"complete"}
+    store = RunStore.open(tmp_path / "run")
+    try:
+        assert [b.state for b in store.batches() if b.model == failing] == ["failed", "failed"]
+    finally:
+        store.close()
