@@ -80,7 +80,7 @@ def streamed_on_resume(store: RunStore, batch: bool) -> set[str]:
     """The models whose one-turn trials a resume streams though their run batched them: those whose
     server has no batch API, and, unless this resume is `--batch` (which tries a batch again), those
     whose last batch failed as a whole (a batch that keeps failing would never let the run finish)."""
-    models = {s.model for s in store.manifest.stops if s.reason == "no_batch_api"}
+    models = {s.model for s in store.manifest.stops if s.reason == "no_batch_api" and s.model is not None}
     if not batch:
         last = {b.model: b.state for b in store.batches()}  # in submission order: each model's last wins
         models |= {model for model, state in last.items() if state == "failed"}

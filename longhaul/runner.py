@@ -533,8 +533,11 @@ async def arun(
                 stopped = [
                     f"{s.model}'s {s.not_sent} not sent: {s.why or s.reason.replace('_', ' ')}" for s in stops if s.model is not None
                 ]
+                open_batches = sum(b.state == "submitted" for b in store.batches()) if batches is not None else 0
                 display.run_finished(
-                    RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped)
+                    RunSummary(
+                        store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped, open_batches
+                    )
                 )
         return RunResult(
             run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally

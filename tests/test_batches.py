@@ -809,3 +809,47 @@ def test_a_model_whose_last_batch_failed_as_a_whole_streams_on_a_plain_resume_an
         assert [b.state for b in store.batches() if b.model == failing] == ["failed", "failed"]
     finally:
         store.close()
+
+
+def test_an_interrupted_batch_runs_end_line_says_how_many_batches_are_pending_and_that_resume_collects_them(tmp_path):
+    # Decided first: a Ctrl-C once two models' batches are submitted ends with the plain display's
+    # one end line saying "2 batches still pending at the provider: longhaul resume RUN collects them".
+    import io
+
+    from longhaul.display.plain import PlainDisplay
+
+    class Watching(PlainDisplay):
+        def __init__(self, out: io.StringIO) -> None:
+            super().__init__(out)
+            self.both = asyncio.Event()
+            self.submitted = 0
+
+        def run_note(self, text: str) -> None:
+            super().run_note(text)
+            self.submitted += "submitted" in text
+            if self.submitted == 2:
+                self.both.set()
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()  # the batches are never polled: both still pending at the Ctrl-C
+
+    async def scenario() -> str:
+        sim = await start(Catalog().tasks)
+        out = io.StringIO()
+        try:
+            display = Watching(out)
+            the_plan = plan(suite(tmp_path, ["openai/diligent", "openai/lazy?k=15"], ["direct"], samples=2))
+            run = asyncio.create_task(
+                arun(the_plan, out=tmp_path / "run", batch=True, polling=Polling(sleep=never), display=display, env=openai_env(sim.url))
+            )
+            await display.both.wait()
+            run.cancel()  # Ctrl-C
+            with pytest.raises(asyncio.CancelledError):
+                await run
+        finally:
+            await sim.aclose()
+        return out.getvalue()
+
+    (end,) = [line for line in asyncio.run(scenario()).splitlines() if line.startswith(("run finished", "run interrupted", "run stopped"))]
+    assert end.startswith("run interrupted: 0/4 trials stored")
+    assert end.endswith(f"; 2 batches still pending at the provider: longhaul resume {tmp_path / 'run'} collects them")
