@@ -456,6 +456,7 @@ async def arun(
                     started=display.trial_started,
                     admit=(lambda spec: guard.admit(spec, batch=True)) if guard is not None else (lambda spec: True),
                     release=guard.release if guard is not None else (lambda key: None),
+                    attempts=suite.retry.attempts,
                 )
                 held = batches.held()
                 if the_plan.searches:

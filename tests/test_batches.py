@@ -125,18 +125,71 @@ def test_direct_trials_come_from_batches_with_the_verdicts_of_streamed_ones_and_
     assert sum(", 2 trials stored" in n for n in notes.notes) == 4
 
 
-def test_a_failed_request_in_a_batch_is_an_error_trial_with_the_providers_message(tmp_path):
-    the_plan = plan(suite(tmp_path, ["sim/diligent?faults=500:0.5"], ["direct"], samples=8))
-    result = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant()))
-    trials = list(result.trials)
-    assert len(trials) == 8
-    errors = [t for t in trials if t.outcome == "error"]
-    assert 0 < len(errors) < 8  # drawn per request: the batch itself did not fail
-    for t in errors:
-        assert t.batch_id is not None and t.turns[0].error is not None
-        assert "HTTP 500" in t.turns[0].error and "Internal server error (simulated)" in t.turns[0].error
-        assert t.turns[0].retries == []  # never retried: a batch's result is final
-    assert {t.outcome for t in trials} - {"error"} == {"complete"}
+def test_a_request_failing_transiently_in_a_batch_is_sent_again_in_a_new_batch_and_ends_as_streamed(tmp_path):
+    # Decided first: about a third of the requests fail with a 500 (drawn per request and attempt); the streamed
+    # run retries each up to 6 attempts, and so does the batched one, each retry in a new batch:
+    # both end with every trial complete, and the batched run says what it sent again.
+    the_plan = plan(suite(tmp_path, ["sim/diligent?faults=500:0.3"], ["direct"], samples=10, extra="[retry]\ninitial_wait = 0"))
+    notes = Notes()
+    batched = asyncio.run(arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), display=notes))
+    streamed = asyncio.run(arun(the_plan, out=tmp_path / "streamed"))
+    assert {t.outcome for t in batched.trials} == {t.outcome for t in streamed.trials} == {"complete"}
+    assert batched.stored == streamed.stored == 10
+    again = [n for n in notes.notes if "failed transiently" in n and "submitted again in a new batch" in n]
+    assert again and "HTTP 500" in again[0] and "up to 6 attempts in all" in again[0]
+    assert len({t.batch_id for t in batched.trials}) > 1  # the retried ones came from later batches
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_a_request_that_keeps_failing_transiently_is_an_error_after_the_suites_attempts_as_streamed(tmp_path, wire):
+    # Decided first: with [retry] attempts = 3 and every request failing (500), each trial's request
+    # is sent 3 times on both paths (3 batches), and each ends as `error` with the provider's message.
+    async def scenario() -> tuple[list[Any], list[Any], int, int, int]:
+        model = f"{wire}/diligent?faults=500:1"
+        the_plan = plan(suite(tmp_path, [model], ["direct"], samples=2, extra="[retry]\nattempts = 3\ninitial_wait = 0"))
+        sims = [await start(Catalog().tasks), await start(Catalog().tasks)]
+        try:
+            envs = [{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": s.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": s.root} for s in sims]
+            batched = await arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), env=envs[0])
+            streamed = await arun(the_plan, out=tmp_path / "streamed", env=envs[1])
+            return (
+                list(batched.trials),
+                list(streamed.trials),
+                sims[0].server.requests,
+                sims[1].server.requests,
+                sims[0].server.batches.created,
+            )
+        finally:
+            for s in sims:
+                await s.aclose()
+
+    batched, streamed, batched_requests, streamed_requests, batches = asyncio.run(scenario())
+    assert [t.outcome for t in batched] == [t.outcome for t in streamed] == ["error", "error"]
+    assert batched_requests == streamed_requests == 6 and batches == 3
+    for t in batched:
+        error = t.turns[0].error or ""
+        assert "500" in error and "(simulated)" in error and "the last of 3 attempts, each in a batch" in error
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "404"])
+def test_a_request_refused_for_good_in_a_batch_stops_the_model_as_the_streamed_path_does(tmp_path, fault):
+    # Decided first: a 401/403/404 result is no trial's error: the model is stopped (one stop, its
+    # trials left missing for a resume, exit 3), the other model finishes, exactly as streamed.
+    from longhaul.cli import _report_stops
+
+    refused = f"sim/diligent?faults={fault}:1"
+    the_plan = plan(suite(tmp_path, [refused, "sim/diligent"], ["direct"], samples=2))
+    batched = asyncio.run(arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant()))
+    streamed = asyncio.run(arun(the_plan, out=tmp_path / "streamed"))
+    for result in (batched, streamed):
+        assert [t.spec.model for t in result.trials] == ["sim/diligent"] * 2 and result.interrupted
+        (stop,) = result.stops
+        assert (stop.reason, stop.model, stop.not_sent) == ("model_unavailable", refused, 2)
+        assert _report_stops(result.stops) == 3
+    assert batched.stops[0].why == streamed.stops[0].why and batched.stops[0].message == streamed.stops[0].message.replace(
+        str(tmp_path / "streamed"), str(tmp_path / "batched")
+    )
+    assert "error" not in batched.outcomes
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])

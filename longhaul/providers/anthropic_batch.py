@@ -28,6 +28,7 @@ _STATUS = {
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
+    "timeout_error": 504,
     "overloaded_error": 529,
 }
 """An errored result's error type as the HTTP status the same error has when streamed (Anthropic's error docs)."""
