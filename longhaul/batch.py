@@ -8,11 +8,15 @@ trials again; one the provider no longer knows (404) is marked lost and its tria
 again. The batches are polled with a backoff (`Polling`, injectable), and each result is verified
 as a `direct` trial on the normal path would be: the answer is replayed through `run_trial` by a
 provider that answers with it (`_Answered`), so the verdict, the turn and the record are the normal
-path's, with `batch_id` set and the batch's usage and stop reason. A request that failed, expired
-or was cancelled is an `error` trial with the provider's message, but for a max_tokens above the
-model's output limit (`status_error`'s rule): that stops the model as on the streamed path. A batch
+path's, with `batch_id` set and the batch's usage and stop reason. Each failed request's error is
+read by `status_error`, as on the streamed path: a refusal of the model (401, 403, 404, a max_tokens
+above its output limit: `ModelUnavailable`) stops the model, its trials left unstored; a transient
+error (429, 5xx, 529, a timeout) is sent again in a new batch, up to `suite.retry.attempts` in all
+(counted per trial within one invocation: a resume counts again), then is an `error` trial with the
+last message; any other failure, an expired or a cancelled request, is an `error` trial at once. A batch
 that fails as a whole, or a batch API that fails, stops that model alone (a run stop), its trials
-left for a resume; a server with no batch endpoints is bad input. Trials of other strategies
+left for a resume (one without --batch streams the trials of a model whose last batch failed as a
+whole: `streamed_on_resume`); a server with no batch endpoints is bad input. Trials of other strategies
 (follow-ups need turns) and searches run streamed meanwhile (`runner.arun`).
 """
 
@@ -29,7 +33,7 @@ from longhaul.providers.address import parse_address
 from longhaul.providers.base import End, RetrySettings, Sleep, status_error
 from longhaul.providers.batches import BatchApi, BatchLimits, BatchNotFound, BatchResult, BatchState, NoBatchApi
 from longhaul.providers.request import ThinkingDelta
-from longhaul.providers.retry import OutputLimitExceeded, Transient
+from longhaul.providers.retry import ModelUnavailable, Transient
 from longhaul.stop_reasons import normalise_stop_reason
 from longhaul.store import RunStop, RunStore, StoredBatch
 from longhaul.strategy import Settings, Strategy
@@ -73,6 +77,17 @@ def check_plan_batches(the_plan: Any) -> None:
     trials stream, so its models need no batch API)."""
     strategies = the_plan.catalog.strategies
     check_batch_models(sorted({s.model for s in the_plan.trials if batched(strategies[s.strategy])}))
+
+
+def streamed_on_resume(store: RunStore, batch: bool) -> set[str]:
+    """The models whose one-turn trials a resume streams though their run batched them: those whose
+    server has no batch API, and, unless this resume is `--batch` (which tries a batch again), those
+    whose last batch failed as a whole (a batch that keeps failing would never let the run finish)."""
+    models = {s.model for s in store.manifest.stops if s.reason == "no_batch_api" and s.model is not None}
+    if not batch:
+        last = {b.model: b.state for b in store.batches()}  # in submission order: each model's last wins
+        models |= {model for model, state in last.items() if state == "failed"}
+    return models
 
 
 def request_for(task: Task[Any], params: TaskParams, settings: Settings) -> Request:
@@ -146,7 +161,10 @@ class BatchRun:
         started: Callable[[TrialSpec], None] = lambda spec: None,
         admit: Callable[[TrialSpec], bool] = lambda spec: True,
         release: Callable[[str], None] = lambda key: None,
+        attempts: int = 1,
     ) -> None:
+        """`attempts`: how many times in all a request that failed transiently (429, 5xx, 529, a
+        timeout) is sent, each time again in a new batch: the streamed path's `suite.retry.attempts`."""
         self._store, self._providers = store, providers
         self._tasks, self._strategies = tasks, strategies
         self._settings_for, self._finish, self._note, self._polling = settings_for, finish, note, polling
@@ -157,9 +175,13 @@ class BatchRun:
         self._submitting = asyncio.Lock()
         """One submission at a time, in order: a crash then leaves at most one batch the provider
         took but the store did not (models submitting at once could leave one each)."""
+        self._attempts = attempts
+        self._sent: dict[str, int] = {}
+        """Times each trial's request went up in a batch in this invocation (a resume counts again)."""
         self.stopped: dict[str, Provider] = {}
-        """Models a batch result said were sent too large a max_tokens, with their streamed
-        providers, marked unavailable: the run's one stop line per model counts them (`runner._stops`)."""
+        """Models a batch result refused for good (401, 403, 404, a max_tokens above the output limit:
+        `ModelUnavailable`), with their streamed providers, marked unavailable as the streamed path
+        marks them: the run's one stop line per model counts them (`runner._stops`)."""
         self.stops: list[RunStop] = []
 
     def held(self) -> set[str]:
@@ -211,11 +233,12 @@ class BatchRun:
             done = self._store.done_keys()
             left = {k for b in stored for k in b.keys if k in trials} | {s.key for s in todo}
             n = len(left - done)
+            why = f"its batch API failed ({exc})"
             message = (
-                f"{model}: its batch API failed ({exc}); its {n} trial{'s' if n != 1 else ''} not stored "
+                f"{model}: {why}; its {n} trial{'s' if n != 1 else ''} not stored "
                 f"{'are' if n != 1 else 'is'} left for a resume (longhaul resume {self._store.folder})"
             )
-            self._stop(RunStop(reason="batch_failed", model=model, message=message, not_sent=n))
+            self._stop(RunStop(reason="batch_failed", model=model, message=message, not_sent=n, why=why))
         finally:
             done = self._store.done_keys()
             for spec in admitted:
@@ -223,21 +246,26 @@ class BatchRun:
                     self._release(spec.key)  # no longer expected to spend: the guard's projection drops it
 
     async def _submit(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
-        if not todo:
-            return []
+        if not todo or model in self.stopped:
+            return []  # a model refused for good is sent nothing more, batched or streamed
         async with self._submitting:
             return await self._submit_now(model, todo)
 
     async def _submit_now(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
         api = await self._api(model)
         lines = []
+        sent: dict[str, int] = {}
         for spec in todo:
             task = self._tasks[spec.task]
-            lines.append((spec.key, api.encode(spec.key, request_for(task, task.params(spec.params), self._settings_for(spec)))))
+            request = request_for(task, task.params(spec.params), self._settings_for(spec))
+            lines.append((spec.key, api.encode(spec.key, request)))
+            sent[spec.key] = request.max_tokens
+            self._sent[spec.key] = self._sent.get(spec.key, 0) + 1
         submitted = []
         for chunk in chunks(lines, api.limits):
             batch_id = await api.submit([line for _, line in chunk])
-            batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted")
+            # One model's requests share its max_tokens (`runner.trial_settings`): the batch keeps it.
+            batch = StoredBatch(batch_id=batch_id, model=model, keys=[k for k, _ in chunk], state="submitted", max_tokens=sent[chunk[0][0]])
             self._store.add_batch(batch)  # before anything else: a crash from here on loses no batch id
             self._note(f"batch {batch_id}: {model}, {len(chunk)} request{'s' if len(chunk) != 1 else ''} submitted")
             submitted.append(batch)
@@ -273,27 +301,47 @@ class BatchRun:
             await self._lost(batch, trials)
             return
         done = self._store.done_keys()
-        over = 0
+        refused = 0
+        again: list[TrialSpec] = []
+        last = ""
         for key in batch.keys:
             spec = trials.get(key)
             if spec is None or key in done:
                 continue  # stored before a crash, or not this plan's (the suite is checked unchanged on resume)
             result = results.get(key) or BatchResult(custom_id=key, error=f"no result: the batch ended {state.raw_status} before it ran")
-            limit = status_error(result.status, result.error or "", None) if result.status is not None else None
-            if isinstance(limit, OutputLimitExceeded):
-                # As the streamed path: the model's max_tokens is bad input for it, not a trial's
-                # error. Its streamed provider is stopped too, so that its other trials are not sent.
+            error = status_error(result.status, result.error or "", None) if result.status is not None else None
+            if isinstance(error, ModelUnavailable):
+                # As the streamed path: a bad key, a missing permission, an unknown model or a
+                # max_tokens above its output limit is about the model, not this trial. Its streamed
+                # provider is stopped too, so that its other trials are not sent; these stay missing.
                 provider = self.stopped.get(batch.model) or await self._providers.get(batch.model)
-                provider.unavailable = provider.unavailable or limit
+                provider.unavailable = provider.unavailable or error
                 self.stopped[batch.model] = provider
-                over += 1
+                refused += 1
                 continue
-            await self._finish(await self._verify(spec, result, batch.batch_id))
+            if isinstance(error, Transient):
+                tries = self._sent.setdefault(key, 1)  # a batch an earlier invocation submitted: one attempt
+                if tries < self._attempts and batch.model not in self.stopped:
+                    again.append(spec)  # as the streamed path retries it: sent again, in a new batch
+                    last = result.error or ""
+                    continue
+                if tries > 1:
+                    result = result.model_copy(update={"error": f"{result.error} (the last of {tries} attempts, each in a batch)"})
+            await self._finish(await self._verify(spec, result, batch))
         self._store.set_batch_state(batch.batch_id, "ended")
-        left = f", {over} over the model's output limit left unstored" if over else ""
+        left = f", {refused} refused for good left unstored (the model is stopped)" if refused else ""
+        retried = f", {len(again)} failed transiently" if again else ""
         self._note(
-            f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys) - over} trials stored ({state.failed} failed requests{left})"
+            f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys) - refused - len(again)} trials stored "
+            f"({state.failed} failed requests{left}{retried})"
         )
+        if again:
+            n = len(again)
+            self._note(
+                f"batch {batch.batch_id}: {batch.model}: {n} request{'s' if n != 1 else ''} failed transiently ({last}); "
+                f"submitted again in a new batch (up to {self._attempts} attempts in all, as streamed)"
+            )
+            await _all(self._follow(b, trials, fresh=True) for b in await self._submit(batch.model, again))
 
     async def _lost(self, batch: StoredBatch, trials: Mapping[str, TrialSpec]) -> None:
         """A stored batch the provider no longer knows: none of its results can come, so its trials
@@ -317,27 +365,31 @@ class BatchRun:
     def _failed(self, batch: StoredBatch, state: BatchState) -> None:
         self._store.set_batch_state(batch.batch_id, "failed")
         n = len(batch.keys)
+        why = f"batch {batch.batch_id} failed as a whole ({state.message})"
         message = (
-            f"{batch.model}: batch {batch.batch_id} failed as a whole ({state.message}); its {n} trial{'s were' if n != 1 else ' was'} "
-            f"not answered (resume submits them again: longhaul resume {self._store.folder})"
+            f"{batch.model}: {why}; its {n} trial{'s were' if n != 1 else ' was'} not answered "
+            f"(longhaul resume {self._store.folder} streams them, at full price; resume --batch tries a batch again)"
         )
-        self._stop(RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n))
+        self._stop(RunStop(reason="batch_failed", model=batch.model, message=message, not_sent=n, why=why))
 
     def _stop(self, stop: RunStop) -> None:
         self._store.add_stop(stop)
         self.stops.append(stop)
         self._note(stop.message)
 
-    async def _verify(self, spec: TrialSpec, result: BatchResult, batch_id: str) -> TrialRecord:
-        """The trial as the normal path would record it, from the batch's answer."""
+    async def _verify(self, spec: TrialSpec, result: BatchResult, batch: StoredBatch) -> TrialRecord:
+        """The trial as the normal path would record it, from the batch's answer, at the max_tokens
+        the batch sent (a resume may plan another; its budget check refuses that while batches pend)."""
         task = self._tasks[spec.task]
         self._started(spec)
         # The answer is whole and paid for: no early stop, the provider's own usage is what it cost.
         settings = replace(self._settings_for(spec), early_stop=False)
+        if batch.max_tokens is not None:
+            settings = replace(settings, max_tokens=batch.max_tokens)
         record = await run_trial(
             spec, _Answered(spec.model, result), task, task.params(spec.params), self._strategies[spec.strategy], settings
         )
-        return record.model_copy(update={"batch_id": batch_id})
+        return record.model_copy(update={"batch_id": batch.batch_id})
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from longhaul._version import __version__
-from longhaul.batch import BatchRun, Polling, batched, check_plan_batches
+from longhaul.batch import BatchRun, Polling, batched, check_plan_batches, streamed_on_resume
 from longhaul.catalog import Catalog
 from longhaul.display.protocol import Display, NullDisplay, RunControl, RunInfo, RunSummary
 from longhaul.errors import BadInput, StoreError
@@ -456,6 +456,7 @@ async def arun(
                     started=display.trial_started,
                     admit=(lambda spec: guard.admit(spec, batch=True)) if guard is not None else (lambda spec: True),
                     release=guard.release if guard is not None else (lambda key: None),
+                    attempts=suite.retry.attempts,
                 )
                 held = batches.held()
                 if the_plan.searches:
@@ -464,8 +465,8 @@ async def arun(
                         "--batch: searches stream, at full price (each round depends on the results stored); "
                         "only the fixed one-turn trials are batched"
                     )
-                # A model whose server has no batch API streams on resume, as its message said it would.
-                unbatched = {s.model for s in store.manifest.stops if s.reason == "no_batch_api"}
+                # A model whose server has no batch API, or whose last batch failed as a whole, streams on resume, as its message said.
+                unbatched = streamed_on_resume(store, batch)
                 in_batches = [s for s in todo if s.key in held or (batched(strategy_map[s.strategy]) and s.model not in unbatched)]
             batch_keys = {s.key for s in in_batches}
 
@@ -530,9 +531,14 @@ async def arun(
                 )
                 outcomes = store.outcome_counts()
                 # A model stopped is said as such: "interrupted" would read as a Ctrl-C or a crash.
-                stopped = [f"{s.model}'s {s.not_sent} not sent: {s.why}" for s in stops if s.model is not None]
+                stopped = [
+                    f"{s.model}'s {s.not_sent} not sent: {s.why or s.reason.replace('_', ' ')}" for s in stops if s.model is not None
+                ]
+                open_batches = sum(b.state == "submitted" for b in store.batches()) if batches is not None else 0
                 display.run_finished(
-                    RunSummary(store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped)
+                    RunSummary(
+                        store.folder, len(the_plan.trials), stored, outcomes, interrupted, bool(the_plan.searches), stopped, open_batches
+                    )
                 )
         return RunResult(
             run_dir=store.folder, manifest=store.manifest, total=len(the_plan.trials), interrupted=interrupted, stops=stops, tally=tally

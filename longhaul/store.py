@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS batches (
     model TEXT NOT NULL,
     keys TEXT NOT NULL,
     state TEXT NOT NULL,
-    submitted_at TEXT NOT NULL
+    submitted_at TEXT NOT NULL,
+    max_tokens INTEGER
 );
 """
 
@@ -93,7 +94,8 @@ class RunStop(BaseModel):
     """The line printed when it stopped."""
 
     why: str | None = None
-    """What stopped the model, in a few words ("401 Unauthorized: check OPENAI_API_KEY"; `model_unavailable` only)."""
+    """What stopped the model, in a few words ("401 Unauthorized: check OPENAI_API_KEY", "batch ... failed as a whole (...)"):
+    the end line's phrase for it (`model_unavailable`, `batch_failed`)."""
 
     not_sent: int = Field(ge=0)
     """Trials that stayed missing because of this stop."""
@@ -118,6 +120,10 @@ class StoredBatch(BaseModel):
     provider no longer knew it (404), and its trials not stored were submitted again."""
 
     submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    max_tokens: int | None = None
+    """The max_tokens its requests were sent: what their trials are recorded with, and what a resume's
+    budget check counts them at (None: a batch stored before this was kept)."""
 
 
 class ImportSource(BaseModel):
@@ -198,6 +204,9 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        if "max_tokens" not in {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}:
+            # A run made before batches kept it: its table gains the column (its batches read as None).
+            self._db.execute("ALTER TABLE batches ADD COLUMN max_tokens INTEGER")
 
     @classmethod
     def create(cls, folder: Path, manifest: Manifest) -> RunStore:
@@ -259,10 +268,14 @@ class RunStore:
             raise StoreError(f"{path}: cannot write it ({exc.strerror or exc}); the trials stored are kept") from None
 
     def max_tokens_sent(self) -> dict[str, set[int | None]]:
-        """Each model's max_tokens its stored trials were sent (None: stored before it was recorded)."""
+        """Each model's max_tokens its stored trials were sent, and those its pending batches' requests
+        were (their trials are recorded so when collected); None: stored before it was recorded."""
         sent: dict[str, set[int | None]] = {}
         with _readable(self.folder):
-            for model, n in self._db.execute("SELECT DISTINCT model, json_extract(record, '$.max_tokens') FROM trials"):
+            for model, n in self._db.execute(
+                "SELECT DISTINCT model, json_extract(record, '$.max_tokens') FROM trials"
+                " UNION SELECT DISTINCT model, max_tokens FROM batches WHERE state = 'submitted'"
+            ):
                 sent.setdefault(model, set()).add(n)
         return sent
 
@@ -324,8 +337,8 @@ class RunStore:
         """Keep a submitted batch, in one transaction, before anything else happens to it."""
         with self._db:
             self._db.execute(
-                "INSERT INTO batches (batch_id, model, keys, state, submitted_at) VALUES (?, ?, ?, ?, ?)",
-                (batch.batch_id, batch.model, json.dumps(batch.keys), batch.state, batch.submitted_at.isoformat()),
+                "INSERT INTO batches (batch_id, model, keys, state, submitted_at, max_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+                (batch.batch_id, batch.model, json.dumps(batch.keys), batch.state, batch.submitted_at.isoformat(), batch.max_tokens),
             )
 
     def set_batch_state(self, batch_id: str, state: Literal["ended", "failed", "lost"]) -> None:
@@ -334,9 +347,10 @@ class RunStore:
 
     def batches(self) -> list[StoredBatch]:
         """Every batch this run submitted, in the order it submitted them."""
-        rows = self._db.execute("SELECT batch_id, model, keys, state, submitted_at FROM batches ORDER BY rowid").fetchall()
+        rows = self._db.execute("SELECT batch_id, model, keys, state, submitted_at, max_tokens FROM batches ORDER BY rowid").fetchall()
         return [
-            StoredBatch(batch_id=b, model=m, keys=json.loads(k), state=s, submitted_at=datetime.fromisoformat(t)) for b, m, k, s, t in rows
+            StoredBatch(batch_id=b, model=m, keys=json.loads(k), state=s, submitted_at=datetime.fromisoformat(t), max_tokens=n)
+            for b, m, k, s, t, n in rows
         ]
 
     def count(self) -> int:

@@ -125,18 +125,71 @@ def test_direct_trials_come_from_batches_with_the_verdicts_of_streamed_ones_and_
     assert sum(", 2 trials stored" in n for n in notes.notes) == 4
 
 
-def test_a_failed_request_in_a_batch_is_an_error_trial_with_the_providers_message(tmp_path):
-    the_plan = plan(suite(tmp_path, ["sim/diligent?faults=500:0.5"], ["direct"], samples=8))
-    result = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant()))
-    trials = list(result.trials)
-    assert len(trials) == 8
-    errors = [t for t in trials if t.outcome == "error"]
-    assert 0 < len(errors) < 8  # drawn per request: the batch itself did not fail
-    for t in errors:
-        assert t.batch_id is not None and t.turns[0].error is not None
-        assert "HTTP 500" in t.turns[0].error and "Internal server error (simulated)" in t.turns[0].error
-        assert t.turns[0].retries == []  # never retried: a batch's result is final
-    assert {t.outcome for t in trials} - {"error"} == {"complete"}
+def test_a_request_failing_transiently_in_a_batch_is_sent_again_in_a_new_batch_and_ends_as_streamed(tmp_path):
+    # Decided first: about a third of the requests fail with a 500 (drawn per request and attempt); the streamed
+    # run retries each up to 6 attempts, and so does the batched one, each retry in a new batch:
+    # both end with every trial complete, and the batched run says what it sent again.
+    the_plan = plan(suite(tmp_path, ["sim/diligent?faults=500:0.3"], ["direct"], samples=10, extra="[retry]\ninitial_wait = 0"))
+    notes = Notes()
+    batched = asyncio.run(arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), display=notes))
+    streamed = asyncio.run(arun(the_plan, out=tmp_path / "streamed"))
+    assert {t.outcome for t in batched.trials} == {t.outcome for t in streamed.trials} == {"complete"}
+    assert batched.stored == streamed.stored == 10
+    again = [n for n in notes.notes if "failed transiently" in n and "submitted again in a new batch" in n]
+    assert again and "HTTP 500" in again[0] and "up to 6 attempts in all" in again[0]
+    assert len({t.batch_id for t in batched.trials}) > 1  # the retried ones came from later batches
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_a_request_that_keeps_failing_transiently_is_an_error_after_the_suites_attempts_as_streamed(tmp_path, wire):
+    # Decided first: with [retry] attempts = 3 and every request failing (500), each trial's request
+    # is sent 3 times on both paths (3 batches), and each ends as `error` with the provider's message.
+    async def scenario() -> tuple[list[Any], list[Any], int, int, int]:
+        model = f"{wire}/diligent?faults=500:1"
+        the_plan = plan(suite(tmp_path, [model], ["direct"], samples=2, extra="[retry]\nattempts = 3\ninitial_wait = 0"))
+        sims = [await start(Catalog().tasks), await start(Catalog().tasks)]
+        try:
+            envs = [{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": s.url, "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": s.root} for s in sims]
+            batched = await arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), env=envs[0])
+            streamed = await arun(the_plan, out=tmp_path / "streamed", env=envs[1])
+            return (
+                list(batched.trials),
+                list(streamed.trials),
+                sims[0].server.requests,
+                sims[1].server.requests,
+                sims[0].server.batches.created,
+            )
+        finally:
+            for s in sims:
+                await s.aclose()
+
+    batched, streamed, batched_requests, streamed_requests, batches = asyncio.run(scenario())
+    assert [t.outcome for t in batched] == [t.outcome for t in streamed] == ["error", "error"]
+    assert batched_requests == streamed_requests == 6 and batches == 3
+    for t in batched:
+        error = t.turns[0].error or ""
+        assert "500" in error and "(simulated)" in error and "the last of 3 attempts, each in a batch" in error
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "404"])
+def test_a_request_refused_for_good_in_a_batch_stops_the_model_as_the_streamed_path_does(tmp_path, fault):
+    # Decided first: a 401/403/404 result is no trial's error: the model is stopped (one stop, its
+    # trials left missing for a resume, exit 3), the other model finishes, exactly as streamed.
+    from longhaul.cli import _report_stops
+
+    refused = f"sim/diligent?faults={fault}:1"
+    the_plan = plan(suite(tmp_path, [refused, "sim/diligent"], ["direct"], samples=2))
+    batched = asyncio.run(arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant()))
+    streamed = asyncio.run(arun(the_plan, out=tmp_path / "streamed"))
+    for result in (batched, streamed):
+        assert [t.spec.model for t in result.trials] == ["sim/diligent"] * 2 and result.interrupted
+        (stop,) = result.stops
+        assert (stop.reason, stop.model, stop.not_sent) == ("model_unavailable", refused, 2)
+        assert _report_stops(result.stops) == 3
+    assert batched.stops[0].why == streamed.stops[0].why and batched.stops[0].message == streamed.stops[0].message.replace(
+        str(tmp_path / "streamed"), str(tmp_path / "batched")
+    )
+    assert "error" not in batched.outcomes
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
@@ -668,3 +721,188 @@ def test_a_batch_cancelled_at_the_provider_ends_with_the_answers_it_had_and_the_
         assert all("cancel" in (r.error or "").lower() for r in cancelled) and len(cancelled) == 400 - len(answered)
     else:
         assert len(results) == len(answered)  # partial results only
+
+
+@pytest.mark.parametrize("thinking", [None, 1024])
+def test_the_anthropic_batch_body_is_the_streamed_body_breakpoints_included_and_cached_tokens_are_recorded(tmp_path, thinking):
+    # Decided first: each params the sim's Message Batch received is, key for key, the body the
+    # streamed provider POSTs to /v1/messages less `stream` (so its cache_control breakpoints), and
+    # the batched trials record the cache reads and writes the streamed ones do (two samples share a prompt).
+    from longhaul.sim.server import SimServer
+
+    streamed_bodies: list[dict[str, Any]] = []
+    messages = SimServer._messages
+
+    async def recording(self: SimServer, request: Any) -> Any:
+        streamed_bodies.append(json.loads(await request.read()))
+        return await messages(self, request)
+
+    async def scenario() -> None:
+        tasks = Catalog().tasks
+        batch_sim, stream_sim = await start(tasks), await start(tasks)
+        try:
+            the_plan = plan(
+                suite(
+                    tmp_path,
+                    ["anthropic/diligent?cache_min=32"],
+                    ["direct"],
+                    samples=2,
+                    extra=f"thinking_budget = {thinking}" if thinking else "",
+                )
+            )
+            env = {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": batch_sim.root}
+            await arun(the_plan, out=tmp_path / "batched", batch=True, polling=instant(), env=env)
+            await arun(the_plan, out=tmp_path / "streamed", env={"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": stream_sim.root})
+            (batch,) = batch_sim.server.batches._batches.values()
+            batched_bodies = [json.loads(raw) for _, raw, _ in batch.requests]
+        finally:
+            await batch_sim.aclose()
+            await stream_sim.aclose()
+        assert len(streamed_bodies) == 2 and all(body.pop("stream") is True for body in streamed_bodies)
+        assert sorted(batched_bodies, key=json.dumps) == sorted(streamed_bodies, key=json.dumps)
+        assert batched_bodies[0]["messages"][-1]["content"][0]["cache_control"] == {"type": "ephemeral"}
+        b, s = by_key(tmp_path / "batched"), by_key(tmp_path / "streamed")
+        for tokens in ("input_tokens", "cached_input_tokens", "cache_write_tokens"):
+            assert sorted(getattr(t, tokens) for t in b.values()) == sorted(getattr(t, tokens) for t in s.values()), tokens
+        assert sum(t.cached_input_tokens for t in b.values()) > 0 and sum(t.cache_write_tokens for t in b.values()) > 0
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SimServer, "_messages", recording)  # before the servers bind their routes
+        asyncio.run(scenario())
+
+
+def test_a_resume_counts_trials_in_pending_batches_at_the_max_tokens_their_batch_sent(tmp_path, monkeypatch):
+    # Decided first: the batch keeps the max_tokens its requests were sent (3000); a resume that would
+    # clamp the model to 1000 is refused in one line while that batch pends, as for stored trials; and
+    # the trials collected from it are recorded at 3000 whatever the resume planned (the check bypassed).
+    import longhaul.runner
+
+    limits = tmp_path / "limits.toml"
+    limits.write_text('["openai/diligent"]\noutput = 1000\nsource = "test"\nread = 2026-01-02\n', encoding="utf-8")
+
+    async def scenario() -> None:
+        sim = await start(Catalog().tasks)
+        env = openai_env(sim.url)
+        try:
+            notes = Notes()
+            the_plan = plan(suite(tmp_path, ["openai/diligent"], ["direct"], samples=2))
+            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
+            await notes.submitted.wait()
+            run.cancel()  # a crash once the batch id is stored
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            store = RunStore.open(tmp_path / "run")
+            assert [(b.state, b.max_tokens) for b in store.batches()] == [("submitted", 3000)]
+            store.close()
+
+            clamped = resume_plan(tmp_path / "run", model_limits=limits, over_model_limit="clamp")
+            assert clamped.max_tokens("openai/diligent") == 1000
+            with pytest.raises(BadInput) as refused:
+                await arun(clamped, resume=tmp_path / "run", polling=instant(), env=env)
+            assert "\n" not in str(refused.value)
+            assert "model 'openai/diligent'" in str(refused.value) and "sent max_tokens 3,000, this resume would send 1,000" in str(
+                refused.value
+            )
+
+            monkeypatch.setattr(longhaul.runner, "check_budgets", lambda *a: None)
+            result = await arun(clamped, resume=tmp_path / "run", polling=instant(), env=env)
+            assert result.stored == 2 and {t.max_tokens for t in result.trials} == {3000}
+        finally:
+            await sim.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_run_whose_batches_table_predates_max_tokens_opens_and_resumes(tmp_path):
+    import sqlite3
+
+    result = asyncio.run(
+        arun(plan(suite(tmp_path, ["sim/diligent"], ["direct"], samples=1)), out=tmp_path / "run", batch=True, polling=instant())
+    )
+    db = sqlite3.connect(result.run_dir / "trials.sqlite")
+    db.execute("ALTER TABLE batches DROP COLUMN max_tokens")  # as a run made before the column was
+    db.commit()
+    db.close()
+    store = RunStore.open(result.run_dir)
+    try:
+        assert [b.max_tokens for b in store.batches()] == [None] and store.max_tokens_sent() == {"sim/diligent": {3000}}
+    finally:
+        store.close()
+
+
+def test_a_model_whose_last_batch_failed_as_a_whole_streams_on_a_plain_resume_and_resume_batch_tries_a_batch_again(tmp_path):
+    # Decided first: the failed batch's stop has its reason (the end line says it, never "None") and
+    # says how a resume goes on; `resume --batch` submits a batch again (and it fails again: the sim
+    # fails every one); a plain resume streams that model's trials at full price and finishes.
+    class Ended(Notes):
+        def run_finished(self, summary: Any) -> None:
+            self.stopped = summary.stopped
+
+    failing = "sim/diligent?batch=fail"
+    the_plan = plan(suite(tmp_path, [failing, "sim/diligent"], ["direct"], samples=2))
+    display = Ended()
+    first = asyncio.run(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=display))
+    (stop,) = first.stops
+    assert stop.why is not None and stop.why.startswith("batch batch_sim") and "failed as a whole (batch_failed (line 1)" in stop.why
+    (phrase,) = display.stopped
+    assert phrase.startswith(f"{failing}'s 2 not sent: batch batch_sim") and "None" not in phrase
+    assert "streams them, at full price; resume --batch tries a batch again" in stop.message
+
+    again = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", batch=True, polling=instant()))
+    assert [s.reason for s in again.stops] == ["batch_failed"] and again.stored == 2
+
+    plain = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant()))
+    assert plain.stops == [] and not plain.interrupted and plain.stored == 4
+    trials = by_key(tmp_path / "run").values()
+    assert {t.batch_id for t in trials if t.spec.model == failing} == {None}  # streamed
+    assert all(t.batch_id is not None for t in trials if t.spec.model == "sim/diligent")
+    assert {t.outcome for t in trials} == {"complete"}
+    store = RunStore.open(tmp_path / "run")
+    try:
+        assert [b.state for b in store.batches() if b.model == failing] == ["failed", "failed"]
+    finally:
+        store.close()
+
+
+def test_an_interrupted_batch_runs_end_line_says_how_many_batches_are_pending_and_that_resume_collects_them(tmp_path):
+    # Decided first: a Ctrl-C once two models' batches are submitted ends with the plain display's
+    # one end line saying "2 batches still pending at the provider: longhaul resume RUN collects them".
+    import io
+
+    from longhaul.display.plain import PlainDisplay
+
+    class Watching(PlainDisplay):
+        def __init__(self, out: io.StringIO) -> None:
+            super().__init__(out)
+            self.both = asyncio.Event()
+            self.submitted = 0
+
+        def run_note(self, text: str) -> None:
+            super().run_note(text)
+            self.submitted += "submitted" in text
+            if self.submitted == 2:
+                self.both.set()
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()  # the batches are never polled: both still pending at the Ctrl-C
+
+    async def scenario() -> str:
+        sim = await start(Catalog().tasks)
+        out = io.StringIO()
+        try:
+            display = Watching(out)
+            the_plan = plan(suite(tmp_path, ["openai/diligent", "openai/lazy?k=15"], ["direct"], samples=2))
+            run = asyncio.create_task(
+                arun(the_plan, out=tmp_path / "run", batch=True, polling=Polling(sleep=never), display=display, env=openai_env(sim.url))
+            )
+            await display.both.wait()
+            run.cancel()  # Ctrl-C
+            with pytest.raises(asyncio.CancelledError):
+                await run
+        finally:
+            await sim.aclose()
+        return out.getvalue()
+
+    (end,) = [line for line in asyncio.run(scenario()).splitlines() if line.startswith(("run finished", "run interrupted", "run stopped"))]
+    assert end.startswith("run interrupted: 0/4 trials stored")
+    assert end.endswith(f"; 2 batches still pending at the provider: longhaul resume {tmp_path / 'run'} collects them")

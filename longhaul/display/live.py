@@ -107,5 +107,5 @@ class LiveDisplay:
         self._refresh()
         self._live.stop()
         state = "stopped" if summary.stopped else "interrupted" if summary.interrupted else "finished"
-        why = "".join(f"; {phrase}" for phrase in summary.stopped)
+        why = summary.why()
         self._console.print(f"run {state}: {summary.done}/{summary.total} trials stored in {summary.run_dir}{why}", markup=False)

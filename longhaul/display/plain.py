@@ -75,5 +75,5 @@ class PlainDisplay:
         mix = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items()))
         state = "stopped" if summary.stopped else "interrupted" if summary.interrupted else "finished"
         done = f"{summary.done} trials (searches)" if summary.searched else f"{summary.done}/{summary.total} trials"
-        why = "".join(f"; {phrase}" for phrase in summary.stopped)
+        why = summary.why()
         self._say(f"run {state}: {done} stored in {summary.run_dir} ({mix or 'none this time'}){why}")

@@ -50,6 +50,16 @@ class RunSummary:
     """The run had searches: `total` counts its fixed trials only."""
     stopped: list[str] = field(default_factory=list)
     """The models the run stopped sending to, a phrase each: "openai/x's 6 not sent: 401 Unauthorized: ..."."""
+    pending_batches: int = 0
+    """Batches (`run --batch`) still running at the provider when it ended (a Ctrl-C, a crash, a
+    model stopped): their results are paid for, and a resume collects them."""
+
+    def why(self) -> str:
+        """The end line's tail: each stop's phrase, and the batches a resume would collect ("" if none)."""
+        phrases = list(self.stopped)
+        if n := self.pending_batches:
+            phrases.append(f"{n} batch{'es' if n != 1 else ''} still pending at the provider: longhaul resume {self.run_dir} collects them")
+        return "".join(f"; {phrase}" for phrase in phrases)
 
 
 class Display(Protocol):

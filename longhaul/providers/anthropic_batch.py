@@ -1,7 +1,7 @@
 """Anthropic's Message Batches for `run --batch`: `anthropic/...`.
 
-Each request is a Messages body as `AnthropicMessages` would stream it (without `stream`), under
-the trial's key as its `custom_id`; the results come back as JSONL (`messages.batches.results`)."""
+Each request is the Messages body `AnthropicMessages` streams (`messages_body`, without `stream`:
+its `cache_control` breakpoints too), under the trial's key as its `custom_id`; the results come back as JSONL (`messages.batches.results`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import anthropic
 from anthropic.types.messages import MessageBatchIndividualResponse
 
 from longhaul.providers.address import Address, Endpoint
-from longhaul.providers.anthropic_messages import TIMEOUT
+from longhaul.providers.anthropic_messages import TIMEOUT, messages_body
 from longhaul.providers.batches import BatchLimits, BatchResult, BatchState, api_failure
 from longhaul.providers.request import Request, Usage
 
@@ -28,6 +28,7 @@ _STATUS = {
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
+    "timeout_error": 504,
     "overloaded_error": 529,
 }
 """An errored result's error type as the HTTP status the same error has when streamed (Anthropic's error docs)."""
@@ -43,17 +44,7 @@ class AnthropicBatch:
         self._client = anthropic.AsyncAnthropic(api_key=endpoint.api_key.get_secret_value(), base_url=endpoint.base_url, timeout=TIMEOUT)
 
     def encode(self, custom_id: str, request: Request) -> bytes:
-        params: dict[str, Any] = {
-            "model": self.address.model,
-            "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-        }
-        if request.system:
-            params["system"] = request.system
-        if request.thinking_budget:
-            params["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
-        elif request.temperature is not None:
-            params["temperature"] = request.temperature  # the API takes it without thinking only
+        params = messages_body(self.address.model, request)  # the streamed provider's body, breakpoints and all
         return json.dumps({"custom_id": custom_id, "params": params}, separators=(",", ":")).encode()
 
     async def _call(self, call: str, pending: Awaitable[T], *, submitting: bool = False) -> T:

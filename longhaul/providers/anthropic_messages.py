@@ -41,22 +41,12 @@ class AnthropicMessages(Provider):
         )
 
     async def _attempt(self, request: Request) -> AsyncGenerator[str | ThinkingDelta | End, None]:
-        extra: dict[str, Any] = {}
-        thinking: ThinkingConfigEnabledParam | anthropic.Omit = anthropic.omit
-        if request.thinking_budget:
-            # budget_tokens counts against max_tokens; Anthropic wants it below max_tokens.
-            thinking = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
-        elif request.temperature is not None:
-            # Not a typed parameter of this SDK any more; the API takes it without thinking only.
-            extra["temperature"] = request.temperature
+        body = messages_body(self.address.model, request)
+        # The typed parameters the SDK requires, the rest of the one body as it is (`messages_body`):
+        # what goes on the wire is that body and `stream`, nothing built a second way.
+        model, max_tokens, messages = body.pop("model"), body.pop("max_tokens"), body.pop("messages")
         stream = await self._client.messages.create(
-            model=self.address.model,
-            max_tokens=request.max_tokens,
-            messages=cached_messages(request.messages),
-            stream=True,
-            system=[_block(request.system, marked=True)] if request.system else anthropic.omit,
-            thinking=thinking,
-            extra_body=extra or None,
+            model=model, max_tokens=max_tokens, messages=messages, stream=True, extra_body=body or None
         )
         input_tokens = output_tokens = cache_read = cache_write = 0
         raw_stop: str | None = None
@@ -114,6 +104,22 @@ class AnthropicMessages(Provider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def messages_body(model: str, request: Request) -> dict[str, Any]:
+    """The Messages body of `request`, without `stream`: what the streamed provider sends, and each
+    request of a Message Batch (`anthropic_batch.py`) is, so a batched trial is the streamed one's
+    first request, its cache breakpoints included."""
+    body: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens, "messages": cached_messages(request.messages)}
+    if request.system:
+        body["system"] = [_block(request.system, marked=True)]
+    if request.thinking_budget:
+        # budget_tokens counts against max_tokens; Anthropic wants it below max_tokens.
+        thinking: ThinkingConfigEnabledParam = {"type": "enabled", "budget_tokens": request.thinking_budget, "display": "summarized"}
+        body["thinking"] = thinking
+    elif request.temperature is not None:
+        body["temperature"] = request.temperature  # the API takes it without thinking only
+    return body
 
 
 def cached_messages(messages: list[Message]) -> list[MessageParam]:
