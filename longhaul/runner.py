@@ -236,7 +236,7 @@ def check_budgets(store: RunStore, the_plan: Plan, resume: Path) -> None:
                 else "the suite's max_tokens"
             )
             raise BadInput(
-                f"--resume {resume}: model {model!r}: its stored trials were sent max_tokens {' and '.join(f'{n:,}' for n in sorted(was))},"
+                f"--resume {resume}: model {model!r}: its trials (stored, or in a batch still pending) were sent max_tokens {' and '.join(f'{n:,}' for n in sorted(was))},"
                 f" this resume would send {now:,} ({why}); budget verdicts at two budgets would be pooled in one cell; start a new run"
             )
 

@@ -342,7 +342,7 @@ def test_the_stop_after_a_400_names_the_resume_that_works_and_resumes_keep_its_l
     done = cli("resume", str(run_dir), "--model-limits", str(limits), cwd=tmp_path, env=env)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"longhaul: error: --resume {run_dir}: model {local!r}: its stored trials were sent max_tokens 500, this resume would send 400"
+        f"longhaul: error: --resume {run_dir}: model {local!r}: its trials (stored, or in a batch still pending) were sent max_tokens 500, this resume would send 400"
         " (clamped to its output limit, the provider's 400, read 2026-01-02); budget verdicts at two budgets would be pooled in one cell;"
         " start a new run"
     )
