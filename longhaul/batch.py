@@ -246,10 +246,14 @@ class BatchRun:
                     self._release(spec.key)  # no longer expected to spend: the guard's projection drops it
 
     async def _submit(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
-        if not todo or model in self.stopped:
+        if not todo or await self._is_stopped(model):
             return []  # a model refused for good is sent nothing more, batched or streamed
         async with self._submitting:
             return await self._submit_now(model, todo)
+
+    async def _is_stopped(self, model: str) -> bool:
+        """Refused for good, by a batch result or by a streamed trial of the same model."""
+        return model in self.stopped or (await self._providers.get(model)).unavailable is not None
 
     async def _submit_now(self, model: str, todo: list[TrialSpec]) -> list[StoredBatch]:
         api = await self._api(model)
@@ -319,15 +323,14 @@ class BatchRun:
                 self.stopped[batch.model] = provider
                 refused += 1
                 continue
-            if isinstance(error, Transient):
-                tries = self._sent.setdefault(key, 1)  # a batch an earlier invocation submitted: one attempt
-                if tries < self._attempts and batch.model not in self.stopped:
-                    again.append(spec)  # as the streamed path retries it: sent again, in a new batch
-                    last = result.error or ""
-                    continue
-                if tries > 1:
-                    result = result.model_copy(update={"error": f"{result.error} (the last of {tries} attempts, each in a batch)"})
-            await self._finish(await self._verify(spec, result, batch))
+            tries = self._sent.setdefault(key, 1)  # a batch an earlier invocation submitted: one attempt
+            if isinstance(error, Transient) and tries < self._attempts:
+                again.append(spec)  # as the streamed path retries it: sent again, in a new batch (or, the model stopped, left)
+                last = result.error or ""
+                continue
+            if isinstance(error, Transient) and tries > 1:
+                result = result.model_copy(update={"error": f"{result.error} (the last of {tries} attempts, each in a batch)"})
+            await self._finish(await self._verify(spec, result, batch, retries=tries - 1))
         self._store.set_batch_state(batch.batch_id, "ended")
         left = f", {refused} refused for good left unstored (the model is stopped)" if refused else ""
         retried = f", {len(again)} failed transiently" if again else ""
@@ -335,13 +338,25 @@ class BatchRun:
             f"batch {batch.batch_id}: {state.raw_status}, {len(batch.keys) - refused - len(again)} trials stored "
             f"({state.failed} failed requests{left}{retried})"
         )
-        if again:
-            n = len(again)
-            self._note(
-                f"batch {batch.batch_id}: {batch.model}: {n} request{'s' if n != 1 else ''} failed transiently ({last}); "
-                f"submitted again in a new batch (up to {self._attempts} attempts in all, as streamed)"
-            )
-            await _all(self._follow(b, trials, fresh=True) for b in await self._submit(batch.model, again))
+        if not again:
+            return
+        n = len(again)
+        what = f"batch {batch.batch_id}: {batch.model}: {n} request{'s' if n != 1 else ''} failed transiently ({last})"
+        if await self._is_stopped(batch.model):
+            # Left unstored with the model's refused trials, whatever order the results came in.
+            self._note(f"{what}; left for a resume, as the model is stopped")
+            return
+        # A stored batch's trials were admitted by an earlier invocation's guard: this one's asks again.
+        admitted = again if fresh else [s for s in again if self._admit(s)]
+        self._note(f"{what}; submitted again in a new batch (up to {self._attempts} attempts in all, as streamed)")
+        try:
+            await _all(self._follow(b, trials, fresh=True) for b in await self._submit(batch.model, admitted))
+        finally:
+            if not fresh:
+                done = self._store.done_keys()
+                for spec in admitted:
+                    if spec.key not in done:
+                        self._release(spec.key)
 
     async def _lost(self, batch: StoredBatch, trials: Mapping[str, TrialSpec]) -> None:
         """A stored batch the provider no longer knows: none of its results can come, so its trials
@@ -377,9 +392,11 @@ class BatchRun:
         self.stops.append(stop)
         self._note(stop.message)
 
-    async def _verify(self, spec: TrialSpec, result: BatchResult, batch: StoredBatch) -> TrialRecord:
+    async def _verify(self, spec: TrialSpec, result: BatchResult, batch: StoredBatch, retries: int = 0) -> TrialRecord:
         """The trial as the normal path would record it, from the batch's answer, at the max_tokens
-        the batch sent (a resume may plan another; its budget check refuses that while batches pend)."""
+        the batch sent (a resume may plan another; its budget check refuses that while batches pend);
+        `retries`: the earlier batches its request went up in, failed transiently (as a streamed
+        trial counts its failed attempts)."""
         task = self._tasks[spec.task]
         self._started(spec)
         # The answer is whole and paid for: no early stop, the provider's own usage is what it cost.
@@ -389,7 +406,7 @@ class BatchRun:
         record = await run_trial(
             spec, _Answered(spec.model, result), task, task.params(spec.params), self._strategies[spec.strategy], settings
         )
-        return record.model_copy(update={"batch_id": batch.batch_id})
+        return record.model_copy(update={"batch_id": batch.batch_id, "retries": record.retries + retries})
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -468,6 +468,8 @@ async def arun(
                 # A model whose server has no batch API, or whose last batch failed as a whole, streams on resume, as its message said.
                 unbatched = streamed_on_resume(store, batch)
                 in_batches = [s for s in todo if s.key in held or (batched(strategy_map[s.strategy]) and s.model not in unbatched)]
+                if streaming := sorted({s.model for s in todo if s.model in unbatched and batched(strategy_map[s.strategy])}):
+                    display.run_note(f"--batch: {', '.join(streaming)}: its one-turn trials stream on this resume, at full price")
             batch_keys = {s.key for s in in_batches}
 
             async def worker(pending: Iterator[TrialSpec]) -> None:

@@ -169,6 +169,32 @@ def test_a_request_that_keeps_failing_transiently_is_an_error_after_the_suites_a
     for t in batched:
         error = t.turns[0].error or ""
         assert "500" in error and "(simulated)" in error and "the last of 3 attempts, each in a batch" in error
+    # its failed attempts counted as a streamed trial's are: 2 retries each
+    assert [t.retries for t in batched] == [t.retries for t in streamed] == [2, 2]
+
+
+def test_once_a_batch_result_stops_the_model_its_transient_failures_are_left_unstored_whatever_their_order(tmp_path):
+    # Decided first: a model whose batch results mix a 404 (the model is refused for good) with
+    # 500s and 429s: once stopped, no transient failure of it is stored as a final `error` after
+    # fewer than its attempts, nor is anything of it submitted again; the trials stay missing for a
+    # resume and the run has one stop for the model, as the streamed path does.
+    async def scenario() -> tuple[list[Any], list[Any], int]:
+        model = "openai/diligent?faults=404:0.1,500:0.3,429:0.3&seed=22"
+        the_plan = plan(suite(tmp_path, [model], ["direct"], samples=30, extra="[retry]\nattempts = 3\ninitial_wait = 0"))
+        sim = await start(Catalog().tasks)
+        try:
+            env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": sim.url}
+            result = await arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), env=env)
+            return list(result.trials), result.stops, sim.server.batches.created
+        finally:
+            await sim.aclose()
+
+    trials, stops, batches = asyncio.run(scenario())
+    assert [s.reason for s in stops] == ["model_unavailable"] and "404" in (stops[0].why or "")
+    assert len(trials) < 30 and stops[0].not_sent == 30 - len(trials)
+    for t in trials:  # what was stored before the stop: answers, or errors only after every attempt
+        assert t.outcome != "error" or "the last of 3 attempts" in (t.turns[0].error or "")
+    assert batches == 1  # the first batch's 404 stopped the model: nothing was sent again
 
 
 @pytest.mark.parametrize("fault", ["401", "403", "404"])
@@ -851,8 +877,10 @@ def test_a_model_whose_last_batch_failed_as_a_whole_streams_on_a_plain_resume_an
     again = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", batch=True, polling=instant()))
     assert [s.reason for s in again.stops] == ["batch_failed"] and again.stored == 2
 
-    plain = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant()))
+    told = Notes()
+    plain = asyncio.run(arun(resume_plan(tmp_path / "run"), resume=tmp_path / "run", polling=instant(), display=told))
     assert plain.stops == [] and not plain.interrupted and plain.stored == 4
+    assert f"--batch: {failing}: its one-turn trials stream on this resume, at full price" in told.notes
     trials = by_key(tmp_path / "run").values()
     assert {t.batch_id for t in trials if t.spec.model == failing} == {None}  # streamed
     assert all(t.batch_id is not None for t in trials if t.spec.model == "sim/diligent")
