@@ -83,6 +83,16 @@ def instant() -> Polling:
     return Polling(first=1.0, factor=2.0, cap=8.0, sleep=Recorded())
 
 
+async def crash_once_submitted(the_plan: Any, run_dir: Path, env: dict[str, str]) -> None:
+    """Start a `--batch` run and cancel it (a crash, as far as the run knows) once a batch id is stored."""
+    notes = Notes()
+    run = asyncio.create_task(arun(the_plan, out=run_dir, batch=True, polling=instant(), display=notes, env=env))
+    await notes.submitted.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
 def by_key(run_dir: Path) -> dict[str, Any]:
     store = RunStore.open(run_dir)
     try:
@@ -227,12 +237,7 @@ def test_a_crash_after_submission_resumes_by_polling_the_stored_batches_without_
         try:
             models = [f"{wire}/lazy?k=15", f"{wire}/diligent"]
             the_plan = plan(suite(tmp_path, models, ["direct"], samples=3))
-            notes = Notes()
-            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
-            await notes.submitted.wait()
-            run.cancel()  # a crash once the first batch id is stored
-            with pytest.raises(asyncio.CancelledError):
-                await run
+            await crash_once_submitted(the_plan, tmp_path / "run", env)
             store = RunStore.open(tmp_path / "run")
             stored_batches = store.batches()
             store.close()
@@ -464,12 +469,7 @@ def test_a_stored_batch_the_provider_no_longer_knows_is_marked_lost_and_its_tria
         try:
             models = ["openai/lazy?k=15", "openai/diligent"]
             the_plan = plan(suite(tmp_path, models, ["direct"], samples=3))
-            notes = Notes()
-            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
-            await notes.submitted.wait()
-            run.cancel()  # a crash once the first batch id is stored
-            with pytest.raises(asyncio.CancelledError):
-                await run
+            await crash_once_submitted(the_plan, tmp_path / "run", env)
             store = RunStore.open(tmp_path / "run")
             (known,) = store.batches()
             # the other model's batch lived on a server that is gone: this one never heard of it
@@ -810,13 +810,8 @@ def test_a_resume_counts_trials_in_pending_batches_at_the_max_tokens_their_batch
         sim = await start(Catalog().tasks)
         env = openai_env(sim.url)
         try:
-            notes = Notes()
             the_plan = plan(suite(tmp_path, ["openai/diligent"], ["direct"], samples=2))
-            run = asyncio.create_task(arun(the_plan, out=tmp_path / "run", batch=True, polling=instant(), display=notes, env=env))
-            await notes.submitted.wait()
-            run.cancel()  # a crash once the batch id is stored
-            with pytest.raises(asyncio.CancelledError):
-                await run
+            await crash_once_submitted(the_plan, tmp_path / "run", env)
             store = RunStore.open(tmp_path / "run")
             assert [(b.state, b.max_tokens) for b in store.batches()] == [("submitted", 3000)]
             store.close()
